@@ -1,0 +1,97 @@
+# llm-baremetal: one set of core sources, two programs.
+#   build/llm.efi  UEFI application (gnu-efi, freestanding, SSE2 baseline)
+#   build/llm      Linux host program (tests, benchmarks, tools)
+# `make run` boots the EFI app in QEMU+OVMF; `make test` runs every test.
+
+CC      ?= gcc
+BUILD   := build
+MODELS_DIR ?= $(abspath ../shared/models)
+
+# Freestanding core: only platform.h and lib.h below it.
+CORE_SRC := errors.c lib.c fmt.c mathf.c model.c tokenizer.c transformer.c \
+            sampler.c generate.c config.c menu.c demo.c app.c
+EFI_SRC  := llama2_efi.c platform_efi.c crt_efi.c
+HOST_SRC := main_host.c platform_posix.c
+
+WARN    := -Wall -Wextra -Werror
+# No FMA contraction and no -ffast-math: the generic kernels must round
+# exactly like the reference implementation.
+COMMON  := -std=c11 -O2 -ffp-contract=off -fno-math-errno $(WARN) -MMD -MP
+
+# ---- UEFI build -------------------------------------------------------------
+EFI_INC    := /usr/include/efi
+EFI_LIBDIR := /usr/lib
+EFI_CFLAGS := $(COMMON) -DLLM_EFI -ffreestanding -fpic -fshort-wchar -mno-red-zone \
+              -fno-stack-protector -fno-strict-aliasing -fno-builtin-printf \
+              -maccumulate-outgoing-args -DGNU_EFI_USE_MS_ABI -DEFI_FUNCTION_WRAPPER=0 \
+              -msse2 -mno-avx -I$(EFI_INC) -I$(EFI_INC)/x86_64 -I$(EFI_INC)/protocol
+EFI_LDFLAGS := -nostdlib -znocombreloc -shared -Bsymbolic --no-undefined \
+              -T $(EFI_LIBDIR)/elf_x86_64_efi.lds -L$(EFI_LIBDIR)
+
+EFI_OBJ := $(addprefix $(BUILD)/efi/,$(CORE_SRC:.c=.o) $(EFI_SRC:.c=.o))
+
+# ---- host builds ------------------------------------------------------------
+HOST_CFLAGS := $(COMMON) -D_GNU_SOURCE -g
+SAN_FLAGS   := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+HOST_OBJ := $(addprefix $(BUILD)/host/,$(CORE_SRC:.c=.o) $(HOST_SRC:.c=.o))
+SAN_OBJ  := $(addprefix $(BUILD)/san/,$(CORE_SRC:.c=.o) platform_posix.o)
+TEST_SRC := $(wildcard tests/test_*.c)
+TEST_OBJ := $(addprefix $(BUILD)/san/,$(TEST_SRC:.c=.o))
+
+.PHONY: all efi host test unit run image deps clean
+all: efi host
+
+efi: $(BUILD)/llm.efi
+host: $(BUILD)/llm $(BUILD)/san/llm $(BUILD)/san/unit_tests
+
+$(BUILD)/efi/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(EFI_CFLAGS) -c $< -o $@
+
+$(BUILD)/llm.so: $(EFI_OBJ)
+	ld $(EFI_LDFLAGS) $(EFI_LIBDIR)/crt0-efi-x86_64.o $^ -o $@ -lefi -lgnuefi
+
+$(BUILD)/llm.efi: $(BUILD)/llm.so
+	objcopy -j .text -j .sdata -j .data -j .dynamic -j .dynsym -j .rel \
+	        -j .rela -j .rel.* -j .rela.* -j .reloc \
+	        --target efi-app-x86_64 --subsystem=10 $< $@
+
+$(BUILD)/host/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_CFLAGS) -c $< -o $@
+
+$(BUILD)/llm: $(HOST_OBJ)
+	$(CC) $^ -o $@ -lpthread
+
+$(BUILD)/san/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_CFLAGS) $(SAN_FLAGS) -I. -c $< -o $@
+
+$(BUILD)/san/llm: $(SAN_OBJ) $(BUILD)/san/main_host.o
+	$(CC) $(SAN_FLAGS) $^ -o $@ -lpthread
+
+# Unit tests link the core and may compare against libm.
+$(BUILD)/san/unit_tests: $(SAN_OBJ) $(TEST_OBJ)
+	$(CC) $(SAN_FLAGS) $^ -o $@ -lpthread -lm
+
+# ---- running ----------------------------------------------------------------
+deps:
+	@scripts/deps.sh
+
+image: deps efi
+	@scripts/mkimage.sh $(BUILD)/disk.img
+
+run: deps efi
+	@scripts/mkimage.sh $(BUILD)/disk.img && scripts/qemu.sh $(BUILD)/disk.img
+
+unit: $(BUILD)/san/unit_tests
+	LLM_MODELS=$(MODELS_DIR) $(BUILD)/san/unit_tests
+
+test: deps
+	@$(MAKE) --no-print-directory all
+	@MODELS_DIR=$(MODELS_DIR) scripts/run_tests.sh
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,91 @@
+/* platform.h - the only seam between the portable core and the firmware or OS.
+ *
+ * Implemented by platform_efi.c (UEFI, gnu-efi) and platform_posix.c (Linux host).
+ * Everything else in the project is freestanding C11 that calls only these
+ * functions (plus lib.h). Functions return 0 or a negative ERR_* code (errors.h).
+ */
+#ifndef PLATFORM_H
+#define PLATFORM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- memory ---------------------------------------------------------------
+ * Page-granular allocation straight from the firmware (AllocatePages) or the
+ * OS (mmap). Returned memory is zeroed and at least 64-byte aligned.
+ * Ownership: the caller owns the block and must return it with plat_free,
+ * passing the same size. Returns NULL when memory is exhausted. */
+void *plat_alloc(size_t bytes);
+void plat_free(void *p, size_t bytes);
+
+/* ---- files ----------------------------------------------------------------
+ * Paths are relative to the boot volume root (UEFI) or the data directory
+ * (host), with '/' separators, e.g. "models/stories260K.bin". */
+typedef struct plat_file plat_file;
+
+/* Opens an existing file for reading. On success *ret_file is owned by the
+ * caller and must be closed with plat_file_close. */
+int plat_file_open(const char *path, plat_file **ret_file);
+/* Size in bytes of an open file. */
+int plat_file_size(plat_file *f, uint64_t *ret_size);
+/* Reads up to n bytes at the current position into buf (caller-owned).
+ * *ret_got is the number read; 0 means end of file. Implementations split
+ * large reads into chunks the firmware handles well. */
+int plat_file_read(plat_file *f, void *buf, size_t n, size_t *ret_got);
+/* Moves the read position to an absolute offset. */
+int plat_file_seek(plat_file *f, uint64_t offset);
+void plat_file_close(plat_file *f);
+
+/* One directory entry as seen by plat_dir_list. The name is only valid
+ * during the callback. */
+struct plat_dirent {
+    const char *name;   /* UTF-8 (ASCII on FAT), no path */
+    uint64_t size;
+    int is_dir;
+};
+/* Calls fn for every entry of dir ("" is the root), skipping "." and "..".
+ * fn returns nonzero to stop early. Returns ERR_NOT_FOUND if dir is missing. */
+int plat_dir_list(const char *dir,
+                  int (*fn)(const struct plat_dirent *e, void *ctx), void *ctx);
+
+/* ---- console ----------------------------------------------------------------
+ * UTF-8 text; '\n' is translated to whatever the console needs. */
+void plat_write(const char *s, size_t n);
+
+/* Key codes returned by plat_key_poll: Unicode code points for characters,
+ * PLAT_KEY_* for the rest. Enter is always '\n'; Backspace/Delete are
+ * PLAT_KEY_BACKSPACE. */
+enum {
+    PLAT_KEY_NONE = -1,
+    PLAT_KEY_BACKSPACE = 8,
+    PLAT_KEY_ESC = 27,
+    PLAT_KEY_UP = 0x110001,
+    PLAT_KEY_DOWN,
+    PLAT_KEY_LEFT,
+    PLAT_KEY_RIGHT,
+    PLAT_KEY_EOF          /* host only: input closed (piped stdin ended) */
+};
+/* Returns the next key press without blocking, or PLAT_KEY_NONE. */
+int plat_key_poll(void);
+
+/* ---- time -------------------------------------------------------------------- */
+/* Monotonic microseconds since some fixed point (TSC calibrated on UEFI). */
+uint64_t plat_time_us(void);
+/* Gives the CPU away briefly when the event loop has nothing to do
+ * (about a millisecond). Never call it on a per-token path. */
+void plat_idle(void);
+
+/* ---- machine ----------------------------------------------------------------- */
+/* Powers the machine off (UEFI) or exits the process with the given status
+ * (host). Does not return. */
+void plat_shutdown(int status) __attribute__((noreturn));
+
+/* ---- compute ----------------------------------------------------------------- */
+/* Number of threads parallel_for uses (>= 1). */
+int plat_num_threads(void);
+/* Runs fn(i, ctx) for every i in [0, n), spread over all threads, and returns
+ * when all calls have finished. fn runs on worker cores: it must not call any
+ * plat_* function except plat_num_threads. */
+void plat_parallel_for(int n, void (*fn)(int i, void *ctx), void *ctx);
+
+#endif

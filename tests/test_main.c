@@ -1,0 +1,73 @@
+/* test_main.c - runs every registered host unit test (optionally only those
+ * whose name contains argv[1]) and prints one PASS/FAIL line each. */
+#include "testlib.h"
+
+static struct test_case *tests_head, **tests_tail = &tests_head;
+int test_failures;
+
+void test_register(struct test_case *t)
+{
+    *tests_tail = t;
+    tests_tail = &t->next;
+}
+
+const char *test_models_dir(void)
+{
+    const char *d = getenv("LLM_MODELS");
+    return d && *d ? d : "../shared/models";
+}
+
+char *test_read_file(const char *path, size_t *ret_len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = malloc((size_t)n + 1);
+    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+        free(buf);
+        buf = NULL;
+    }
+    fclose(f);
+    if (!buf)
+        return NULL;
+    buf[n] = 0;
+    if (ret_len)
+        *ret_len = (size_t)n;
+    return buf;
+}
+
+void test_tsv_unescape(char *s)
+{
+    char *w = s;
+    for (char *r = s; *r; r++) {
+        if (*r == '\\' && r[1]) {
+            r++;
+            *w++ = *r == 'n' ? '\n' : *r == 't' ? '\t' : *r == 'r' ? '\r' : *r;
+        } else {
+            *w++ = *r;
+        }
+    }
+    *w = 0;
+}
+
+int main(int argc, char **argv)
+{
+    int passed = 0, failed = 0;
+    for (struct test_case *t = tests_head; t; t = t->next) {
+        if (argc > 1 && !strstr(t->name, argv[1]))
+            continue;
+        test_failures = 0;
+        t->fn();
+        printf("%s: %s\n", test_failures ? "FAIL" : "PASS", t->name);
+        fflush(stdout);
+        if (test_failures)
+            failed++;
+        else
+            passed++;
+    }
+    fprintf(stderr, "unit tests: %d passed, %d failed\n", passed, failed);
+    return failed ? 1 : 0;
+}

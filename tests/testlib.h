@@ -1,0 +1,70 @@
+/* testlib.h - a tiny table-free test framework for the host unit tests.
+ *
+ * TEST(name) { ... } registers a test at start-up; CHECK* record failures and
+ * keep going. The runner (tests/test_main.c) prints "PASS: name" or
+ * "FAIL: name" per test; scripts/run_tests.sh counts those lines. */
+#ifndef TESTLIB_H
+#define TESTLIB_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct test_case {
+    const char *name;
+    void (*fn)(void);
+    struct test_case *next;
+};
+void test_register(struct test_case *t);
+extern int test_failures; /* failures in the running test */
+
+#define TEST(name)                                                    \
+    static void test_##name(void);                                    \
+    static struct test_case test_case_##name = {#name, test_##name, 0}; \
+    __attribute__((constructor)) static void test_reg_##name(void)   \
+    {                                                                 \
+        test_register(&test_case_##name);                             \
+    }                                                                 \
+    static void test_##name(void)
+
+#define CHECK(cond)                                                        \
+    do {                                                                   \
+        if (!(cond)) {                                                     \
+            test_failures++;                                               \
+            fprintf(stderr, "  %s:%d: CHECK failed: %s\n", __FILE__,        \
+                    __LINE__, #cond);                                      \
+        }                                                                  \
+    } while (0)
+
+#define CHECK_MSG(cond, ...)                                               \
+    do {                                                                   \
+        if (!(cond)) {                                                     \
+            test_failures++;                                               \
+            fprintf(stderr, "  %s:%d: CHECK failed: %s: ", __FILE__,        \
+                    __LINE__, #cond);                                      \
+            fprintf(stderr, __VA_ARGS__);                                  \
+            fprintf(stderr, "\n");                                         \
+        }                                                                  \
+    } while (0)
+
+#define CHECK_INT(a, b)                                                    \
+    do {                                                                   \
+        long long a_ = (long long)(a), b_ = (long long)(b);                \
+        CHECK_MSG(a_ == b_, "%lld != %lld", a_, b_);                       \
+    } while (0)
+
+#define CHECK_STR(a, b)                                                    \
+    do {                                                                   \
+        const char *a_ = (a), *b_ = (b);                                   \
+        CHECK_MSG(a_ && b_ && strcmp(a_, b_) == 0, "\"%s\" != \"%s\"",      \
+                  a_ ? a_ : "(null)", b_ ? b_ : "(null)");                 \
+    } while (0)
+
+/* Directory holding ../shared/models (env LLM_MODELS overrides). */
+const char *test_models_dir(void);
+/* Reads a whole file into a malloc'd buffer (NUL-terminated); NULL on error. */
+char *test_read_file(const char *path, size_t *ret_len);
+/* Unescapes a reference TSV field in place (\\ \t \n \r). */
+void test_tsv_unescape(char *s);
+
+#endif
