@@ -6,8 +6,11 @@
 #ifndef APP_H
 #define APP_H
 
-/* Runs the menu/REPL/kiosk application until the user quits; reads llm.cfg
- * from the volume root. Returns the exit status (0 = normal). */
-int app_main(void);
+struct config;
+
+/* Runs the menu/REPL/kiosk application until the user quits. Reads llm.cfg
+ * from the volume root; settings in cli->set_mask (host command line) override
+ * it; cli may be NULL. Returns the exit status (0 = normal). */
+int app_main(const struct config *cli);
 
 #endif

@@ -8,6 +8,7 @@
 #ifndef LIB_H
 #define LIB_H
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -69,5 +70,7 @@ int fmt_snprintf(char *buf, size_t cap, const char *fmt, ...)
 /* Formats and writes to the console (plat_write). */
 void con_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void con_puts(const char *s);
+/* Same for the diagnostics channel (plat_write_diag). */
+void diag_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif

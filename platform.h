@@ -52,6 +52,10 @@ int plat_dir_list(const char *dir,
  * UTF-8 text; '\n' is translated to whatever the console needs. */
 void plat_write(const char *s, size_t n);
 
+/* Diagnostics (progress bars, warnings, statistics): stderr on the host so
+ * that stdout carries only generated text, the same console on UEFI. */
+void plat_write_diag(const char *s, size_t n);
+
 /* Key codes returned by plat_key_poll: Unicode code points for characters,
  * PLAT_KEY_* for the rest. Enter is always '\n'; Backspace/Delete are
  * PLAT_KEY_BACKSPACE. */

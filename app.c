@@ -1,0 +1,542 @@
+/* app.c - the console application: one cooperative event loop that polls the
+ * keyboard, runs the kiosk timer and advances the current job (a model load
+ * chunk or one generated token) by one step. Modes:
+ *   MENU        numbered model list; idle for cfg.autodemo seconds -> demo
+ *   LOADING     model weights arrive chunk by chunk (progress bar)
+ *   REPL        line editor; a line is a prompt or a /command
+ *   GENERATING  one token per loop turn; Esc stops (any key in the demo)
+ *   DEMO_PAUSE  kiosk pause between two demo prompts
+ * Keys typed while loading or generating are queued for the next input mode. */
+#include "app.h"
+#include "config.h"
+#include "demo.h"
+#include "engine.h"
+#include "errors.h"
+#include "generate.h"
+#include "lib.h"
+#include "menu.h"
+#include "platform.h"
+
+enum mode { M_MENU, M_LOADING, M_REPL, M_GENERATING, M_DEMO_PAUSE };
+enum after_load { AFTER_REPL, AFTER_DEMO, AFTER_ONESHOT };
+
+#define LINE_CAP 1024
+#define KEYQ_MAX 256
+#define PROGRESS_CELLS 30
+
+static struct app {
+    struct config cfg;
+    struct catalog cat;
+    struct engine eng;
+    struct generation gen;
+    struct demo_prompts prompts;
+    enum mode mode;
+    enum after_load after;
+    int demo;                  /* the kiosk demo is running */
+    int demo_next;             /* index of the next demo prompt */
+    uint64_t deadline_us;      /* menu idle limit or demo pause end */
+    int sel;                   /* highlighted menu choice */
+    char line[LINE_CAP];       /* line editor contents (UTF-8) */
+    size_t line_len;
+    int progress_cells;        /* progress bar cells drawn so far */
+    int keyq[KEYQ_MAX];
+    int keyq_head, keyq_len;
+    int input_closed;          /* host: stdin reached its end */
+} A;
+
+static void out_text(const char *s, size_t n, void *ctx)
+{
+    (void)ctx;
+    plat_write(s, n);
+}
+
+static void warn_line(const char *msg, void *ctx)
+{
+    (void)ctx;
+    diag_printf("warning: %s\n", msg);
+}
+
+static int oneshot(void)
+{
+    return A.after == AFTER_ONESHOT;
+}
+
+/* ---- menu ------------------------------------------------------------------ */
+
+static void menu_prompt(void)
+{
+    if (A.cat.n_choices == 0) {
+        con_printf("\nNo model found. Copy a llama2.c model and its tokenizer (for example "
+                   "stories260K.bin and tok512.bin) to the root of this volume or to "
+                   "\\models, then press Enter to look again.\n");
+        return;
+    }
+    con_printf("\nChoose a model: number and Enter, or arrows and Enter.");
+    if (A.cfg.autodemo > 0 && catalog_first_model(&A.cat) >= 0)
+        con_printf(" The demo starts after %d s without a key.", A.cfg.autodemo);
+    con_printf("\nmodel> ");
+}
+
+static void enter_menu(void)
+{
+    engine_free(&A.eng);
+    A.demo = 0;
+    A.mode = M_MENU;
+    A.line_len = 0;
+    catalog_scan(&A.cat);
+    if (A.sel >= A.cat.n_choices)
+        A.sel = 0;
+    catalog_print(&A.cat, A.sel);
+    menu_prompt();
+    A.deadline_us = plat_time_us() + (uint64_t)A.cfg.autodemo * 1000000u;
+}
+
+/* Path of the model the demo and the one-shot prompt use. */
+static const char *default_model(void)
+{
+    if (A.cfg.model[0])
+        return A.cfg.model;
+    int i = catalog_first_model(&A.cat);
+    return i < 0 ? NULL : catalog_choice(&A.cat, i)->path;
+}
+
+/* ---- loading ---------------------------------------------------------------- */
+
+static void load_failed(const char *path, const char *why)
+{
+    diag_printf("\nCannot load %s: %s\n", path ? path : "a model", why);
+    if (oneshot() && A.cfg.shutdown)
+        plat_shutdown(1);
+    if (oneshot())
+        A.after = AFTER_REPL;
+    enter_menu();
+}
+
+static void start_load(const char *path, enum after_load after)
+{
+    char err[256];
+    struct model_config cfg;
+    uint64_t size;
+    A.after = after;
+    if (!path) {
+        load_failed(NULL, "there is no usable model on this volume");
+        return;
+    }
+    if (model_probe_file(path, &cfg, &size, err, sizeof err)) {
+        load_failed(path, err);
+        return;
+    }
+    const char *tok = A.cfg.tokenizer[0] ? A.cfg.tokenizer
+                                         : catalog_tokenizer_for(&A.cat, cfg.vocab_size);
+    if (!tok) {
+        fmt_snprintf(err, sizeof err, "no tokenizer with %d tokens on the volume "
+                     "(copy one next to the model, e.g. tok512.bin for stories260K)",
+                     cfg.vocab_size);
+        load_failed(path, err);
+        return;
+    }
+    if (engine_load_begin(&A.eng, path, tok, err, sizeof err)) {
+        load_failed(path, err);
+        return;
+    }
+    A.mode = M_LOADING;
+    A.progress_cells = -1;
+}
+
+static void draw_progress(void)
+{
+    int cells = engine_load_permille(&A.eng) * PROGRESS_CELLS / 1000;
+    if (cells == A.progress_cells)
+        return;
+    A.progress_cells = cells;
+    char bar[PROGRESS_CELLS + 1];
+    for (int i = 0; i < PROGRESS_CELLS; i++)
+        bar[i] = i < cells ? '#' : '.';
+    bar[PROGRESS_CELLS] = 0;
+    diag_printf("\rLoading %s [%s] %3d%%", A.eng.model_path, bar,
+                engine_load_permille(&A.eng) / 10);
+}
+
+static void reseed(void)
+{
+    /* seed 0 means "different every run", as in the reference */
+    A.eng.sampler.rng_state = A.cfg.seed ? A.cfg.seed : (plat_time_us() | 1);
+}
+
+static void start_generation(const char *prompt);
+static void start_demo_prompt(void);
+
+static void repl_prompt(void)
+{
+    A.line_len = 0;
+    con_printf("> ");
+}
+
+static void load_done(void)
+{
+    char desc[160];
+    model_config_describe(&A.eng.model.cfg, desc, sizeof desc);
+    diag_printf("\nLoaded %s (%s) with tokenizer %s.\n", A.eng.model_path, desc,
+                A.eng.tok_path);
+    reseed();
+    switch (A.after) {
+    case AFTER_ONESHOT:
+        start_generation(A.cfg.prompt);
+        break;
+    case AFTER_DEMO:
+        start_demo_prompt();
+        break;
+    case AFTER_REPL:
+        con_printf("Type a prompt and press Enter (Esc stops a generation); /help lists "
+                   "the commands.\n");
+        A.mode = M_REPL;
+        repl_prompt();
+        break;
+    }
+}
+
+/* ---- generation -------------------------------------------------------------- */
+
+static void start_generation(const char *prompt)
+{
+    A.eng.sampler.temperature = A.cfg.temperature;
+    A.eng.sampler.topp = A.cfg.topp;
+    int rc = gen_begin(&A.gen, &A.eng.model, &A.eng.state, &A.eng.tok, &A.eng.sampler, prompt,
+                       A.cfg.steps, out_text, NULL);
+    if (rc) {
+        con_printf("Cannot encode the prompt: %s\n", err_str(rc));
+        A.mode = M_REPL;
+        repl_prompt();
+        return;
+    }
+    A.mode = M_GENERATING;
+}
+
+static void finish_generation(void)
+{
+    int tokens = A.gen.pos;
+    double tps = gen_tokens_per_s(&A.gen);
+    gen_end(&A.gen);
+    con_printf("\n");
+    if (oneshot())
+        diag_printf("achieved tok/s: %.2f (%d tokens)\n", tps, tokens);
+    else
+        con_printf("[%d tokens, %.2f tok/s]\n", tokens, tps);
+    if (A.demo) {
+        A.mode = M_DEMO_PAUSE;
+        A.deadline_us = plat_time_us() + (uint64_t)A.cfg.demo_delay * 1000000u;
+        return;
+    }
+    if (oneshot()) {
+        if (A.cfg.shutdown)
+            plat_shutdown(0);
+        A.after = AFTER_REPL;
+        con_printf("Type a prompt and press Enter; /help lists the commands.\n");
+    }
+    A.mode = M_REPL;
+    repl_prompt();
+}
+
+/* ---- kiosk demo ------------------------------------------------------------------ */
+
+static void start_demo(void)
+{
+    con_printf("\n\nAuto-demo: %d prompts in %d categories; press any key for the menu.\n",
+               demo_prompts_count(&A.prompts), demo_prompts_categories(&A.prompts));
+    A.demo = 1;
+    A.demo_next = 0;
+    start_load(default_model(), AFTER_DEMO);
+}
+
+static void start_demo_prompt(void)
+{
+    int n = demo_prompts_count(&A.prompts);
+    const struct demo_prompt *p = demo_prompts_get(&A.prompts, A.demo_next % n);
+    con_printf("\n=== Demo %d/%d: %s ===\n", A.demo_next % n + 1, n, p->category);
+    A.demo_next = (A.demo_next + 1) % n;
+    start_generation(p->text);
+}
+
+/* ---- REPL commands ------------------------------------------------------------------ */
+
+static void show_help(void)
+{
+    con_printf("Commands:\n"
+               "  /help        this list\n"
+               "  /temp X      sampling temperature (0 = greedy), now %.2f\n"
+               "  /topp X      nucleus sampling threshold in [0,1], now %.2f\n"
+               "  /seed N      random seed (0 = from the clock), now %llu\n"
+               "  /steps N     positions to generate (0 = whole context), now %d\n"
+               "  /models      back to the model menu\n"
+               "  /quit        shut the machine down\n",
+               A.cfg.temperature, A.cfg.topp, (unsigned long long)A.cfg.seed, A.cfg.steps);
+}
+
+/* /temp, /topp, /seed, /steps: validated by the same code as llm.cfg. */
+static void set_setting(const char *key, const char *value)
+{
+    char err[200], now[64];
+    if (config_set(&A.cfg, key, value, err, sizeof err)) {
+        con_printf("%s\n", err);
+        return;
+    }
+    config_get(&A.cfg, key, now, sizeof now);
+    con_printf("%s = %s\n", key, now);
+    if (!strcmp(key, "seed"))
+        reseed();
+}
+
+static void run_command(char *cmd)
+{
+    static const struct {
+        const char *name, *key;
+    } settings[] = {{"temp", "temperature"}, {"topp", "topp"}, {"seed", "seed"},
+                    {"steps", "steps"}};
+    char *arg = cmd;
+    while (*arg && *arg != ' ')
+        arg++;
+    if (*arg)
+        *arg++ = 0;
+    str_trim(arg);
+    if (!strcmp(cmd, "help")) {
+        show_help();
+    } else if (!strcmp(cmd, "quit")) {
+        con_printf("Shutting down.\n");
+        plat_shutdown(0);
+    } else if (!strcmp(cmd, "models")) {
+        enter_menu();
+        return;
+    } else {
+        size_t i;
+        for (i = 0; i < ARRAY_LEN(settings); i++)
+            if (!strcmp(cmd, settings[i].name))
+                break;
+        if (i == ARRAY_LEN(settings))
+            con_printf("Unknown command /%s; /help lists the commands.\n", cmd);
+        else if (!*arg)
+            con_printf("/%s needs a value; /help shows the current one.\n", cmd);
+        else
+            set_setting(settings[i].key, arg);
+    }
+    repl_prompt();
+}
+
+static void repl_submit(void)
+{
+    A.line[A.line_len] = 0;
+    con_printf("\n");
+    str_trim(A.line);
+    if (A.line[0] == '/')
+        run_command(A.line + 1);
+    else if (A.line[0])
+        start_generation(A.line);
+    else
+        repl_prompt();
+}
+
+static void menu_submit(void)
+{
+    A.line[A.line_len] = 0;
+    con_printf("\n");
+    if (A.cat.n_choices == 0) {
+        enter_menu();
+        return;
+    }
+    long choice = A.sel + 1;
+    if (A.line_len && (parse_long(A.line, &choice) || choice < 1 || choice > A.cat.n_choices)) {
+        con_printf("Type a number from 1 to %d.\n", A.cat.n_choices);
+        A.line_len = 0;
+        menu_prompt();
+        return;
+    }
+    A.sel = (int)choice - 1;
+    const struct catalog_entry *e = catalog_choice(&A.cat, A.sel);
+    if (e->kind == CAT_BROKEN) {
+        con_printf("%s is unusable: %s\n", e->path, e->error);
+        A.line_len = 0;
+        menu_prompt();
+        return;
+    }
+    start_load(e->path, AFTER_REPL);
+}
+
+/* ---- keys -------------------------------------------------------------------------- */
+
+/* Appends the code point to the line as UTF-8 and echoes it. */
+static void line_insert(int cp)
+{
+    char u[4];
+    size_t n = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+    if (A.line_len + n >= LINE_CAP || cp < 0x20 || cp > 0x10FFFF)
+        return;
+    if (n == 1) {
+        u[0] = (char)cp;
+    } else {
+        for (size_t i = n - 1; i > 0; i--, cp >>= 6)
+            u[i] = (char)(0x80 | (cp & 0x3F));
+        u[0] = (char)((0xF00 >> n) | cp); /* lead byte: n high bits set */
+    }
+    memcpy(A.line + A.line_len, u, n);
+    A.line_len += n;
+    plat_write(u, n);
+}
+
+static void line_backspace(void)
+{
+    if (!A.line_len)
+        return;
+    do /* drop continuation bytes, then the lead byte */
+        A.line_len--;
+    while (A.line_len && ((unsigned char)A.line[A.line_len] & 0xC0) == 0x80);
+    con_printf("\b \b");
+}
+
+static void menu_key(int key)
+{
+    A.deadline_us = plat_time_us() + (uint64_t)A.cfg.autodemo * 1000000u;
+    if (key == '\n') {
+        menu_submit();
+    } else if (key == PLAT_KEY_BACKSPACE) {
+        line_backspace();
+    } else if ((key == PLAT_KEY_UP || key == PLAT_KEY_DOWN) && A.cat.n_choices) {
+        A.sel = (A.sel + (key == PLAT_KEY_UP ? A.cat.n_choices - 1 : 1)) % A.cat.n_choices;
+        A.line_len = 0;
+        con_printf("\r> %d. %s\nmodel> ", A.sel + 1, catalog_choice(&A.cat, A.sel)->path);
+    } else if (key >= '0' && key <= '9') {
+        line_insert(key);
+    }
+}
+
+static void repl_key(int key)
+{
+    if (key == '\n')
+        repl_submit();
+    else if (key == PLAT_KEY_BACKSPACE)
+        line_backspace();
+    else if (key > 0 && key < 0x110000)
+        line_insert(key);
+}
+
+static void queue_key(int key)
+{
+    if (A.keyq_len < KEYQ_MAX)
+        A.keyq[(A.keyq_head + A.keyq_len++) % KEYQ_MAX] = key;
+}
+
+/* Next key for an input mode: queued ones first, then the keyboard. */
+static int next_input_key(void)
+{
+    if (A.keyq_len) {
+        int key = A.keyq[A.keyq_head];
+        A.keyq_head = (A.keyq_head + 1) % KEYQ_MAX;
+        A.keyq_len--;
+        return key;
+    }
+    return plat_key_poll();
+}
+
+/* Keys that arrive while a job runs: Esc stops a generation, any key stops
+ * the demo, the rest wait in the queue. */
+static void busy_key(int key)
+{
+    if (A.demo) {
+        if (A.mode == M_GENERATING)
+            gen_end(&A.gen);
+        con_printf("\n");
+        A.keyq_len = 0;
+        enter_menu();
+    } else if (key == PLAT_KEY_ESC && A.mode == M_GENERATING && !oneshot()) {
+        A.gen.done = 1;
+        A.gen.t_end_us = plat_time_us();
+        finish_generation();
+    } else if (key != PLAT_KEY_ESC) {
+        queue_key(key);
+    }
+}
+
+static void handle_keys(void)
+{
+    int input_mode = A.mode == M_MENU || A.mode == M_REPL;
+    int key = input_mode ? next_input_key() : plat_key_poll();
+    if (key == PLAT_KEY_NONE)
+        return;
+    if (key == PLAT_KEY_EOF) {
+        A.input_closed = 1;
+        return;
+    }
+    if (A.mode == M_MENU)
+        menu_key(key);
+    else if (A.mode == M_REPL)
+        repl_key(key);
+    else
+        busy_key(key);
+}
+
+/* ---- the loop ---------------------------------------------------------------------- */
+
+/* Advances the current job one step; returns 0 when there was nothing to do. */
+static int step(void)
+{
+    char err[256];
+    int done;
+    switch (A.mode) {
+    case M_LOADING:
+        if (engine_load_step(&A.eng, &done, err, sizeof err)) {
+            load_failed(A.eng.model_path[0] ? A.eng.model_path : NULL, err);
+            return 1;
+        }
+        draw_progress();
+        if (done)
+            load_done();
+        return 1;
+    case M_GENERATING:
+        gen_step(&A.gen);
+        if (A.gen.done)
+            finish_generation();
+        return 1;
+    case M_DEMO_PAUSE:
+        if (plat_time_us() >= A.deadline_us)
+            start_demo_prompt();
+        return 0;
+    case M_MENU:
+        if (A.cfg.autodemo > 0 && catalog_first_model(&A.cat) >= 0 &&
+            plat_time_us() >= A.deadline_us)
+            start_demo();
+        return 0;
+    case M_REPL:
+        return 0;
+    }
+    return 0;
+}
+
+int app_main(const struct config *cli)
+{
+    memset(&A, 0, sizeof A);
+    config_defaults(&A.cfg);
+    config_load(&A.cfg, "llm.cfg", warn_line, NULL);
+    if (cli)
+        config_apply(&A.cfg, cli);
+    if (demo_prompts_load(&A.prompts, "prompts.txt") != 0)
+        demo_prompts_builtin(&A.prompts);
+    catalog_scan(&A.cat);
+    if (A.cfg.set_mask & CONFIG_SET_PROMPT) {
+        start_load(default_model(), AFTER_ONESHOT);
+    } else {
+        int i = A.cfg.model[0] ? catalog_find(&A.cat, A.cfg.model) : -1;
+        A.sel = i < 0 ? 0 : i;
+        con_printf("llm-baremetal: LLM inference without an operating system.\n");
+        enter_menu();
+    }
+    for (;;) {
+        handle_keys();
+        if (A.input_closed && (A.mode == M_MENU || A.mode == M_REPL) && !A.keyq_len) {
+            con_printf("\n");
+            break;
+        }
+        if (!step())
+            plat_idle();
+    }
+    engine_free(&A.eng);
+    demo_prompts_free(&A.prompts);
+    return 0;
+}

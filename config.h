@@ -1,0 +1,116 @@
+/* config.h - settings from `llm.cfg` on the boot volume, and the one place
+ * that validates setting values (the file parser and REPL commands share it).
+ *
+ * File format (untrusted input; nothing in it can crash the program):
+ *   - one `key = value` per line; LF or CRLF endings; a UTF-8 BOM is skipped
+ *   - spaces/tabs around keys and values are trimmed; keys are
+ *     case-insensitive; a value may be wrapped in one pair of double quotes
+ *     ("...") to keep surrounding spaces
+ *   - `#` starts a comment only as the first non-blank character of a line.
+ *     A `#` after a value belongs to the value, so `prompt=Issue #5` works;
+ *     the price is that `temperature=0.5 # hot` is a bad number (warned).
+ *   - blank lines are ignored; a repeated key: the last good value wins
+ *   - problems (unknown key, bad value, line without '=', NUL byte) produce
+ *     a one-line warning naming the file and line, and the previous value
+ *     (normally the default) is kept. String values longer than their field
+ *     are rejected with a warning, never truncated.
+ *
+ * Keys (defaults are llama2.c run.c's):
+ *   model       path of the model file ("" = choose in the menu)
+ *   tokenizer   path of the tokenizer  ("" = next to the model / default)
+ *   temperature float >= 0             (1.0; 0 = greedy)
+ *   topp        float in [0, 1]        (0.9)
+ *   seed        unsigned 64-bit        (0 = from the clock)
+ *   steps       int >= 0               (256; 0 = the model's context length)
+ *   autodemo    int >= 0  seconds idle at the menu before the kiosk demo
+ *                                      (10; 0 = never)
+ *   demo_delay  int >= 0  seconds between demo prompts (3)
+ *   prompt      string: non-interactive mode generates once for it ("")
+ *   shutdown    0/1 (also yes/no, true/false, on/off): power off after the
+ *               non-interactive prompt (0)
+ * Paths use '/' separators; '\' in model/tokenizer paths is turned into '/'.
+ * String values must be valid UTF-8 without control characters.
+ */
+#ifndef CONFIG_H
+#define CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_FILE_MAX (64 * 1024) /* bigger llm.cfg files are ignored */
+/* After this many warnings the parser stops calling warn for each problem
+ * and reports the rest as one summary line, so a binary file dropped in
+ * place of llm.cfg cannot scroll the console for minutes. */
+#define CONFIG_MAX_WARNINGS 20
+
+struct config {
+    char model[256];
+    char tokenizer[256];
+    float temperature;
+    float topp;
+    uint64_t seed;
+    int steps;
+    int autodemo;
+    int demo_delay;
+    char prompt[1024];
+    int shutdown;
+    unsigned set_mask; /* CONFIG_SET_* bits of the keys given successfully */
+};
+
+enum {
+    CONFIG_SET_MODEL = 1u << 0,
+    CONFIG_SET_TOKENIZER = 1u << 1,
+    CONFIG_SET_TEMPERATURE = 1u << 2,
+    CONFIG_SET_TOPP = 1u << 3,
+    CONFIG_SET_SEED = 1u << 4,
+    CONFIG_SET_STEPS = 1u << 5,
+    CONFIG_SET_AUTODEMO = 1u << 6,
+    CONFIG_SET_DEMO_DELAY = 1u << 7,
+    CONFIG_SET_PROMPT = 1u << 8,
+    CONFIG_SET_SHUTDOWN = 1u << 9
+};
+
+/* Fills c with the defaults above; set_mask = 0. */
+void config_defaults(struct config *c);
+
+/* Validates value for key (case-insensitive) and stores it in c, setting the
+ * key's CONFIG_SET_* bit. value is used as given (no trimming) except that
+ * one pair of surrounding double quotes is removed. On failure c is
+ * unchanged and, if err != NULL && errcap > 0, err receives a one-line
+ * message such as "temperature: 'abc' is not a number; keeping 1.0".
+ * Returns 0, ERR_NOT_FOUND (unknown key), ERR_FORMAT (not a number, not
+ * UTF-8 text) or ERR_RANGE (out of range, too long). */
+int config_set(struct config *c, const char *key, const char *value,
+               char *err, size_t errcap);
+
+/* Formats the current value of key into buf (cap > 0; always terminated,
+ * truncated if small), e.g. "0.9", "256", "models/a.bin".
+ * Returns 0 or ERR_NOT_FOUND for an unknown key. */
+int config_get(const struct config *c, const char *key, char *buf, size_t cap);
+
+/* Copies into dst every setting that src has in its set_mask (for command
+ * line options that override llm.cfg). */
+void config_apply(struct config *dst, const struct config *src);
+
+/* Name of the i-th key (0 <= i < config_key_count()), for help and listing. */
+int config_key_count(void);
+const char *config_key_name(int i);
+
+/* Parses len bytes of text (caller-owned, need not be NUL-terminated) on top
+ * of the current contents of c (call config_defaults first). warn (may be
+ * NULL) gets one call per problem with a message like
+ * "llm.cfg:7: temperature: 'abc' is not a number; keeping 1.0" (no trailing
+ * newline; valid only during the call), up to CONFIG_MAX_WARNINGS, then one
+ * "llm.cfg: N more problems not shown" line. Returns the number of problems. */
+int config_parse(struct config *c, const char *text, size_t len,
+                 void (*warn)(const char *msg, void *ctx), void *ctx);
+
+/* Reads path with plat_file_* and parses it as above (messages are prefixed
+ * with path). Returns the number of problems (>= 0) when the file was read,
+ * ERR_NOT_FOUND without a warning if it does not exist, or another negative
+ * ERR_* after reporting the reason through warn (file over CONFIG_FILE_MAX:
+ * ERR_RANGE; read failure: ERR_IO/ERR_NOMEM); c is unchanged then. */
+int config_load(struct config *c, const char *path,
+                void (*warn)(const char *msg, void *ctx), void *ctx);
+
+#endif

@@ -1,0 +1,70 @@
+/* main_host.c - the Linux program `llm`: llama2.c-style flags, then the same
+ * application the firmware runs (app_main), on the terminal.
+ *
+ *   llm [DIR]                              menu over the models in DIR (default .)
+ *   llm MODEL [-z TOK] [-t T] [-p P] [-s SEED] [-n STEPS] [-i PROMPT]
+ * With -i it generates once (stdout: the text only) and exits. */
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "app.h"
+#include "config.h"
+#include "platform_posix.h"
+
+static void usage(const char *argv0)
+{
+    fprintf(stderr,
+            "usage: %s [DIR]\n"
+            "       %s MODEL [-z TOKENIZER] [-t TEMP] [-p TOPP] [-s SEED] [-n STEPS] "
+            "[-i PROMPT]\n"
+            "  DIR     directory to list models from (the host's boot volume), default .\n"
+            "  -i      generate once for PROMPT and exit; without it the REPL starts\n",
+            argv0, argv0);
+}
+
+int main(int argc, char **argv)
+{
+    struct config cli;
+    char err[256];
+    int i = 1;
+    config_defaults(&cli);
+    cli.set_mask = 0;
+    if (i < argc && argv[i][0] != '-') {
+        struct stat st;
+        if (stat(argv[i], &st) == 0 && S_ISDIR(st.st_mode)) {
+            plat_posix_set_root(argv[i]);
+        } else if (config_set(&cli, "model", argv[i], err, sizeof err)) {
+            fprintf(stderr, "%s\n", err);
+            return 1;
+        }
+        i++;
+    }
+    static const struct {
+        char flag;
+        const char *key;
+    } flags[] = {{'z', "tokenizer"}, {'t', "temperature"}, {'p', "topp"},
+                 {'s', "seed"},      {'n', "steps"},       {'i', "prompt"}};
+    for (; i < argc; i += 2) {
+        size_t f = sizeof flags / sizeof flags[0];
+        if (argv[i][0] == '-' && argv[i][1] && !argv[i][2])
+            for (f = 0; f < sizeof flags / sizeof flags[0]; f++)
+                if (flags[f].flag == argv[i][1])
+                    break;
+        if (f == sizeof flags / sizeof flags[0] || i + 1 >= argc) {
+            usage(argv[0]);
+            return 1;
+        }
+        if (config_set(&cli, flags[f].key, argv[i + 1], err, sizeof err)) {
+            fprintf(stderr, "%s\n", err);
+            return 1;
+        }
+    }
+    if (cli.set_mask & CONFIG_SET_PROMPT) {
+        /* one-shot: like llama2.c's run, exit when done, no kiosk timer */
+        config_set(&cli, "shutdown", "1", NULL, 0);
+    } else {
+        plat_posix_console_init();
+    }
+    return app_main(&cli);
+}

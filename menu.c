@@ -1,0 +1,162 @@
+/* menu.c - finds model and tokenizer files on the volume, classifies them
+ * (usable model, broken model with its reason, tokenizer) and prints the
+ * numbered model menu. */
+#include "menu.h"
+#include "errors.h"
+#include "lib.h"
+#include "platform.h"
+#include "tokenizer.h"
+
+/* A llama2.c tokenizer needs <unk>, BOS, EOS and the 256 byte tokens. */
+#define MIN_TOKENIZER_VOCAB 259
+
+struct scan_ctx {
+    struct catalog *c;
+    const char *dir;
+};
+
+static void classify(struct catalog_entry *e)
+{
+    char err[sizeof e->error];
+    uint64_t size;
+    if (model_probe_file(e->path, &e->cfg, &size, e->error, sizeof e->error) == 0) {
+        e->kind = CAT_MODEL;
+        return;
+    }
+    /* not a model: maybe a tokenizer; otherwise keep the model's reason */
+    struct tokenizer t;
+    if (tokenizer_load(&t, e->path, err, sizeof err) == 0) {
+        int vocab = tokenizer_vocab_size(&t);
+        tokenizer_free(&t);
+        if (vocab >= MIN_TOKENIZER_VOCAB) {
+            e->kind = CAT_TOKENIZER;
+            e->vocab_size = vocab;
+            return;
+        }
+    }
+    e->kind = CAT_BROKEN;
+}
+
+static int on_entry(const struct plat_dirent *d, void *ctx)
+{
+    struct scan_ctx *s = ctx;
+    struct catalog *c = s->c;
+    if (d->is_dir || !str_ends_with_ci(d->name, ".bin"))
+        return 0;
+    if (c->n == CATALOG_MAX)
+        return 1;
+    struct catalog_entry *e = &c->e[c->n];
+    memset(e, 0, sizeof *e);
+    if (fmt_snprintf(e->path, sizeof e->path, "%s%s%s", s->dir, *s->dir ? "/" : "",
+                     d->name) >= (int)sizeof e->path)
+        return 0; /* a path this long cannot be a model we were asked for */
+    e->size = d->size;
+    classify(e);
+    c->n++;
+    return 0;
+}
+
+/* Orders entries by path so the menu is the same on every boot. */
+static int by_path(const void *a, const void *b)
+{
+    return strcmp(((const struct catalog_entry *)a)->path,
+                  ((const struct catalog_entry *)b)->path);
+}
+
+void catalog_scan(struct catalog *c)
+{
+    static struct catalog_entry tmp[CATALOG_MAX];
+    c->n = 0;
+    struct scan_ctx root = {c, ""}, models = {c, "models"};
+    plat_dir_list("", on_entry, &root);
+    plat_dir_list("models", on_entry, &models);
+    lib_sort(c->e, (size_t)c->n, sizeof c->e[0], tmp, by_path);
+    c->n_choices = 0;
+    for (int i = 0; i < c->n; i++)
+        c->n_choices += c->e[i].kind != CAT_TOKENIZER;
+}
+
+const struct catalog_entry *catalog_choice(const struct catalog *c, int i)
+{
+    for (int k = 0; k < c->n; k++)
+        if (c->e[k].kind != CAT_TOKENIZER && i-- == 0)
+            return &c->e[k];
+    return NULL;
+}
+
+static const char *base_name(const char *path)
+{
+    const char *slash = path;
+    for (const char *p = path; *p; p++)
+        if (*p == '/')
+            slash = p + 1;
+    return slash;
+}
+
+int catalog_find(const struct catalog *c, const char *path)
+{
+    for (int i = 0; i < c->n_choices; i++) {
+        const struct catalog_entry *e = catalog_choice(c, i);
+        if (!str_casecmp(e->path, path) || !str_casecmp(base_name(e->path), path))
+            return i;
+    }
+    return -1;
+}
+
+int catalog_first_model(const struct catalog *c)
+{
+    for (int i = 0; i < c->n_choices; i++)
+        if (catalog_choice(c, i)->kind == CAT_MODEL)
+            return i;
+    return -1;
+}
+
+const char *catalog_tokenizer_for(const struct catalog *c, int vocab_size)
+{
+    for (int i = 0; i < c->n; i++)
+        if (c->e[i].kind == CAT_TOKENIZER && c->e[i].vocab_size == vocab_size)
+            return c->e[i].path;
+    return NULL;
+}
+
+void model_config_describe(const struct model_config *cfg, char *buf, size_t cap)
+{
+    fmt_snprintf(buf, cap, "%s fp32, dim %d, hidden %d, %d layers, %d heads, %d kv heads, "
+                 "vocab %d, context %d",
+                 cfg->format == MODEL_FMT_V1 ? "llama2.c v1" : "llama2.c", cfg->dim,
+                 cfg->hidden_dim, cfg->n_layers, cfg->n_heads, cfg->n_kv_heads,
+                 cfg->vocab_size, cfg->seq_len);
+}
+
+static void print_size(uint64_t bytes)
+{
+    if (bytes >= (10u << 20))
+        con_printf("%llu MiB", (unsigned long long)(bytes >> 20));
+    else
+        con_printf("%llu KiB", (unsigned long long)((bytes + 1023) >> 10));
+}
+
+void catalog_print(const struct catalog *c, int sel)
+{
+    con_printf("\nModels on this volume:\n");
+    for (int i = 0; i < c->n_choices; i++) {
+        const struct catalog_entry *e = catalog_choice(c, i);
+        con_printf("%s%2d. %s  (", i == sel ? "> " : "  ", i + 1, e->path);
+        print_size(e->size);
+        con_printf(")\n");
+        if (e->kind == CAT_MODEL) {
+            char desc[160];
+            model_config_describe(&e->cfg, desc, sizeof desc);
+            con_printf("      %s\n", desc);
+        } else {
+            con_printf("      unusable: %s\n", e->error);
+        }
+    }
+    int n_tok = 0;
+    for (int i = 0; i < c->n; i++)
+        if (c->e[i].kind == CAT_TOKENIZER)
+            con_printf("%s%s (%d tokens)", n_tok++ ? ", " : "Tokenizers: ", c->e[i].path,
+                       c->e[i].vocab_size);
+    if (n_tok)
+        con_printf("\n");
+}

@@ -1,0 +1,48 @@
+/* menu.h - the model catalog of the boot volume and its menu rendering.
+ * Console-neutral: prints through con_printf only. */
+#ifndef MENU_H
+#define MENU_H
+
+#include <stdint.h>
+#include "model.h"
+
+#define CATALOG_MAX 64
+
+enum catalog_kind {
+    CAT_MODEL = 1,     /* a usable model file */
+    CAT_BROKEN,        /* looks like a model file but fails validation */
+    CAT_TOKENIZER      /* a llama2.c tokenizer */
+};
+
+struct catalog_entry {
+    char path[256];           /* relative to the volume root */
+    uint64_t size;
+    enum catalog_kind kind;
+    struct model_config cfg;  /* CAT_MODEL */
+    int vocab_size;           /* CAT_TOKENIZER */
+    char error[200];          /* CAT_BROKEN: the one-line reason */
+};
+
+struct catalog {
+    struct catalog_entry e[CATALOG_MAX];
+    int n;
+    int n_choices;            /* models + broken: the numbered menu lines */
+};
+
+/* Scans the root and \models for *.bin files and classifies each. */
+void catalog_scan(struct catalog *c);
+/* The i-th numbered menu entry (0-based), or NULL. */
+const struct catalog_entry *catalog_choice(const struct catalog *c, int i);
+/* Index of the choice whose path equals path (or whose file name does),
+ * or -1. */
+int catalog_find(const struct catalog *c, const char *path);
+/* First usable model's choice index, or -1. */
+int catalog_first_model(const struct catalog *c);
+/* Path of the first tokenizer with vocab_size tokens, or NULL. */
+const char *catalog_tokenizer_for(const struct catalog *c, int vocab_size);
+/* Prints the menu with `sel` (choice index) marked. */
+void catalog_print(const struct catalog *c, int sel);
+/* The one-line summary of a model config ("dim 64, 5 layers, ..."). */
+void model_config_describe(const struct model_config *cfg, char *buf, size_t cap);
+
+#endif

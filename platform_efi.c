@@ -1,0 +1,780 @@
+/* platform_efi.c - platform.h on UEFI (gnu-efi): page allocation, the boot
+ * volume's file system, the text console, a TSC clock and (for now serial)
+ * parallel_for. EFI_STATUS values never leave this file: efi_to_err maps
+ * them to ERR_* codes. */
+#include <efi.h>
+#include <efilib.h>
+
+#include "errors.h"
+#include "lib.h"
+#include "platform.h"
+#include "platform_efi.h"
+
+#ifndef HAVE_USE_MS_ABI
+#error "build with -DGNU_EFI_USE_MS_ABI: firmware services are called directly"
+#endif
+
+#define PAGE_SIZE 4096u
+/* Some firmware FAT drivers fail on very large Read() calls. */
+#define READ_CHUNK (4u << 20)
+/* Longest path accepted, in UCS-2 code units (NUL included). */
+#define PATH_MAX16 1024
+/* A FAT long name is at most 255 UCS-2 units, 3 UTF-8 bytes each. */
+#define NAME_MAX8 1024
+
+static EFI_HANDLE g_image;
+static EFI_SYSTEM_TABLE *g_st;
+static EFI_BOOT_SERVICES *g_bs;
+static EFI_RUNTIME_SERVICES *g_rt;
+static EFI_SIMPLE_FILE_SYSTEM_PROTOCOL *g_fs; /* the volume we booted from */
+static EFI_FILE_HANDLE g_root;                /* kept open; files open relative to it */
+static uint64_t g_tsc0, g_tsc_hz;
+
+static int efi_to_err(EFI_STATUS st)
+{
+    if (!EFI_ERROR(st))
+        return 0; /* success and warnings */
+    switch (st) {
+    case EFI_NOT_FOUND: return ERR_NOT_FOUND;
+    case EFI_OUT_OF_RESOURCES: return ERR_NOMEM;
+    case EFI_INVALID_PARAMETER: return ERR_INVAL;
+    case EFI_UNSUPPORTED: return ERR_UNSUPPORTED;
+    case EFI_BUFFER_TOO_SMALL:
+    case EFI_BAD_BUFFER_SIZE: return ERR_RANGE;
+    default: return ERR_IO; /* device error, no media, corrupted volume, ... */
+    }
+}
+
+/* ---- UTF-8 / UCS-2 ------------------------------------------------------- */
+
+/* Incremental UTF-8 decoder: keeps its state between calls so a character
+ * split over two plat_write calls (byte-fallback tokens) still decodes. */
+struct u8dec {
+    uint32_t cp, min;
+    int need; /* continuation bytes still expected */
+};
+#define U8_BAD (-1)
+
+/* Feeds one byte; stores 0..2 results (code points or U8_BAD) in out and
+ * returns their number. Two results when a sequence is cut short: U8_BAD for
+ * the broken sequence, then whatever byte b starts. */
+static int u8_feed(struct u8dec *d, unsigned char b, int32_t out[2])
+{
+    int n = 0;
+
+    if (d->need) {
+        if ((b & 0xC0) == 0x80) {
+            d->cp = (d->cp << 6) | (b & 0x3F);
+            if (--d->need)
+                return 0;
+            /* overlong forms, surrogates and values past U+10FFFF */
+            if (d->cp < d->min || d->cp > 0x10FFFF || (d->cp >= 0xD800 && d->cp <= 0xDFFF))
+                out[0] = U8_BAD;
+            else
+                out[0] = (int32_t)d->cp;
+            return 1;
+        }
+        d->need = 0;
+        out[n++] = U8_BAD;
+    }
+    if (b < 0x80) {
+        out[n++] = b;
+    } else if (b >= 0xC2 && b <= 0xDF) {
+        d->cp = b & 0x1F, d->need = 1, d->min = 0x80;
+    } else if (b >= 0xE0 && b <= 0xEF) {
+        d->cp = b & 0x0F, d->need = 2, d->min = 0x800;
+    } else if (b >= 0xF0 && b <= 0xF4) {
+        d->cp = b & 0x07, d->need = 3, d->min = 0x10000;
+    } else {
+        out[n++] = U8_BAD;
+    }
+    return n;
+}
+
+/* Converts a '/'-separated UTF-8 path into a '\'-separated UCS-2 one,
+ * dropping empty components (leading, trailing and doubled slashes), so ""
+ * and "/" both give "" (the root). */
+static int path_to_ucs2(const char *path, CHAR16 *out, size_t cap)
+{
+    struct u8dec d = {0, 0, 0};
+    size_t k = 0;
+
+    for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
+        int32_t cps[2];
+        int m = u8_feed(&d, *p, cps);
+        for (int j = 0; j < m; j++) {
+            int32_t c = cps[j];
+            if (c == U8_BAD || c > 0xFFFF)
+                return ERR_INVAL; /* FAT names are UCS-2 */
+            if (c == '/' || c == '\\') {
+                if (k == 0 || out[k - 1] == L'\\')
+                    continue;
+                c = '\\';
+            }
+            if (k + 1 >= cap)
+                return ERR_RANGE;
+            out[k++] = (CHAR16)c;
+        }
+    }
+    if (d.need)
+        return ERR_INVAL;
+    if (k > 0 && out[k - 1] == L'\\')
+        k--;
+    out[k] = 0;
+    return 0;
+}
+
+/* UCS-2/UTF-16 name (at most wmax units, NUL-terminated or not) -> UTF-8,
+ * truncated to fit cap bytes including the NUL. */
+static void ucs2_to_utf8(const CHAR16 *w, size_t wmax, char *out, size_t cap)
+{
+    size_t k = 0;
+
+    for (size_t i = 0; i < wmax && w[i]; i++) {
+        uint32_t c = w[i];
+        unsigned char enc[4];
+        size_t len;
+
+        if (c >= 0xD800 && c <= 0xDBFF && i + 1 < wmax && w[i + 1] >= 0xDC00 &&
+            w[i + 1] <= 0xDFFF) {
+            c = 0x10000 + ((c - 0xD800) << 10) + (w[i + 1] - 0xDC00u);
+            i++;
+        } else if (c >= 0xD800 && c <= 0xDFFF) {
+            c = 0xFFFD; /* unpaired surrogate */
+        }
+        if (c < 0x80) {
+            enc[0] = (unsigned char)c, len = 1;
+        } else if (c < 0x800) {
+            enc[0] = (unsigned char)(0xC0 | (c >> 6));
+            enc[1] = (unsigned char)(0x80 | (c & 0x3F)), len = 2;
+        } else if (c < 0x10000) {
+            enc[0] = (unsigned char)(0xE0 | (c >> 12));
+            enc[1] = (unsigned char)(0x80 | ((c >> 6) & 0x3F));
+            enc[2] = (unsigned char)(0x80 | (c & 0x3F)), len = 3;
+        } else {
+            enc[0] = (unsigned char)(0xF0 | (c >> 18));
+            enc[1] = (unsigned char)(0x80 | ((c >> 12) & 0x3F));
+            enc[2] = (unsigned char)(0x80 | ((c >> 6) & 0x3F));
+            enc[3] = (unsigned char)(0x80 | (c & 0x3F)), len = 4;
+        }
+        if (k + len >= cap)
+            break;
+        for (size_t j = 0; j < len; j++)
+            out[k++] = (char)enc[j];
+    }
+    out[k] = 0;
+}
+
+/* ---- memory --------------------------------------------------------------- */
+
+static UINTN pages_for(size_t bytes)
+{
+    /* written without bytes + PAGE_SIZE - 1, which could overflow */
+    UINTN pages = bytes / PAGE_SIZE + (bytes % PAGE_SIZE != 0);
+    return pages ? pages : 1;
+}
+
+void *plat_alloc(size_t bytes)
+{
+    EFI_PHYSICAL_ADDRESS addr = 0;
+    UINTN pages = pages_for(bytes);
+
+    if (!g_bs || EFI_ERROR(g_bs->AllocatePages(AllocateAnyPages, EfiLoaderData, pages, &addr)))
+        return NULL;
+    /* libefi's memset is a byte loop; rep stosq is much faster, which
+     * matters for multi-GiB weight buffers under QEMU TCG. */
+    void *p = (void *)(UINTN)addr;
+    void *dst = p;
+    UINTN qwords = pages * (PAGE_SIZE / 8);
+    __asm__ volatile("rep stosq" : "+D"(dst), "+c"(qwords) : "a"(0ull) : "memory");
+    return p;
+}
+
+void plat_free(void *p, size_t bytes)
+{
+    if (p && g_bs)
+        g_bs->FreePages((EFI_PHYSICAL_ADDRESS)(UINTN)p, pages_for(bytes));
+}
+
+/* ---- files ---------------------------------------------------------------- */
+
+struct plat_file {
+    EFI_FILE_HANDLE h;
+};
+
+/* Locates the file system of the device the image was loaded from and opens
+ * a new handle on its root directory (owned by the caller: Close it). */
+static EFI_STATUS open_volume(EFI_FILE_HANDLE *ret_root)
+{
+    EFI_STATUS st;
+
+    if (!g_fs) {
+        EFI_LOADED_IMAGE *li = NULL;
+        st = g_bs->HandleProtocol(g_image, &gEfiLoadedImageProtocolGuid, (void **)&li);
+        if (EFI_ERROR(st))
+            return st;
+        st = g_bs->HandleProtocol(li->DeviceHandle, &gEfiSimpleFileSystemProtocolGuid,
+                                  (void **)&g_fs);
+        if (EFI_ERROR(st)) {
+            g_fs = NULL;
+            return st;
+        }
+    }
+    return g_fs->OpenVolume(g_fs, ret_root);
+}
+
+/* Opens path (see path_to_ucs2) read-only; "" opens a fresh root handle so
+ * directory reads never share a position. Caller closes *ret_h. */
+static int open_path(const char *path, EFI_FILE_HANDLE *ret_h)
+{
+    CHAR16 wpath[PATH_MAX16];
+    EFI_FILE_HANDLE h;
+    EFI_STATUS st;
+    int rc;
+
+    if (!g_bs)
+        return ERR_IO;
+    if ((rc = path_to_ucs2(path, wpath, PATH_MAX16)) != 0)
+        return rc;
+    if (!g_root && EFI_ERROR(open_volume(&g_root))) {
+        g_root = NULL;
+        return ERR_IO; /* booted from something without a file system */
+    }
+    if (wpath[0] == 0)
+        st = open_volume(&h);
+    else
+        st = g_root->Open(g_root, &h, wpath, EFI_FILE_MODE_READ, 0);
+    if (EFI_ERROR(st))
+        return efi_to_err(st);
+    *ret_h = h;
+    return 0;
+}
+
+/* Reads h's EFI_FILE_INFO into pool memory (*ret_info, caller FreePools),
+ * growing the buffer when the name does not fit. */
+static EFI_STATUS get_file_info(EFI_FILE_HANDLE h, EFI_FILE_INFO **ret_info)
+{
+    UINTN cap = SIZE_OF_EFI_FILE_INFO + 256 * sizeof(CHAR16);
+
+    for (int tries = 0; tries < 4; tries++) {
+        EFI_FILE_INFO *info;
+        UINTN size = cap;
+        EFI_STATUS st = g_bs->AllocatePool(EfiLoaderData, cap, (void **)&info);
+        if (EFI_ERROR(st))
+            return st;
+        st = h->GetInfo(h, &gEfiFileInfoGuid, &size, info);
+        if (!EFI_ERROR(st)) {
+            *ret_info = info;
+            return EFI_SUCCESS;
+        }
+        g_bs->FreePool(info);
+        if (st != EFI_BUFFER_TOO_SMALL)
+            return st;
+        cap = size > cap ? size : cap * 2; /* size now holds what is needed */
+    }
+    return EFI_BUFFER_TOO_SMALL;
+}
+
+int plat_file_open(const char *path, plat_file **ret_file)
+{
+    EFI_FILE_HANDLE h;
+    EFI_FILE_INFO *info;
+    plat_file *f;
+    EFI_STATUS st;
+    int rc;
+
+    if ((rc = open_path(path, &h)) != 0)
+        return rc;
+    /* Open succeeds on directories too; the contract is files only. */
+    st = get_file_info(h, &info); /* EFI_ERROR does not parenthesize its argument */
+    if (EFI_ERROR(st)) {
+        rc = efi_to_err(st);
+        goto err_close;
+    }
+    int is_dir = (info->Attribute & EFI_FILE_DIRECTORY) != 0;
+    g_bs->FreePool(info);
+    if (is_dir) {
+        rc = ERR_INVAL;
+        goto err_close;
+    }
+    if (EFI_ERROR(g_bs->AllocatePool(EfiLoaderData, sizeof *f, (void **)&f))) {
+        rc = ERR_NOMEM;
+        goto err_close;
+    }
+    f->h = h;
+    *ret_file = f;
+    return 0;
+
+err_close:
+    h->Close(h);
+    return rc;
+}
+
+int plat_file_size(plat_file *f, uint64_t *ret_size)
+{
+    EFI_FILE_INFO *info;
+    EFI_STATUS st = get_file_info(f->h, &info);
+
+    if (EFI_ERROR(st))
+        return efi_to_err(st);
+    *ret_size = info->FileSize;
+    g_bs->FreePool(info);
+    return 0;
+}
+
+/* UEFI's Read() fails with EFI_DEVICE_ERROR when the position was set past
+ * the end of the file; tells that case from a real device error. */
+static int past_eof(EFI_FILE_HANDLE h)
+{
+    UINT64 pos;
+    EFI_FILE_INFO *info;
+    int past;
+
+    if (EFI_ERROR(h->GetPosition(h, &pos)) || EFI_ERROR(get_file_info(h, &info)))
+        return 0;
+    past = pos > info->FileSize;
+    g_bs->FreePool(info);
+    return past;
+}
+
+int plat_file_read(plat_file *f, void *buf, size_t n, size_t *ret_got)
+{
+    size_t got = 0;
+
+    while (got < n) {
+        UINTN want = n - got < READ_CHUNK ? n - got : READ_CHUNK;
+        UINTN size = want;
+        EFI_STATUS st = f->h->Read(f->h, &size, (char *)buf + got);
+        if (EFI_ERROR(st)) {
+            if (st == EFI_DEVICE_ERROR && past_eof(f->h))
+                break; /* end of file, the way callers (and POSIX) expect */
+            return efi_to_err(st);
+        }
+        if (size == 0)
+            break; /* end of file */
+        got += size;
+    }
+    *ret_got = got;
+    return 0;
+}
+
+int plat_file_seek(plat_file *f, uint64_t offset)
+{
+    /* 0xFFFF...FF means "end of file" to SetPosition; nobody means that. */
+    if (offset == UINT64_MAX)
+        return ERR_RANGE;
+    return efi_to_err(f->h->SetPosition(f->h, offset));
+}
+
+void plat_file_close(plat_file *f)
+{
+    if (f) {
+        f->h->Close(f->h);
+        g_bs->FreePool(f);
+    }
+}
+
+int plat_dir_list(const char *dir, int (*fn)(const struct plat_dirent *e, void *ctx), void *ctx)
+{
+    EFI_FILE_HANDLE h;
+    EFI_FILE_INFO *info;
+    EFI_STATUS st;
+    UINTN cap = SIZE_OF_EFI_FILE_INFO + 256 * sizeof(CHAR16);
+    char name[NAME_MAX8];
+    int rc;
+
+    if ((rc = open_path(dir, &h)) != 0)
+        return rc;
+    st = get_file_info(h, &info);
+    if (EFI_ERROR(st)) {
+        rc = efi_to_err(st);
+        goto out_close;
+    }
+    int is_dir = (info->Attribute & EFI_FILE_DIRECTORY) != 0;
+    g_bs->FreePool(info);
+    if (!is_dir) {
+        rc = ERR_NOT_FOUND; /* like opendir() on a file: ENOTDIR */
+        goto out_close;
+    }
+    if (EFI_ERROR(g_bs->AllocatePool(EfiLoaderData, cap, (void **)&info))) {
+        rc = ERR_NOMEM;
+        goto out_close;
+    }
+    /* Each Read() on a directory returns one EFI_FILE_INFO; size 0 ends it. */
+    for (;;) {
+        UINTN size = cap;
+        st = h->Read(h, &size, info);
+        if (st == EFI_BUFFER_TOO_SMALL && size > cap) {
+            /* the position did not advance: retry with a bigger buffer */
+            g_bs->FreePool(info);
+            cap = size;
+            if (EFI_ERROR(g_bs->AllocatePool(EfiLoaderData, cap, (void **)&info))) {
+                rc = ERR_NOMEM;
+                goto out_close;
+            }
+            continue;
+        }
+        if (EFI_ERROR(st)) {
+            rc = efi_to_err(st);
+            break;
+        }
+        if (size == 0 || size < SIZE_OF_EFI_FILE_INFO)
+            break;
+        ucs2_to_utf8(info->FileName, (size - SIZE_OF_EFI_FILE_INFO) / sizeof(CHAR16), name,
+                     sizeof name);
+        if (!strcmp(name, ".") || !strcmp(name, ".."))
+            continue;
+        struct plat_dirent e = {name, info->FileSize, (info->Attribute & EFI_FILE_DIRECTORY) != 0};
+        if (fn(&e, ctx))
+            break;
+    }
+    g_bs->FreePool(info);
+out_close:
+    h->Close(h);
+    return rc;
+}
+
+/* ---- console -------------------------------------------------------------- */
+
+/* One decoder per channel, so a diagnostic between the bytes of a split
+ * character does not garble either. */
+static struct u8dec g_out_dec, g_diag_dec;
+
+static void con_flush(CHAR16 *buf, size_t *k)
+{
+    buf[*k] = 0;
+    g_st->ConOut->OutputString(g_st->ConOut, buf);
+    *k = 0;
+}
+
+static void con_write(struct u8dec *dec, const char *s, size_t n)
+{
+    CHAR16 buf[256];
+    size_t k = 0;
+
+    if (!g_st)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        int32_t cps[2];
+        int m = u8_feed(dec, (unsigned char)s[i], cps);
+        for (int j = 0; j < m; j++) {
+            int32_t c = cps[j];
+            /* '?' rather than U+FFFD: the serial terminal (PC-ANSI) and many
+             * GOP fonts have no glyph for it. UCS-2 stops at the BMP. */
+            if (c == U8_BAD || c > 0xFFFF)
+                c = '?';
+            if (c == 0)
+                continue; /* would end the string early */
+            if (k + 3 > ARRAY_LEN(buf)) /* room for "\r\n" and the NUL */
+                con_flush(buf, &k);
+            if (c == '\n')
+                buf[k++] = L'\r';
+            buf[k++] = (CHAR16)c;
+        }
+    }
+    if (k)
+        con_flush(buf, &k);
+}
+
+void plat_write(const char *s, size_t n)
+{
+    con_write(&g_out_dec, s, n);
+}
+
+/* UEFI has one console: diagnostics go to ConOut too. */
+void plat_write_diag(const char *s, size_t n)
+{
+    con_write(&g_diag_dec, s, n);
+}
+
+/* Keyboard. OVMF's serial terminal (PC-ANSI type) passes on what it does
+ * not understand byte by byte: UTF-8 arrives as one Latin-1 key per byte,
+ * and escape sequences it does not know (Delete = ESC [ 3 ~, PgUp =
+ * ESC [ 5 ~, F1 = ESC O P) arrive as ESC plus plain characters. The state
+ * below rebuilds the first and swallows the second; a sequence whose rest
+ * has not come after KEY_SEQ_US is given up. Enter is CR from a terminal,
+ * LF from a pipe, sometimes CR LF: an LF right after a CR is dropped. */
+#define KEY_SEQ_US 100000u
+
+static struct {
+    EFI_INPUT_KEY back; /* one key of push-back */
+    int have_back;
+    uint64_t cr_time; /* time of the last key if it was CR, else 0 */
+    /* UTF-8 being rebuilt from Latin-1 keys */
+    int u8_need, u8_got;
+    uint32_t u8_cp, u8_min;
+    CHAR16 u8_lead;
+    uint64_t u8_time;
+    /* escape sequence being swallowed (after ESC [ or ESC O) */
+    int esc;
+    unsigned esc_param;
+    uint64_t esc_time;
+} g_kb;
+
+static int key_read(EFI_INPUT_KEY *k)
+{
+    if (g_kb.have_back) {
+        *k = g_kb.back;
+        g_kb.have_back = 0;
+        return 1;
+    }
+    /* EFI_NOT_READY (or a device error): nothing to read */
+    return !EFI_ERROR(g_st->ConIn->ReadKeyStroke(g_st->ConIn, k));
+}
+
+static void key_unread(const EFI_INPUT_KEY *k)
+{
+    g_kb.back = *k;
+    g_kb.have_back = 1;
+}
+
+/* The character of a key without scan code; -1 for scan-code keys. */
+static int key_char(const EFI_INPUT_KEY *k)
+{
+    return k->ScanCode == SCAN_NULL ? k->UnicodeChar : -1;
+}
+
+static int map_key(const EFI_INPUT_KEY *key)
+{
+    if (key->ScanCode != SCAN_NULL) {
+        switch (key->ScanCode) {
+        case SCAN_UP: return PLAT_KEY_UP;
+        case SCAN_DOWN: return PLAT_KEY_DOWN;
+        case SCAN_LEFT: return PLAT_KEY_LEFT;
+        case SCAN_RIGHT: return PLAT_KEY_RIGHT;
+        case SCAN_ESC: return PLAT_KEY_ESC;
+        case SCAN_DELETE: return PLAT_KEY_BACKSPACE;
+        default: return PLAT_KEY_NONE; /* F-keys, Home, PgUp, ... */
+        }
+    }
+    switch (key->UnicodeChar) {
+    case CHAR_NULL: return PLAT_KEY_NONE;
+    case CHAR_CARRIAGE_RETURN:
+    case CHAR_LINEFEED: return '\n';
+    case CHAR_BACKSPACE:
+    case 0x7F: return PLAT_KEY_BACKSPACE;
+    case 0x1B: return PLAT_KEY_ESC;
+    default:
+        if (key->UnicodeChar >= 0xD800 && key->UnicodeChar <= 0xDFFF)
+            return PLAT_KEY_NONE; /* half of a pair we cannot rebuild */
+        return key->UnicodeChar;
+    }
+}
+
+/* Nothing is queued: give up sequences whose rest never came. */
+static int key_expire(uint64_t now)
+{
+    if (g_kb.esc && now - g_kb.esc_time > KEY_SEQ_US)
+        g_kb.esc = 0;
+    if (g_kb.u8_need && now - g_kb.u8_time > KEY_SEQ_US) {
+        g_kb.u8_need = 0;
+        /* a lone byte was most likely a real Latin-1 key (a keyboard's 'é') */
+        return g_kb.u8_got ? 0xFFFD : g_kb.u8_lead;
+    }
+    return PLAT_KEY_NONE;
+}
+
+/* Feeds one key through the sequence state; returns a PLAT_KEY_* code, a
+ * character, or PLAT_KEY_NONE when the key was consumed silently. */
+static int key_step(const EFI_INPUT_KEY *key, uint64_t now)
+{
+    int c = key_char(key);
+
+    if (g_kb.esc) {
+        /* CSI/SS3 body: parameter bytes 0x30-0x3F, intermediates 0x20-0x2F,
+         * then one final byte 0x40-0x7E */
+        if (c >= '0' && c <= '9') {
+            if (g_kb.esc_param < 1000)
+                g_kb.esc_param = g_kb.esc_param * 10 + (unsigned)(c - '0');
+            return PLAT_KEY_NONE;
+        }
+        if (c >= 0x20 && c <= 0x3F)
+            return PLAT_KEY_NONE;
+        g_kb.esc = 0;
+        if (c >= 0x40 && c <= 0x7E) /* Delete, or a key we ignore */
+            return c == '~' && g_kb.esc_param == 3 ? PLAT_KEY_BACKSPACE : PLAT_KEY_NONE;
+        /* not an escape sequence after all: handle the key normally */
+    }
+    if (g_kb.u8_need) {
+        if (c >= 0x80 && c <= 0xBF) {
+            g_kb.u8_cp = (g_kb.u8_cp << 6) | ((uint32_t)c & 0x3F);
+            g_kb.u8_got++;
+            if (--g_kb.u8_need)
+                return PLAT_KEY_NONE;
+            uint32_t cp = g_kb.u8_cp;
+            if (cp < g_kb.u8_min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+                return 0xFFFD;
+            return (int)cp;
+        }
+        /* not UTF-8: hand out what was held back now, this key next time */
+        g_kb.u8_need = 0;
+        key_unread(key);
+        return g_kb.u8_got ? 0xFFFD : g_kb.u8_lead;
+    }
+    if (c >= 0xC2 && c <= 0xF4) {
+        g_kb.u8_need = c < 0xE0 ? 1 : c < 0xF0 ? 2 : 3;
+        g_kb.u8_min = g_kb.u8_need == 1 ? 0x80 : g_kb.u8_need == 2 ? 0x800 : 0x10000;
+        g_kb.u8_cp = (uint32_t)c & (0x3Fu >> g_kb.u8_need);
+        g_kb.u8_got = 0;
+        g_kb.u8_lead = (CHAR16)c;
+        g_kb.u8_time = now;
+        return PLAT_KEY_NONE;
+    }
+    if (c == CHAR_LINEFEED && g_kb.cr_time && now - g_kb.cr_time < KEY_SEQ_US) {
+        g_kb.cr_time = 0;
+        return PLAT_KEY_NONE;
+    }
+    g_kb.cr_time = c == CHAR_CARRIAGE_RETURN ? now | 1 : 0;
+    if (key->ScanCode == SCAN_ESC || c == 0x1B) {
+        /* The terminal has already parsed the sequences it knows, so an ESC
+         * with '[' or 'O' queued right behind it starts one it does not. */
+        EFI_INPUT_KEY next;
+        if (key_read(&next)) {
+            int n = key_char(&next);
+            if (n == '[' || n == 'O') {
+                g_kb.esc = 1;
+                g_kb.esc_param = 0;
+                g_kb.esc_time = now;
+                return PLAT_KEY_NONE;
+            }
+            key_unread(&next);
+        }
+        return PLAT_KEY_ESC;
+    }
+    return map_key(key);
+}
+
+int plat_key_poll(void)
+{
+    EFI_INPUT_KEY key;
+
+    if (!g_st)
+        return PLAT_KEY_NONE;
+    uint64_t now = plat_time_us();
+    /* Keys consumed silently (ignored scan codes, sequence bytes) do not end
+     * the poll, so they never hide the key behind them. */
+    for (int tries = 0; tries < 32; tries++) {
+        if (!key_read(&key))
+            return key_expire(now);
+        int k = key_step(&key, now);
+        if (k != PLAT_KEY_NONE)
+            return k;
+    }
+    return PLAT_KEY_NONE;
+}
+
+/* ---- time ----------------------------------------------------------------- */
+
+static inline uint64_t rdtsc(void)
+{
+    uint32_t lo, hi;
+    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    return ((uint64_t)hi << 32) | lo;
+}
+
+/* GetTime usually ticks once a second, so the TSC is measured against
+ * Stall. Each Stall call has a fixed cost (about 0.5 ms under QEMU TCG, which
+ * made a single 50 ms Stall read 11% fast), so the rate is taken from the
+ * difference between a 60 ms and a 10 ms Stall. */
+static void tsc_calibrate(void)
+{
+    g_bs->Stall(1000); /* warm-up: first-call costs */
+    uint64_t t0 = rdtsc();
+    g_bs->Stall(10000);
+    uint64_t t1 = rdtsc();
+    g_bs->Stall(60000);
+    uint64_t t2 = rdtsc();
+    uint64_t short_ticks = t1 - t0, long_ticks = t2 - t1;
+    if (long_ticks > short_ticks)
+        g_tsc_hz = (long_ticks - short_ticks) * 20; /* ticks per 50 ms * 20 */
+    else
+        g_tsc_hz = long_ticks * 1000 / 60;
+    if (g_tsc_hz < 1000000)
+        g_tsc_hz = 1000000; /* nonsense reading: keep time moving, never divide by 0 */
+    g_tsc0 = t0;
+}
+
+/* TSC rate found at start-up, for diagnostics. */
+uint64_t platform_efi_tsc_hz(void)
+{
+    return g_tsc_hz;
+}
+
+uint64_t plat_time_us(void)
+{
+    uint64_t d = rdtsc() - g_tsc0;
+    /* split so d * 1000000 cannot overflow; 64-bit divides need no libgcc */
+    return d / g_tsc_hz * 1000000u + d % g_tsc_hz * 1000000u / g_tsc_hz;
+}
+
+void plat_idle(void)
+{
+    g_bs->Stall(1000);
+}
+
+/* ---- machine -------------------------------------------------------------- */
+
+void plat_shutdown(int status)
+{
+    if (g_root) {
+        g_root->Close(g_root); /* lets the FAT driver flush */
+        g_root = NULL;
+    }
+    g_rt->ResetSystem(EfiResetShutdown, status == 0 ? EFI_SUCCESS : EFI_ABORTED, 0, NULL);
+    for (;;) /* ResetSystem does not return; the compiler must know we don't either */
+        __asm__ volatile("hlt");
+}
+
+/* ---- compute --------------------------------------------------------------
+ * Serial on the boot processor for now. MP Services comes in a later issue:
+ * the APs will be started once into a spin loop that waits for g_job to
+ * change, calls efi_cpu_enable_simd() (CR4/XCR0 are per core) and then
+ * pf_run(g_job); plat_parallel_for will publish the job, run pf_run itself
+ * and wait until every AP has checked out. Nothing outside this section
+ * needs to change for that. */
+
+struct pf_job {
+    void (*fn)(int i, void *ctx);
+    void *ctx;
+    int n;
+    int next; /* next unclaimed index, taken with an atomic add */
+};
+
+static void pf_run(struct pf_job *job)
+{
+    for (;;) {
+        int i = __atomic_fetch_add(&job->next, 1, __ATOMIC_RELAXED);
+        if (i >= job->n)
+            break;
+        job->fn(i, job->ctx);
+    }
+}
+
+int plat_num_threads(void)
+{
+    return 1;
+}
+
+void plat_parallel_for(int n, void (*fn)(int i, void *ctx), void *ctx)
+{
+    struct pf_job job = {fn, ctx, n, 0};
+
+    if (n <= 0)
+        return;
+    pf_run(&job);
+}
+
+/* ---- set-up --------------------------------------------------------------- */
+
+EFI_STATUS platform_efi_init(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
+{
+    g_image = image;
+    g_st = systab;
+    g_bs = systab->BootServices;
+    g_rt = systab->RuntimeServices;
+    /* Not fatal: open_path retries, and the console works without files. */
+    if (EFI_ERROR(open_volume(&g_root)))
+        g_root = NULL;
+    tsc_calibrate();
+    return EFI_SUCCESS;
+}

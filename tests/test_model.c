@@ -1,0 +1,231 @@
+/* test_model.c - model file validation (a table of broken files, each with
+ * its one-line reason and nothing left allocated) and format equivalence
+ * (the same weights as legacy, legacy-unshared and version 1 give the same
+ * logits bit for bit). */
+#include "testlib.h"
+
+#include <stdint.h>
+#include <unistd.h>
+
+#include "../errors.h"
+#include "../model.h"
+#include "../transformer.h"
+#include "../platform_posix.h"
+
+static char *stories_bytes(size_t *ret_len)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/stories260K.bin", test_models_dir());
+    return test_read_file(path, ret_len);
+}
+
+static void write_file(const char *path, const void *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    if (f) {
+        fwrite(data, 1, len, f);
+        fclose(f);
+    }
+}
+
+static void set_i32(char *buf, int idx, int32_t v)
+{
+    memcpy(buf + 4 * idx, &v, 4);
+}
+
+struct broken_case {
+    const char *name;
+    int header_field;     /* legacy int32 index to overwrite, -1 none */
+    int32_t value;
+    long size_delta;      /* bytes added (>0) or cut (<0) at the end */
+    long absolute_size;   /* >= 0: the file is cut to this many bytes */
+    const char *expect;   /* substring of the error message */
+};
+
+TEST(model_broken_files_give_clear_errors)
+{
+    size_t len;
+    char *good = stories_bytes(&len);
+    CHECK(good != NULL);
+    if (!good)
+        return;
+    static const struct broken_case cases[] = {
+        {"truncated", -1, 0, -1, -1, "file size: expected 1056540 bytes from the header, found 1056539"},
+        {"one byte", -1, 0, 0, 1, "header: expected 28 bytes, file has 1"},
+        {"empty", -1, 0, 0, 0, "header: expected 28 bytes, file has 0"},
+        {"too long", -1, 0, 4, -1, "file size: expected 1056540 bytes from the header, found 1056544"},
+        {"zero dim", 0, 0, 0, -1, "dim: expected 1..65536, found 0"},
+        {"negative dim", 0, -64, 0, -1, "dim: expected 1..65536, found -64"},
+        {"zero hidden", 1, 0, 0, -1, "hidden_dim: expected 1..262144, found 0"},
+        {"negative layers", 2, -3, 0, -1, "n_layers: expected 1..1024, found -3"},
+        {"zero heads", 3, 0, 0, -1, "n_heads: expected 1..64, found 0"},
+        {"heads not dividing dim", 3, 7, 0, -1, "n_heads: 7 does not divide dim 64"},
+        {"kv heads not dividing heads", 4, 3, 0, -1, "n_kv_heads: 3 does not divide n_heads 8"},
+        {"more kv heads than heads", 4, 16, 0, -1, "n_kv_heads: expected 1..8, found 16"},
+        {"zero vocab", 5, 0, 0, -1, "vocab_size: expected 1..2097152, found 0"},
+        {"INT_MIN vocab", 5, INT32_MIN, 0, -1, "vocab_size: expected 1..2097152, found -2147483648"},
+        {"zero seq_len", 6, 0, 0, -1, "seq_len: expected 1..1048576, found 0"},
+        {"odd head size", 3, 64, 0, -1, "head size: dim/n_heads = 1 must be even"},
+        {"huge dims", 2, 1024, 0, -1, "file size: expected "},
+    };
+    char path[128];
+    snprintf(path, sizeof path, "/tmp/llm_model_test_%d.bin", (int)getpid());
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const struct broken_case *c = &cases[i];
+        char *buf = malloc(len + 8);
+        memcpy(buf, good, len);
+        memset(buf + len, 0, 8);
+        if (c->header_field >= 0)
+            set_i32(buf, c->header_field, c->value);
+        if (!strcmp(c->name, "huge dims")) { /* every dim at its limit */
+            int32_t big[7] = {65536, 262144, 1024, 64, 64, 2097152, 1048576};
+            memcpy(buf, big, sizeof big);
+        }
+        size_t n = c->absolute_size >= 0 ? (size_t)c->absolute_size : len + (size_t)c->size_delta;
+        write_file(path, buf, n);
+        free(buf);
+
+        struct model m;
+        char err[256] = "";
+        int rc = model_load(&m, path, err, sizeof err);
+        CHECK_MSG(rc == ERR_FORMAT, "%s: rc %d", c->name, rc);
+        CHECK_MSG(strstr(err, c->expect) != NULL, "%s: got '%s', want '%s'", c->name, err,
+                  c->expect);
+        CHECK_MSG(strchr(err, '\n') == NULL, "%s: message is not one line", c->name);
+        CHECK_INT(plat_posix_live_bytes(), 0);
+    }
+    unlink(path);
+    free(good);
+}
+
+TEST(model_garbage_files_never_crash)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/tmp/llm_model_garbage_%d.bin", (int)getpid());
+    uint64_t x = 88172645463325252ull;
+    for (int round = 0; round < 200; round++) {
+        size_t n = (size_t)(round * 37 % 3000);
+        unsigned char *buf = malloc(n + 1);
+        for (size_t i = 0; i < n; i++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            buf[i] = (unsigned char)x;
+        }
+        if (round % 2 && n >= 8) /* half of them claim to be version 1 */
+            memcpy(buf, "\x32\x34\x6b\x61\x01\x00\x00\x00", 8);
+        write_file(path, buf, n);
+        free(buf);
+        struct model m;
+        char err[256] = "";
+        CHECK(model_load(&m, path, err, sizeof err) != 0);
+        CHECK(err[0] != 0);
+    }
+    CHECK_INT(plat_posix_live_bytes(), 0);
+    unlink(path);
+}
+
+TEST(model_v1_bad_header_fields)
+{
+    unsigned char hdr[256] = {0x32, 0x34, 0x6b, 0x61, 2, 0, 0, 0};
+    struct model_config cfg;
+    char err[200];
+    CHECK_INT(model_probe(hdr, sizeof hdr, 256, &cfg, err, sizeof err), ERR_FORMAT);
+    CHECK(strstr(err, "version: expected 1 (fp32), found 2") != NULL);
+    hdr[4] = 1;
+    int32_t dims[7] = {64, 172, 5, 8, 4, 512, 512};
+    memcpy(hdr + 8, dims, sizeof dims);
+    hdr[36] = 7;
+    CHECK_INT(model_probe(hdr, sizeof hdr, 256, &cfg, err, sizeof err), ERR_FORMAT);
+    CHECK(strstr(err, "shared_classifier: expected 0 or 1, found 7") != NULL);
+    CHECK_INT(model_probe(hdr, 20, 20, &cfg, err, sizeof err), ERR_FORMAT);
+    CHECK(strstr(err, "header: expected 256 bytes, file has 20") != NULL);
+}
+
+/* Runs a few positions and returns the logits of the last one (malloc'd). */
+static float *logits_after(const char *path, int *ret_vocab)
+{
+    struct model m;
+    struct run_state s;
+    char err[256];
+    if (model_load(&m, path, err, sizeof err)) {
+        fprintf(stderr, "  %s: %s\n", path, err);
+        return NULL;
+    }
+    if (run_state_alloc(&s, &m.cfg)) {
+        model_free(&m);
+        return NULL;
+    }
+    static const int toks[] = {1, 403, 407, 261, 378, 432};
+    float *l = NULL;
+    for (int pos = 0; pos < 6; pos++)
+        l = transformer_forward(&m, &s, toks[pos], pos);
+    float *out = malloc(sizeof(float) * (size_t)m.cfg.vocab_size);
+    memcpy(out, l, sizeof(float) * (size_t)m.cfg.vocab_size);
+    *ret_vocab = m.cfg.vocab_size;
+    run_state_free(&s);
+    model_free(&m);
+    return out;
+}
+
+TEST(model_formats_give_identical_logits)
+{
+    size_t len;
+    char *legacy = stories_bytes(&len);
+    CHECK(legacy != NULL);
+    if (!legacy)
+        return;
+    int32_t *h = (int32_t *)legacy;
+    size_t dim = (size_t)h[0], hid = (size_t)h[1], L = (size_t)h[2], heads = (size_t)h[3],
+           kvh = (size_t)h[4], vocab = (size_t)h[5], seq = (size_t)h[6];
+    size_t kv = dim / heads * kvh;
+    /* legacy tensor order and float counts (shared classifier) */
+    size_t counts[] = {vocab * dim, L * dim, L * dim * dim, L * dim * kv, L * dim * kv,
+                       L * dim * dim, L * dim, L * dim * hid, L * dim * hid, L * dim * hid, dim};
+    const float *t[11];
+    const float *p = (const float *)(legacy + 28);
+    for (int i = 0; i < 11; i++) {
+        t[i] = p;
+        p += counts[i];
+    }
+    (void)seq;
+    char v1_path[128], unshared_path[128], legacy_path[512];
+    snprintf(v1_path, sizeof v1_path, "/tmp/llm_v1_%d.bin", (int)getpid());
+    snprintf(unshared_path, sizeof unshared_path, "/tmp/llm_unshared_%d.bin", (int)getpid());
+    snprintf(legacy_path, sizeof legacy_path, "%s/stories260K.bin", test_models_dir());
+
+    /* version 1: magic, version, 7 dims, shared flag, padding; then
+     * rms_att, rms_ffn, rms_final, embedding, wq, wk, wv, wo, w1, w2, w3 */
+    FILE *f = fopen(v1_path, "wb");
+    unsigned char hdr[256] = {0x32, 0x34, 0x6b, 0x61, 1, 0, 0, 0};
+    memcpy(hdr + 8, legacy, 28);
+    hdr[36] = 1;
+    fwrite(hdr, 1, sizeof hdr, f);
+    static const int v1_order[] = {1, 6, 10, 0, 2, 3, 4, 5, 7, 8, 9};
+    for (int i = 0; i < 11; i++)
+        fwrite(t[v1_order[i]], sizeof(float), counts[v1_order[i]], f);
+    fclose(f);
+
+    /* legacy with negative vocab_size: the classifier follows freq_cis */
+    f = fopen(unshared_path, "wb");
+    set_i32(legacy, 5, -(int32_t)vocab);
+    fwrite(legacy, 1, len, f);
+    fwrite(t[0], sizeof(float), vocab * dim, f);
+    fclose(f);
+
+    int n1 = 0, n2 = 0, n3 = 0;
+    float *a = logits_after(legacy_path, &n1), *b = logits_after(v1_path, &n2),
+          *c = logits_after(unshared_path, &n3);
+    CHECK(a && b && c);
+    if (a && b && c) {
+        CHECK_INT(n1, 512);
+        CHECK(n1 == n2 && n1 == n3);
+        CHECK(memcmp(a, b, sizeof(float) * (size_t)n1) == 0);
+        CHECK(memcmp(a, c, sizeof(float) * (size_t)n1) == 0);
+    }
+    free(a);
+    free(b);
+    free(c);
+    unlink(v1_path);
+    unlink(unshared_path);
+    free(legacy);
+    CHECK_INT(plat_posix_live_bytes(), 0);
+}

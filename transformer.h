@@ -1,0 +1,34 @@
+/* transformer.h - the llama forward pass (scalar reference kernels). */
+#ifndef TRANSFORMER_H
+#define TRANSFORMER_H
+
+#include "model.h"
+
+/* Activations and KV cache for one sequence, allocated once per model load
+ * (never per token) in one plat_alloc'd block. */
+struct run_state {
+    float *x;      /* (dim) residual stream */
+    float *xb;     /* (dim) scratch */
+    float *xb2;    /* (dim) scratch */
+    float *hb;     /* (hidden_dim) FFN gate */
+    float *hb2;    /* (hidden_dim) FFN up */
+    float *q;      /* (dim) query */
+    float *att;    /* (n_heads, seq_len) attention scores */
+    float *logits; /* (vocab_size) */
+    float *key_cache;   /* (layer, seq_len, kv_dim) */
+    float *value_cache; /* (layer, seq_len, kv_dim) */
+    void *block;
+    size_t block_bytes;
+};
+
+/* Bytes run_state_alloc needs for cfg (ERR_RANGE on overflow). */
+int run_state_bytes(const struct model_config *cfg, uint64_t *ret_bytes);
+/* Allocates the state for cfg. ERR_NOMEM when memory is short. */
+int run_state_alloc(struct run_state *s, const struct model_config *cfg);
+void run_state_free(struct run_state *s);
+
+/* Runs token at position pos (0 <= pos < seq_len) through the model, filling
+ * the KV cache at pos; returns s->logits (vocab_size floats, owned by s). */
+float *transformer_forward(const struct model *m, struct run_state *s, int token, int pos);
+
+#endif
