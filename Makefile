@@ -23,8 +23,8 @@ EFI_INC    := /usr/include/efi
 EFI_LIBDIR := /usr/lib
 EFI_CFLAGS := $(COMMON) -DLLM_EFI -ffreestanding -fpic -fshort-wchar -mno-red-zone \
               -fno-stack-protector -fno-strict-aliasing -fno-builtin-printf \
-              -maccumulate-outgoing-args -DGNU_EFI_USE_MS_ABI -DEFI_FUNCTION_WRAPPER=0 \
-              -msse2 -mno-avx -I$(EFI_INC) -I$(EFI_INC)/x86_64 -I$(EFI_INC)/protocol
+              -maccumulate-outgoing-args -DGNU_EFI_USE_MS_ABI \
+              -msse2 -mno-avx -I. -I$(EFI_INC) -I$(EFI_INC)/x86_64 -I$(EFI_INC)/protocol
 EFI_LDFLAGS := -nostdlib -znocombreloc -shared -Bsymbolic --no-undefined \
               -T $(EFI_LIBDIR)/elf_x86_64_efi.lds -L$(EFI_LIBDIR)
 

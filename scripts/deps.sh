@@ -84,12 +84,13 @@ done
 # --no-install-recommends keeps qemu from pulling in a GTK desktop stack;
 # libc6-dev is listed explicitly because gcc only recommends it.
 install=(apt-get install -y --no-install-recommends "${missing[@]}")
-echo "deps.sh: installing missing packages: ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 if [ "$(id -u)" = 0 ]; then
+    echo "deps.sh: installing missing packages: ${missing[*]}" >&2
     apt-get update -q >&2
     "${install[@]}" >&2
 elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+    echo "deps.sh: installing missing packages with sudo: ${missing[*]}" >&2
     sudo -n env DEBIAN_FRONTEND=noninteractive apt-get update -q >&2
     sudo -n env DEBIAN_FRONTEND=noninteractive "${install[@]}" >&2
 else

@@ -126,19 +126,22 @@ done
 
 # ---- size ---------------------------------------------------------------------
 fat32_max=4294967295
-content=0    # bytes, each file rounded to 4 KiB (covers cluster slack up to 4K)
+content=0
 for i in "${!srcs[@]}"; do
     sz=$(stat -Lc %s "${srcs[$i]}")
     [ "$sz" -le $fat32_max ] ||
         die "${srcs[$i]} is $sz bytes: FAT32 cannot hold a file of 4 GiB or more"
-    content=$((content + (sz + 4095) / 4096 * 4096))
+    content=$((content + sz))
 done
-content=$((content + 64 * 4096))   # directories and their long-name entries
+# Each file wastes up to a cluster (32 KiB at most here); directories too.
+content=$((content + (${#srcs[@]} + 16) * 32768))
 mib=1048576
 data=$((content + content / 20 + ${FREE_MB:-16} * mib))
 
-# Smallest cluster size keeping the FAT at or under 2^21 entries (8 MiB each).
-spc=1
+# 4 KiB clusters as usual, smaller ones only to reach FAT32's 65525-cluster
+# minimum on small volumes, larger ones to keep each FAT at 2^21 entries.
+spc=8
+while [ $spc -gt 1 ] && [ $((data / (spc * 512))) -lt 65600 ]; do spc=$((spc / 2)); done
 while [ $spc -lt 64 ] && [ $(((data + spc * 512 - 1) / (spc * 512))) -gt 2097152 ]; do
     spc=$((spc * 2))
 done

@@ -30,6 +30,9 @@ img_base=$(basename "$img"); img_base=${img_base%.*}
 vars=${VARS:-$(dirname "$img")/$img_base.vars.fd}
 cp -f "$vars_src" "$vars"
 
+# QEMU option values escape ',' as ',,'.
+qimg=${img//,/,,} qcode=${code//,/,,} qvars=${vars//,/,,}
+
 # /dev/kvm may exist yet be unusable (nested virtualization: QEMU aborts
 # setting MSRs), so probe by creating the same machine paused and quitting.
 kvm_usable() {
@@ -45,12 +48,13 @@ case ${KVM:-auto} in
     *) if kvm_usable; then accel=(-accel kvm -cpu host); accel_name=KVM; fi ;;
 esac
 
+# shellcheck disable=SC2054  # commas are inside QEMU option values
 case ${DISK:-virtio} in
-    virtio) disk=(-drive "if=none,id=disk0,format=raw,file=$img"
+    virtio) disk=(-drive "if=none,id=disk0,format=raw,file=$qimg"
                   -device virtio-blk-pci,drive=disk0,bootindex=1) ;;
-    ahci)   disk=(-drive "if=none,id=disk0,format=raw,file=$img"
+    ahci)   disk=(-drive "if=none,id=disk0,format=raw,file=$qimg"
                   -device ide-hd,drive=disk0,bus=ide.0,bootindex=1) ;;
-    usb)    disk=(-drive "if=none,id=disk0,format=raw,file=$img"
+    usb)    disk=(-drive "if=none,id=disk0,format=raw,file=$qimg"
                   -device qemu-xhci,id=xhci
                   -device usb-storage,bus=xhci.0,drive=disk0,bootindex=1) ;;
     *) echo "qemu.sh: DISK must be virtio, ahci or usb" >&2; exit 2 ;;
@@ -61,13 +65,16 @@ if [ -n "${QEMU_SERIAL:-}" ]; then
 else
     console=(-nographic)
 fi
+# No display adapter: OVMF would otherwise draw every line on the emulated
+# VGA too, which makes console output several times slower under TCG.
+console+=(-vga none)
 debug=()
 [ -n "${OVMF_DEBUG:-}" ] && debug=(-debugcon "file:$OVMF_DEBUG" -global isa-debugcon.iobase=0x402)
 
 cmd=(qemu-system-x86_64 -machine q35 "${accel[@]}"
      -m "${MEM:-1024}" -smp "${SMP:-2}"
-     -drive "if=pflash,format=raw,unit=0,readonly=on,file=$code"
-     -drive "if=pflash,format=raw,unit=1,file=$vars"
+     -drive "if=pflash,format=raw,unit=0,readonly=on,file=$qcode"
+     -drive "if=pflash,format=raw,unit=1,file=$qvars"
      "${disk[@]}" -net none -no-reboot
      "${console[@]}" ${debug[@]+"${debug[@]}"} "$@")
 

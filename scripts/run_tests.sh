@@ -14,6 +14,8 @@ set -u
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root" || exit 1
 export MODELS_DIR=${MODELS_DIR:-$(realpath -m "$root/../shared/models")}
+# Test-only tools (silent when present; installs or says how otherwise).
+scripts/deps.sh --test || exit 1
 log=$root/build/test.log
 mkdir -p "$root/build"
 : >"$log"
@@ -21,10 +23,8 @@ pattern=${TESTS:-}
 limit=${TEST_TIMEOUT:-1800}
 passed=0 failed=0 skipped=0 ran=0
 out=$(mktemp)
-trap 'rm -f "$out" "$out.rc" "$out.pid"' EXIT
-# The test runs in timeout's process group, out of reach of the terminal's
-# Ctrl-C: pass the interrupt on so its QEMU dies with it.
-trap '[ -s "$out.pid" ] && kill -TERM "$(cat "$out.pid")" 2>/dev/null; say "interrupted"; exit 130' INT TERM
+trap 'rm -f "$out" "$out.rc"' EXIT
+trap 'say "interrupted"; exit 130' INT TERM
 
 say() { echo "$*" | tee -a "$log"; }
 
@@ -36,10 +36,16 @@ run() {
     say "== $name"
     local start=$SECONDS
     # timeout runs the test in its own process group and on expiry signals
-    # the whole group (QEMU included); TERM first so a test's trap can clean up.
-    rm -f "$out.rc" "$out.pid"
-    ( timeout -k 30 "$limit" "$@" </dev/null 2>&1 &
-      echo $! >"$out.pid"; wait $!; echo $? >"$out.rc" ) | tee -a "$log" "$out"
+    # the whole group; TERM first so a test's trap can kill its QEMU. That
+    # group never sees the terminal's Ctrl-C, so the subshell forwards it, and
+    # tee ignores it to keep the test's last words (and not SIGPIPE its cleanup).
+    rm -f "$out.rc"; : >"$out"
+    ( trap 'kill -TERM $tpid 2>/dev/null' INT TERM
+      timeout -k 30 "$limit" "$@" </dev/null 2>&1 &
+      tpid=$!
+      wait $tpid; rc=$?
+      [ $rc -gt 128 ] && kill -0 $tpid 2>/dev/null && { wait $tpid; rc=$?; }
+      echo $rc >"$out.rc" ) | ( trap '' INT; exec tee -a "$log" "$out" )
     local rc
     rc=$(cat "$out.rc" 2>/dev/null || echo 1)
     local p f s

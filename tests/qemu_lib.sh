@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2119,SC2120  # clean_log's FILE is optional
 # qemu_lib.sh - helpers for QEMU integration tests (source it from tests/qemu_*.sh).
 #
 #   . "$(dirname "$0")/qemu_lib.sh"
@@ -33,15 +34,16 @@ mkdir -p "$QEMU_LIB_ROOT/build/qemu-tests"
 # Per-script scratch dir under build/: images, logs, FIFOs. Kept on failure.
 QT=$(mktemp -d "$QEMU_LIB_ROOT/build/qemu-tests/$QEMU_TEST_NAME.XXXXXX")
 QEMU_LOG=$QT/serial.log               # raw serial output of the current boot
-QEMU_PID= QEMU_CAT_PID= QEMU_IN_FD= QEMU_MARK=0 QEMU_FAILS=0 QEMU_BOOTS=0
+QEMU_PID='' QEMU_CAT_PID='' QEMU_IN_FD='' QEMU_MARK=0 QEMU_FAILS=0 QEMU_BOOTS=0
 
 # ---- images -------------------------------------------------------------------
 
 # qemu_image OUT [VAR=value ...]
 # Builds OUT with scripts/mkimage.sh; VARs are its inputs (MODEL, TOKENIZER,
-# CFG, EXTRA, PROMPTS, MODELS_DIR_ON_IMAGE, EFI). Unlisted inputs are unset,
-# so a MODEL in the caller's environment cannot leak in; MODEL= gives an
-# image without a model. Returns mkimage's status.
+# CFG, EXTRA, PROMPTS, MODELS_DIR_ON_IMAGE, EFI). The caller's environment
+# cannot leak in: without MODEL=... the image gets mkimage's default
+# ($MODELS/stories260K.bin + tok512.bin); MODEL= gives one without a model.
+# mkimage's messages go to $QT/mkimage.log. Returns mkimage's status.
 qemu_image() {
     local out=$1; shift
     env -u MODEL -u TOKENIZER -u CFG -u EXTRA -u PROMPTS -u MODELS_DIR_ON_IMAGE \
@@ -67,8 +69,10 @@ qemu_start() {
     exec {QEMU_IN_FD}<>"$ser.in"
     cat "$ser.out" >"$QEMU_LOG" {QEMU_IN_FD}>&- &
     QEMU_CAT_PID=$!
+    # --foreground: QEMU stays in the test's process group, so a runner that
+    # kills the group (scripts/run_tests.sh timeout) kills QEMU too.
     QEMU_SERIAL=chardev:ser0 VARS="$QT/vars.fd" \
-        timeout -k 5 "$QEMU_TIMEOUT" "$QEMU_LIB_ROOT/scripts/qemu.sh" "$img" \
+        timeout --foreground -k 5 "$QEMU_TIMEOUT" "$QEMU_LIB_ROOT/scripts/qemu.sh" "$img" \
         -chardev "pipe,id=ser0,path=$ser" "$@" \
         </dev/null >"$QT/qemu.stderr" 2>&1 {QEMU_IN_FD}>&- &
     QEMU_PID=$!

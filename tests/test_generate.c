@@ -90,7 +90,7 @@ TEST(generate_greedy_matches_reference_ids)
         gen_end(&g);
         CHECK_MSG(n_got == n_gen, "prompt '%s': %d ids, want %d", f[0], n_got, n_gen);
         int first_diff = -1;
-        for (int i = 0; i < MIN(n_got, n_gen) && first_diff < 0; i++)
+        for (int i = 0; i < n_got && i < n_gen && first_diff < 0; i++)
             if (got[i] != want_gen[i])
                 first_diff = i;
         CHECK_MSG(first_diff < 0, "prompt '%s': id %d differs", f[0], first_diff);

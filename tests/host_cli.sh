@@ -1,0 +1,90 @@
+#!/bin/bash
+# host_cli.sh - the host program `llm` (sanitized build) against the
+# reference: stdout byte for byte for every greedy prompt and the published
+# seeded sample, clear errors for broken files, and the REPL driven through
+# a pipe. Prints PASS:/FAIL: lines for scripts/run_tests.sh.
+set -u
+root=$(cd "$(dirname "$0")/.." && pwd)
+M=${MODELS_DIR:-$root/../shared/models}
+LLM=$root/build/san/llm
+REF=$M/reference
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
+
+pass() { echo "PASS: $1"; }
+fail() { echo "FAIL: $1: $2"; }
+
+# Reference blocks: '=== prompt="P" cmd: ...' then the exact stdout.
+n=0
+while IFS= read -r prompt; do
+    n=$((n + 1))
+    awk -v want="$prompt" '
+        /^=== prompt="/ { on = (substr($0, 13, length(want) + 2) == want "\" ") ; next }
+        on { print }' "$REF/stories260K_greedy_stdout.txt" >"$tmp/want"
+    "$LLM" "$M/stories260K.bin" -z "$M/tok512.bin" -t 0 -n 200 -i "$prompt" \
+        >"$tmp/got" 2>"$tmp/err"
+    rc=$?
+    name="cli_greedy_stdout_$n"
+    if [ $rc -ne 0 ]; then
+        fail "$name" "exit $rc: $(tail -3 "$tmp/err")"
+    elif ! cmp -s "$tmp/got" "$tmp/want"; then
+        fail "$name" "stdout differs for prompt '$prompt' ($(wc -c <"$tmp/got") vs $(wc -c <"$tmp/want") bytes)"
+    else
+        pass "$name"
+    fi
+done < <(sed -n 's/^=== prompt="\(.*\)" cmd: .*/\1/p' "$REF/stories260K_greedy_stdout.txt")
+[ "$n" = 5 ] || fail cli_greedy_prompts "expected 5 reference prompts, found $n"
+
+# Published sampled run: -t 1.0 -p 0.9 -s 133742, 256 steps, no prompt.
+awk '/^=== / { on = index($0, "-s 133742") > 0; next } on { print }' \
+    "$REF/upstream_expected.txt" >"$tmp/want"
+"$LLM" "$M/stories260K.bin" -z "$M/tok512.bin" -t 1.0 -p 0.9 -s 133742 -n 256 -i "" \
+    >"$tmp/got" 2>"$tmp/err"
+if cmp -s "$tmp/got" "$tmp/want"; then pass cli_seeded_topp_stdout
+else fail cli_seeded_topp_stdout "$(diff "$tmp/got" "$tmp/want" | head -5)"; fi
+
+# Broken model files: exit status 1, the reason on stderr, no sanitizer report.
+size=$(stat -c %s "$M/stories260K.bin")
+head -c $((size - 1)) "$M/stories260K.bin" >"$tmp/truncated.bin"
+printf 'x' >"$tmp/onebyte.bin"
+{ printf '\x40\x00\x00\x00\xac\x00\x00\x00\x05\x00\x00\x00\x07\x00\x00\x00'
+  tail -c +17 "$M/stories260K.bin"; } >"$tmp/heads.bin"
+head -c 5000 /dev/urandom >"$tmp/garbage.bin"
+for case in "truncated:file size: expected 1056540 bytes from the header, found 1056539" \
+            "onebyte:header: expected 28 bytes, file has 1" \
+            "heads:n_heads: 7 does not divide dim 64" \
+            "garbage:"; do
+    f=${case%%:*} want=${case#*:}
+    "$LLM" "$tmp/$f.bin" -z "$M/tok512.bin" -t 0 -i "x" >"$tmp/got" 2>"$tmp/err"
+    rc=$?
+    if [ $rc -ne 1 ]; then fail "cli_broken_$f" "exit $rc, want 1: $(head -3 "$tmp/err")"
+    elif grep -q "Sanitizer\|runtime error" "$tmp/err"; then fail "cli_broken_$f" "sanitizer report"
+    elif ! grep -q "Cannot load .*$f.bin: $want" "$tmp/err"; then
+        fail "cli_broken_$f" "message: $(grep -v '^$' "$tmp/err" | head -2)"
+    else pass "cli_broken_$f"; fi
+done
+
+# The menu and REPL through a pipe: a volume with a broken model beside the
+# good one; choose the good one, change settings, generate, quit.
+mkdir -p "$tmp/vol/models"
+ln -s "$M/stories260K.bin" "$tmp/vol/stories260K.bin"
+ln -s "$M/tok512.bin" "$tmp/vol/tok512.bin"
+cp "$tmp/truncated.bin" "$tmp/vol/models/broken.bin"
+printf '1\n2\n/temp 0\n/steps 40\n/bogus\nOnce upon a tim\x7fe\n/quit\n' |
+    "$LLM" "$tmp/vol" >"$tmp/got" 2>"$tmp/err"
+rc=$?
+want_text=$(awk '/prompt="Once upon a time"/ { on = 1; next } on { print; exit }' \
+    "$REF/stories260K_greedy_stdout.txt" | cut -c1-120)
+check() { grep -qF -- "$2" "$tmp/got" || { fail cli_repl "$1: '$2' missing"; return 1; }; }
+if [ $rc -ne 0 ]; then fail cli_repl "exit $rc: $(tail -3 "$tmp/err")"
+elif check "menu lists the broken file" "models/broken.bin" &&
+     check "menu shows its reason" "unusable: file size: expected 1056540 bytes from the header, found 1056539" &&
+     check "choosing it explains" "models/broken.bin is unusable" &&
+     check "setting" "temperature = 0" && check "setting" "steps = 40" &&
+     check "unknown command" "Unknown command /bogus" &&
+     check "generation after backspace" "${want_text:0:60}" &&
+     check "stats" "[40 tokens," &&
+     check "quit" "Shutting down."; then
+    pass cli_repl
+fi
