@@ -86,6 +86,12 @@ static inline float f_nan(void)
     return u2f(0x7fc00000);
 }
 
+/* Internal, so -fpic code does not call the exported m_isinf via the PLT. */
+static inline int is_inf(float x)
+{
+    return (f2u(x) & 0x7fffffff) == 0x7f800000;
+}
+
 /* ---- exp ------------------------------------------------------------------ */
 
 /* 2^(j/32), j = 0..31, rounded to double. */
@@ -252,7 +258,7 @@ float m_logf(float x)
         return u2f(0xff800000);
     if (x < 0.0f)
         return f_nan();
-    if (m_isinf(x))
+    if (is_inf(x))
         return x;
     return (float)log_core(x, &lo);
 }
@@ -285,8 +291,8 @@ float m_powf(float x, float y)
         return 1.0f;
     if (x != x || y != y)
         return x + y;
-    int yc = m_isinf(y) ? 0 : int_class(y);
-    if (m_isinf(y)) {
+    int yc = is_inf(y) ? 0 : int_class(y);
+    if (is_inf(y)) {
         float ax = x < 0 ? -x : x;
         if (ax == 1.0f) /* pow(-1, +-inf) */
             return 1.0f;
@@ -298,7 +304,7 @@ float m_powf(float x, float y)
             return neg ? -inf : inf;
         return neg ? -0.0f : 0.0f;
     }
-    if (m_isinf(x)) {
+    if (is_inf(x)) {
         int neg = x < 0.0f && yc == 1;
         float r = y < 0.0f ? 0.0f : inf;
         return neg ? -r : r;
@@ -461,5 +467,5 @@ int m_isnan(float x)
 
 int m_isinf(float x)
 {
-    return (f2u(x) & 0x7fffffff) == 0x7f800000;
+    return is_inf(x);
 }

@@ -23,7 +23,7 @@ while IFS= read -r prompt; do
         /^=== prompt="/ { on = (substr($0, 13, length(want) + 2) == want "\" ") ; next }
         on { print }' "$REF/stories260K_greedy_stdout.txt" >"$tmp/want"
     "$LLM" "$M/stories260K.bin" -z "$M/tok512.bin" -t 0 -n 200 -i "$prompt" \
-        >"$tmp/got" 2>"$tmp/err"
+        </dev/null >"$tmp/got" 2>"$tmp/err"
     rc=$?
     name="cli_greedy_stdout_$n"
     if [ $rc -ne 0 ]; then
@@ -71,7 +71,7 @@ mkdir -p "$tmp/vol/models"
 ln -s "$M/stories260K.bin" "$tmp/vol/stories260K.bin"
 ln -s "$M/tok512.bin" "$tmp/vol/tok512.bin"
 cp "$tmp/truncated.bin" "$tmp/vol/models/broken.bin"
-printf '1\n2\n/temp 0\n/steps 40\n/bogus\nOnce upon a tim\x7fe\n/quit\n' |
+printf '1\n2\n/temp 0\n/steps 40\n/bogus\nOnce upon a timx\x7fe\n/quit\n' |
     "$LLM" "$tmp/vol" >"$tmp/got" 2>"$tmp/err"
 rc=$?
 want_text=$(awk '/prompt="Once upon a time"/ { on = 1; next } on { print; exit }' \

@@ -3,6 +3,7 @@
  * algorithm (randomized differential tests), glibc sscanf for byte pieces,
  * and a table of malformed files. */
 #include "testlib.h"
+#include "../platform_posix.h"
 
 #include "../errors.h"
 #include "../tokenizer.h"
@@ -393,19 +394,6 @@ TEST(tokenizer_load)
 
 /* ---- malformed files ------------------------------------------------------------ */
 
-/* Virtual memory size in kB (plat_alloc is mmap on the host, invisible to LSan). */
-static long vm_size_kb(void)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[256];
-    long kb = -1;
-    while (f && fgets(line, sizeof line, f))
-        if (!strncmp(line, "VmSize:", 7))
-            kb = strtol(line + 7, NULL, 10);
-    if (f)
-        fclose(f);
-    return kb;
-}
 
 TEST(tokenizer_malformed)
 {
@@ -473,15 +461,15 @@ TEST(tokenizer_malformed)
     char *data = test_read_file(path, &len);
     CHECK(data != NULL);
     if (data) {
-        long before = vm_size_kb();
+        size_t before = plat_posix_live_bytes();
         for (int i = 0; i < 50; i++) {
             CHECK_INT(tokenizer_init(&t, data, len, NULL, 0), 0);
             int ids[16], n;
             CHECK_INT(tokenizer_encode(&t, "Hello world", 1, 1, ids, 16, &n), 0);
             tokenizer_free(&t);
         }
-        long grew = vm_size_kb() - before;
-        CHECK_MSG(grew < 4096, "VmSize grew by %ld kB over 50 init/free cycles", grew);
+        CHECK_MSG(plat_posix_live_bytes() == before, "%zu bytes still allocated after 50 "
+                  "init/encode/free cycles", plat_posix_live_bytes() - before);
         free(data);
     }
 }

@@ -1,0 +1,32 @@
+#!/bin/bash
+# qemu_oneshot.sh - boot OVMF with stories260K and an llm.cfg that asks for one
+# greedy generation and a power-off; the serial console must carry the
+# reference stdout of llama2.c run.c byte for byte, and QEMU must exit.
+. "$(dirname "$0")/qemu_lib.sh"
+
+printf 'prompt=Once upon a time\ntemperature=0\nsteps=200\nshutdown=1\n' >"$QT/llm.cfg"
+qemu_image "$QT/a.img" MODEL="$MODELS/stories260K.bin" TOKENIZER="$MODELS/tok512.bin" \
+    CFG="$QT/llm.cfg" || { fail oneshot_image "mkimage failed"; finish; }
+qemu_start "$QT/a.img"
+if ! qemu_wait 400; then
+    fail oneshot_poweroff "QEMU did not power off by itself"
+else
+    pass oneshot_poweroff
+fi
+awk '/^=== prompt="Once upon a time"/ { on = 1; next } /^===/ { on = 0 } on { print }' \
+    "$MODELS/reference/stories260K_greedy_stdout.txt" >"$QT/want.txt"
+clean_log >"$QT/serial.txt"
+# The reference block must appear as whole lines, exactly.
+if python3 - "$QT/serial.txt" "$QT/want.txt" <<'PY'
+import sys
+log = open(sys.argv[1], 'rb').read()
+want = open(sys.argv[2], 'rb').read()
+sys.exit(0 if (b'\n' + want) in log else 1)
+PY
+then
+    pass oneshot_reference_text
+else
+    fail oneshot_reference_text "the serial output does not contain the reference text"
+fi
+log_has "achieved tok/s:" && pass oneshot_stats || fail oneshot_stats "no tok/s line"
+finish
