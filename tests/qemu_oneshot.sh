@@ -29,4 +29,14 @@ else
     fail oneshot_reference_text "the serial output does not contain the reference text"
 fi
 log_has "achieved tok/s:" && pass oneshot_stats || fail oneshot_stats "no tok/s line"
+
+# The SSE2 baseline binary must also run on a CPU without AVX.
+qemu_start "$QT/a.img" -cpu qemu64
+if qemu_wait 400 && clean_log >"$QT/serial64.txt" &&
+   python3 -c 'import sys; sys.exit(0 if b"\n" + open(sys.argv[2], "rb").read() in open(sys.argv[1], "rb").read() else 1)' \
+       "$QT/serial64.txt" "$QT/want.txt"; then
+    pass oneshot_sse2_only_cpu
+else
+    fail oneshot_sse2_only_cpu "no reference text with -cpu qemu64"
+fi
 finish

@@ -6,12 +6,19 @@
 
 size=$(stat -c %s "$MODELS/stories260K.bin")
 head -c $((size - 100)) "$MODELS/stories260K.bin" >"$QT/broken.bin"
-printf 'autodemo=0\n' >"$QT/llm.cfg"
+# Two bad lines: the app must name them and keep going with the defaults.
+printf 'autodemo=0\nbogus=1\ntemperature=abc\n' >"$QT/llm.cfg"
 qemu_image "$QT/a.img" MODEL="$MODELS/stories260K.bin" TOKENIZER="$MODELS/tok512.bin" \
     CFG="$QT/llm.cfg" EXTRA="$QT/broken.bin:broken.bin" || { fail repl_image "mkimage failed"; finish; }
 qemu_start "$QT/a.img"
 
 if wait_for "model> " 120; then pass repl_menu; else fail repl_menu "no model menu"; finish; fi
+if log_has "warning: llm.cfg:2: unknown key 'bogus'; ignored" &&
+   log_has "warning: llm.cfg:3: temperature: 'abc' is not a number; keeping 1.0"; then
+    pass repl_config_warnings
+else
+    fail repl_config_warnings "bad llm.cfg lines were not reported with their line numbers"
+fi
 if log_has "broken.bin" && log_has "unusable: file size: expected 1056540 bytes from the header, found 1056440"; then
     pass repl_menu_shows_broken_model
 else
