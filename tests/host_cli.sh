@@ -71,7 +71,7 @@ mkdir -p "$tmp/vol/models"
 ln -s "$M/stories260K.bin" "$tmp/vol/stories260K.bin"
 ln -s "$M/tok512.bin" "$tmp/vol/tok512.bin"
 cp "$tmp/truncated.bin" "$tmp/vol/models/broken.bin"
-printf '1\n2\n/temp 0\n/steps 40\n/bogus\nOnce upon a timx\x7fe\n/quit\n' |
+printf '1\n2\n/help\n/temp 0\n/steps 40\n/bogus\nOnce upon a timx\x7fe\n/models\n2\n/quit\n' |
     "$LLM" "$tmp/vol" >"$tmp/got" 2>"$tmp/err"
 rc=$?
 want_text=$(awk '/prompt="Once upon a time"/ { on = 1; next } on { print; exit }' \
@@ -85,6 +85,11 @@ elif check "menu lists the broken file" "models/broken.bin" &&
      check "unknown command" "Unknown command /bogus" &&
      check "generation after backspace" "${want_text:0:60}" &&
      check "stats" "[40 tokens," &&
+     check "help" "/steps N     positions to generate" &&
      check "quit" "Shutting down."; then
-    pass cli_repl
+    if [ "$(grep -c "Models on this volume:" "$tmp/got")" != 2 ]; then
+        fail cli_repl "/models did not return to the menu"
+    else
+        pass cli_repl
+    fi
 fi
