@@ -59,24 +59,9 @@ const char *config_key_name(int i)
 
 /* ---- small helpers ------------------------------------------------------ */
 
-static int is_space(char ch)
-{
-    return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n' || ch == '\v' || ch == '\f';
-}
-
 static char lower(char ch)
 {
     return ch >= 'A' && ch <= 'Z' ? (char)(ch - 'A' + 'a') : ch;
-}
-
-static void trim_span(const char **s, size_t *n)
-{
-    while (*n && is_space(**s)) {
-        (*s)++;
-        (*n)--;
-    }
-    while (*n && is_space((*s)[*n - 1]))
-        (*n)--;
 }
 
 static const struct key *find_key(const char *k, size_t n)
@@ -104,45 +89,6 @@ static void echo(char *out, size_t cap, const char *s, size_t n)
     for (int i = 0; n > lim && i < 3 && w + 1 < cap; i++)
         out[w++] = '.';
     out[w] = 0;
-}
-
-/* Valid UTF-8 (no overlongs, surrogates or > U+10FFFF) without C0/DEL
- * control characters. */
-static int is_text(const char *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        unsigned char b = (unsigned char)s[i];
-        if (b < 0x80) {
-            if (b < 0x20 || b == 0x7f)
-                return 0;
-            i++;
-            continue;
-        }
-        size_t len;
-        uint32_t cp, min;
-        if (b >= 0xc2 && b <= 0xdf) {
-            len = 2, cp = b & 0x1f, min = 0x80;
-        } else if (b >= 0xe0 && b <= 0xef) {
-            len = 3, cp = b & 0x0f, min = 0x800;
-        } else if (b >= 0xf0 && b <= 0xf4) {
-            len = 4, cp = b & 0x07, min = 0x10000;
-        } else {
-            return 0;
-        }
-        if (n - i < len)
-            return 0;
-        for (size_t k = 1; k < len; k++) {
-            unsigned char cb = (unsigned char)s[i + k];
-            if ((cb & 0xc0) != 0x80)
-                return 0;
-            cp = (cp << 6) | (cb & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return 0;
-        i += len;
-    }
-    return 1;
 }
 
 /* Decimal digits with an optional sign; ERR_FORMAT if not a whole number,
@@ -282,7 +228,7 @@ static int set_span(struct config *c, const char *kname, size_t klen,
         if (vlen >= k->cap) {
             fmt_snprintf(msg, sizeof(msg), "value is %zu bytes, the limit is %zu", vlen, k->cap - 1);
             rc = ERR_RANGE;
-        } else if (!is_text(v, vlen)) {
+        } else if (!utf8_is_text(v, vlen)) {
             fmt_snprintf(msg, sizeof(msg), "'%s' is not valid UTF-8 text (or has control characters)", tmp);
             rc = ERR_FORMAT;
         } else {
@@ -414,7 +360,7 @@ static void parse_line(struct config *c, struct parse_state *ps, int line,
             return;
         }
     }
-    trim_span(&s, &n);
+    span_trim(&s, &n);
     if (n == 0 || s[0] == '#')
         return;
     size_t eq = 0;
@@ -428,8 +374,8 @@ static void parse_line(struct config *c, struct parse_state *ps, int line,
     }
     const char *k = s, *v = s + eq + 1;
     size_t klen = eq, vlen = n - eq - 1;
-    trim_span(&k, &klen);
-    trim_span(&v, &vlen);
+    span_trim(&k, &klen);
+    span_trim(&v, &vlen);
     if (klen == 0) {
         problem(ps, line, "missing key before '='; ignored");
         return;
@@ -442,20 +388,12 @@ static int parse_named(struct config *c, const char *name, const char *text, siz
                        void (*warn)(const char *msg, void *ctx), void *ctx)
 {
     struct parse_state ps = {name, warn, ctx, 0};
-    size_t pos = 0;
-    int line = 0;
-
-    if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0)
-        pos = 3; /* BOM from Windows editors */
-    while (pos < len) {
-        size_t end = pos;
-        while (end < len && text[end] != '\n')
-            end++;
-        if (line < INT32_MAX)
-            line++;
-        parse_line(c, &ps, line, text + pos, end - pos); /* trailing '\r' is trimmed as space */
-        pos = end + 1;
-    }
+    struct line_reader lr;
+    const char *s;
+    size_t n;
+    line_reader_init(&lr, text, len);
+    while (line_reader_next(&lr, &s, &n))
+        parse_line(c, &ps, lr.line, s, n); /* trailing '\r' is trimmed as space */
     if (warn && ps.problems > CONFIG_MAX_WARNINGS) {
         char msg[160];
         fmt_snprintf(msg, sizeof(msg), "%s: %d more problems not shown", name,

@@ -80,60 +80,6 @@ void demo_prompts_builtin(struct demo_prompts *d)
 
 /* ---- prompts.txt --------------------------------------------------------- */
 
-static int is_space(char ch)
-{
-    return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n' || ch == '\v' || ch == '\f';
-}
-
-static void trim_span(const char **s, size_t *n)
-{
-    while (*n && is_space(**s)) {
-        (*s)++;
-        (*n)--;
-    }
-    while (*n && is_space((*s)[*n - 1]))
-        (*n)--;
-}
-
-/* Valid UTF-8 (no overlongs, surrogates or > U+10FFFF) without C0/DEL
- * control characters: what is safe to tokenize and print. */
-static int is_text(const char *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        unsigned char b = (unsigned char)s[i];
-        if (b < 0x80) {
-            if (b < 0x20 || b == 0x7f)
-                return 0;
-            i++;
-            continue;
-        }
-        size_t len;
-        uint32_t cp, min;
-        if (b >= 0xc2 && b <= 0xdf) {
-            len = 2, cp = b & 0x1f, min = 0x80;
-        } else if (b >= 0xe0 && b <= 0xef) {
-            len = 3, cp = b & 0x0f, min = 0x800;
-        } else if (b >= 0xf0 && b <= 0xf4) {
-            len = 4, cp = b & 0x07, min = 0x10000;
-        } else {
-            return 0;
-        }
-        if (n - i < len)
-            return 0;
-        for (size_t k = 1; k < len; k++) {
-            unsigned char cb = (unsigned char)s[i + k];
-            if ((cb & 0xc0) != 0x80)
-                return 0;
-            cp = (cp << 6) | (cb & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return 0;
-        i += len;
-    }
-    return 1;
-}
-
 static int span_eq_ci(const char *name, const char *s, size_t n)
 {
     size_t i = 0;
@@ -186,10 +132,10 @@ static const char *store(struct build *b, const char *s, size_t n)
 static void category_line(struct build *b, int line, const char *s, size_t n)
 {
     s++, n--; /* the '#' */
-    trim_span(&s, &n);
+    span_trim(&s, &n);
     if (n == 0)
         return;
-    if (!is_text(s, n)) {
+    if (!utf8_is_text(s, n)) {
         skip_line(b, line);
         return;
     }
@@ -197,7 +143,7 @@ static void category_line(struct build *b, int line, const char *s, size_t n)
         n = DEMO_CATEGORY_MAX - 1;
         while (n && ((unsigned char)s[n] & 0xc0) == 0x80)
             n--; /* s[n] is the first byte cut: back to a character start */
-        trim_span(&s, &n);
+        span_trim(&s, &n);
     }
     if (!b->fill) {
         b->n_cat_lines++;
@@ -216,7 +162,7 @@ static void category_line(struct build *b, int line, const char *s, size_t n)
 
 static void prompt_line(struct build *b, int line, const char *s, size_t n)
 {
-    if (n >= DEMO_PROMPT_MAX || !is_text(s, n)) {
+    if (n >= DEMO_PROMPT_MAX || !utf8_is_text(s, n)) {
         skip_line(b, line);
         return;
     }
@@ -237,26 +183,19 @@ static void prompt_line(struct build *b, int line, const char *s, size_t n)
 
 static void walk(struct build *b, const char *text, size_t len)
 {
-    size_t pos = 0;
-    int line = 0;
-    if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0)
-        pos = 3;
-    while (pos < len) {
-        size_t end = pos;
-        while (end < len && text[end] != '\n')
-            end++;
-        if (line < INT32_MAX)
-            line++;
-        const char *s = text + pos;
-        size_t n = end - pos;
-        trim_span(&s, &n); /* also drops the '\r' of CRLF */
+    struct line_reader lr;
+    const char *s;
+    size_t n;
+    line_reader_init(&lr, text, len);
+    while (line_reader_next(&lr, &s, &n)) {
+        int line = lr.line;
+        span_trim(&s, &n); /* also drops the '\r' of CRLF */
         if (n > 0) {
             if (s[0] == '#')
                 category_line(b, line, s, n);
             else
                 prompt_line(b, line, s, n);
         }
-        pos = end + 1;
     }
 }
 

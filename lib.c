@@ -68,14 +68,84 @@ int size_add(uint64_t a, uint64_t b, uint64_t *ret)
     return 0;
 }
 
-static int is_space(int c)
+int char_is_space(int c)
 {
     return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
 }
 
+void span_trim(const char **s, size_t *n)
+{
+    while (*n && char_is_space((unsigned char)**s)) {
+        (*s)++;
+        (*n)--;
+    }
+    while (*n && char_is_space((unsigned char)(*s)[*n - 1]))
+        (*n)--;
+}
+
+void line_reader_init(struct line_reader *r, const char *text, size_t len)
+{
+    r->text = text;
+    r->len = len;
+    r->pos = len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0 ? 3 : 0;
+    r->line = 0;
+}
+
+int line_reader_next(struct line_reader *r, const char **ret_s, size_t *ret_n)
+{
+    if (r->pos >= r->len)
+        return 0;
+    size_t end = r->pos;
+    while (end < r->len && r->text[end] != '\n')
+        end++;
+    *ret_s = r->text + r->pos;
+    *ret_n = end - r->pos;
+    r->pos = end + 1;
+    if (r->line < INT32_MAX)
+        r->line++;
+    return 1;
+}
+
+int utf8_is_text(const char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        unsigned char b = (unsigned char)s[i];
+        if (b < 0x80) {
+            if (b < 0x20 || b == 0x7f)
+                return 0;
+            i++;
+            continue;
+        }
+        size_t len;
+        uint32_t cp, min;
+        if (b >= 0xc2 && b <= 0xdf) {
+            len = 2, cp = b & 0x1f, min = 0x80;
+        } else if (b >= 0xe0 && b <= 0xef) {
+            len = 3, cp = b & 0x0f, min = 0x800;
+        } else if (b >= 0xf0 && b <= 0xf4) {
+            len = 4, cp = b & 0x07, min = 0x10000;
+        } else {
+            return 0;
+        }
+        if (n - i < len)
+            return 0;
+        for (size_t k = 1; k < len; k++) {
+            unsigned char cb = (unsigned char)s[i + k];
+            if ((cb & 0xc0) != 0x80)
+                return 0;
+            cp = (cp << 6) | (cb & 0x3f);
+        }
+        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return 0;
+        i += len;
+    }
+    return 1;
+}
+
 static const char *skip_space(const char *s)
 {
-    while (is_space((unsigned char)*s))
+    while (char_is_space((unsigned char)*s))
         s++;
     return s;
 }
@@ -200,7 +270,7 @@ char *str_trim(char *s)
 {
     char *start = (char *)skip_space(s);
     size_t n = strlen(start);
-    while (n > 0 && is_space((unsigned char)start[n - 1]))
+    while (n > 0 && char_is_space((unsigned char)start[n - 1]))
         n--;
     memmove(s, start, n);
     s[n] = 0;

@@ -56,6 +56,24 @@ void str_copy(char *dst, size_t cap, const char *src);
 /* Case-insensitive ASCII comparisons. */
 int str_casecmp(const char *a, const char *b);
 int str_ends_with_ci(const char *s, const char *suffix);
+/* ASCII whitespace (space, \t \r \n \v \f). */
+int char_is_space(int c);
+/* Narrows the span (*s, *n) to exclude leading/trailing whitespace. */
+void span_trim(const char **s, size_t *n);
+/* 1 if s[0..n) is valid UTF-8 (no overlongs, surrogates or > U+10FFFF)
+ * without C0/DEL control characters: text safe to tokenize and print. */
+int utf8_is_text(const char *s, size_t n);
+/* Walks the lines of a text buffer (LF or CRLF; a '\r' stays at the end of
+ * the line for the caller's trim). A leading UTF-8 byte order mark, which
+ * Windows editors write, is skipped. */
+struct line_reader {
+    const char *text;
+    size_t len, pos;
+    int line; /* 1-based number of the line last returned */
+};
+void line_reader_init(struct line_reader *r, const char *text, size_t len);
+/* Returns 1 and the next line (without its '\n'), or 0 at the end. */
+int line_reader_next(struct line_reader *r, const char **ret_s, size_t *ret_n);
 /* Removes leading/trailing ASCII whitespace in place; returns s. */
 char *str_trim(char *s);
 

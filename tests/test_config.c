@@ -453,15 +453,6 @@ TEST(config_set_direct)
     CHECK_STR(v, "models/");
 }
 
-static void write_file(const char *path, const void *data, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    if (!f)
-        return;
-    fwrite(data, 1, n, f);
-    fclose(f);
-}
-
 TEST(config_load)
 {
     char path[256];
@@ -476,7 +467,7 @@ TEST(config_load)
     CHECK_INT(w.n, 0);
 
     static const char text[] = "steps=64\r\ntopp=5\r\nprompt=The little dog\r\n";
-    write_file(path, text, sizeof(text) - 1);
+    test_write_file(path, text, sizeof(text) - 1);
     CHECK_INT(config_load(&c, path, collect, &w), 1);
     CHECK_INT(w.n, 1);
     char expect[400];
@@ -485,7 +476,7 @@ TEST(config_load)
     CHECK_INT(c.steps, 64);
     CHECK_STR(c.prompt, "The little dog");
 
-    write_file(path, "", 0);
+    test_write_file(path, "", 0);
     memset(&w, 0, sizeof(w));
     before = c;
     CHECK_INT(config_load(&c, path, collect, &w), 0);
@@ -497,7 +488,7 @@ TEST(config_load)
     char *data = malloc(big);
     memset(data, '\n', big);
     memcpy(data, "steps=1\n", 8);
-    write_file(path, data, big);
+    test_write_file(path, data, big);
     memset(&w, 0, sizeof(w));
     CHECK_INT(config_load(&c, path, collect, &w), ERR_RANGE);
     CHECK_INT(w.n, 1);
@@ -506,7 +497,7 @@ TEST(config_load)
     CHECK(memcmp(&before, &c, sizeof(c)) == 0);
 
     /* exactly at the limit is fine */
-    write_file(path, data, CONFIG_FILE_MAX);
+    test_write_file(path, data, CONFIG_FILE_MAX);
     CHECK_INT(config_load(&c, path, collect, &w), 0);
     CHECK_INT(c.steps, 1);
     free(data);

@@ -264,15 +264,6 @@ TEST(demo_parse_garbage)
     }
 }
 
-static void write_file(const char *path, const void *data, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    if (!f)
-        return;
-    fwrite(data, 1, n, f);
-    fclose(f);
-}
-
 TEST(demo_load)
 {
     char path[256];
@@ -281,19 +272,19 @@ TEST(demo_load)
     unlink(path);
     CHECK_INT(demo_prompts_load(&d, path), ERR_NOT_FOUND);
 
-    write_file(path, sample, sizeof(sample) - 1);
+    test_write_file(path, sample, sizeof(sample) - 1);
     CHECK_INT(demo_prompts_load(&d, path), 0);
     check_sample(&d);
     demo_prompts_free(&d);
 
-    write_file(path, "", 0);
+    test_write_file(path, "", 0);
     CHECK_INT(demo_prompts_load(&d, path), ERR_FORMAT);
-    write_file(path, "# nothing\n\n", 11);
+    test_write_file(path, "# nothing\n\n", 11);
     CHECK_INT(demo_prompts_load(&d, path), ERR_FORMAT);
 
     char *big = malloc(DEMO_FILE_MAX + 1);
     memset(big, 'x', DEMO_FILE_MAX + 1);
-    write_file(path, big, DEMO_FILE_MAX + 1);
+    test_write_file(path, big, DEMO_FILE_MAX + 1);
     CHECK_INT(demo_prompts_load(&d, path), ERR_RANGE);
     free(big);
     unlink(path);

@@ -39,6 +39,15 @@ char *test_read_file(const char *path, size_t *ret_len)
     return buf;
 }
 
+int test_write_file(const char *path, const void *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return -1;
+    int rc = fwrite(data, 1, len, f) == len ? 0 : -1;
+    return fclose(f) == 0 ? rc : -1;
+}
+
 void test_tsv_unescape(char *s)
 {
     char *w = s;

@@ -19,15 +19,6 @@ static char *stories_bytes(size_t *ret_len)
     return test_read_file(path, ret_len);
 }
 
-static void write_file(const char *path, const void *data, size_t len)
-{
-    FILE *f = fopen(path, "wb");
-    if (f) {
-        fwrite(data, 1, len, f);
-        fclose(f);
-    }
-}
-
 static void set_i32(char *buf, int idx, int32_t v)
 {
     memcpy(buf + 4 * idx, &v, 4);
@@ -82,7 +73,7 @@ TEST(model_broken_files_give_clear_errors)
             memcpy(buf, big, sizeof big);
         }
         size_t n = c->absolute_size >= 0 ? (size_t)c->absolute_size : len + (size_t)c->size_delta;
-        write_file(path, buf, n);
+        test_write_file(path, buf, n);
         free(buf);
 
         struct model m;
@@ -112,7 +103,7 @@ TEST(model_garbage_files_never_crash)
         }
         if (round % 2 && n >= 8) /* half of them claim to be version 1 */
             memcpy(buf, "\x32\x34\x6b\x61\x01\x00\x00\x00", 8);
-        write_file(path, buf, n);
+        test_write_file(path, buf, n);
         free(buf);
         struct model m;
         char err[256] = "";
