@@ -115,29 +115,27 @@ static void load_failed(const char *path, const char *why)
 static void start_load(const char *path, enum after_load after)
 {
     char err[256];
-    struct model_config cfg;
-    uint64_t size;
     A.after = after;
     if (!path) {
         load_failed(NULL, "there is no usable model on this volume");
         return;
     }
-    if (model_probe_file(path, &cfg, &size, err, sizeof err)) {
+    if (engine_load_begin(&A.eng, path, A.cfg.tokenizer, err, sizeof err)) {
         load_failed(path, err);
         return;
     }
-    const char *tok = A.cfg.tokenizer[0] ? A.cfg.tokenizer
-                                         : catalog_tokenizer_for(&A.cat, cfg.vocab_size);
-    if (!tok) {
-        fmt_snprintf(err, sizeof err, "no tokenizer with %d tokens on the volume "
-                     "(copy one next to the model, e.g. tok512.bin for stories260K)",
-                     cfg.vocab_size);
-        load_failed(path, err);
-        return;
-    }
-    if (engine_load_begin(&A.eng, path, tok, err, sizeof err)) {
-        load_failed(path, err);
-        return;
+    if (!A.eng.tok_path[0]) { /* none configured: the one whose vocabulary fits */
+        int vocab = A.eng.model.cfg.vocab_size;
+        const char *tok = catalog_tokenizer_for(&A.cat, vocab);
+        if (!tok) {
+            engine_free(&A.eng);
+            fmt_snprintf(err, sizeof err, "no tokenizer with %d tokens on the volume "
+                         "(copy one next to the model, e.g. tok512.bin for stories260K)",
+                         vocab);
+            load_failed(path, err);
+            return;
+        }
+        str_copy(A.eng.tok_path, sizeof A.eng.tok_path, tok);
     }
     A.mode = M_LOADING;
     A.progress_cells = -1;

@@ -20,9 +20,10 @@ struct engine {
     int ready;   /* everything loaded */
 };
 
-/* Starts loading model_path (validating it) and remembers tok_path, which is
- * loaded when the weights are in. On error nothing stays allocated and err
- * holds a one-line reason. */
+/* Starts loading model_path (validating it: e->model.cfg is set on return)
+ * and remembers tok_path, which is loaded when the weights are in; an empty
+ * tok_path leaves e->tok_path for the caller to fill before the first step.
+ * On error nothing stays allocated and err holds a one-line reason. */
 int engine_load_begin(struct engine *e, const char *model_path, const char *tok_path,
                       char *err, size_t errcap);
 /* Loads the next chunk; *ret_done = 1 when the engine is ready. On error the
