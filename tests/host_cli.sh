@@ -93,3 +93,20 @@ elif check "menu lists the broken file" "models/broken.bin" &&
         pass cli_repl
     fi
 fi
+
+# The kiosk demo reads prompts.txt from the volume (categories from '#' lines)
+# and starts by itself when no key comes; stdin stays open but silent.
+mkdir -p "$tmp/demo"
+ln -s "$M/stories260K.bin" "$tmp/demo/stories260K.bin"
+ln -s "$M/tok512.bin" "$tmp/demo/tok512.bin"
+printf 'autodemo=1\ndemo_delay=0\nsteps=20\n' >"$tmp/demo/llm.cfg"
+printf '# Robots\r\nThe tiny robot\r\n# Kites\r\nA red kite\r\nThe wind\r\n' >"$tmp/demo/prompts.txt"
+timeout 5 "$LLM" "$tmp/demo" < <(sleep 7) >"$tmp/got" 2>"$tmp/err"
+if grep -qF "Auto-demo: 3 prompts in 2 categories" "$tmp/got" &&
+   grep -qF "=== Demo 1/3: Robots ===" "$tmp/got" && grep -q "^The tiny robot" "$tmp/got" &&
+   grep -qF "=== Demo 3/3: Kites ===" "$tmp/got" && grep -q "^The wind" "$tmp/got" &&
+   grep -qF "=== Demo 1/3: Robots ===" <(sed -n '/Demo 3\/3/,$p' "$tmp/got"); then
+    pass cli_demo_prompts_file
+else
+    fail cli_demo_prompts_file "$(grep -m3 'Demo\|warning' "$tmp/got" "$tmp/err")"
+fi
