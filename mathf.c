@@ -1,17 +1,20 @@
 /* mathf.c - expf, logf, powf, sinf, cosf, sqrtf for the freestanding core.
  *
- * Method: every float function evaluates in double with a relative error of
- * about 2^-52 and rounds once to float. A float result can then only differ
- * from the correctly rounded one when the exact value lies within ~2^-52 of a
- * midpoint between two floats (probability ~2^-28 per input), so the results
- * are correctly rounded in practice. The key steps are exact: the argument
- * reductions are done with split constants (Cody-Waite) or integers
- * (Payne-Hanek), and log/pow carry a double-double.
+ * Goal: the correctly rounded float result, computed in double. The argument
+ * reductions are exact (split constants, Cody-Waite; integer Payne-Hanek for
+ * huge sinf/cosf arguments). expf and logf carry a double-double to ~2^-58
+ * and round it to float in one step (round-to-odd), powf forms y*log(x) as a
+ * double-double, sinf/cosf keep ~2^-53. A result can only be misrounded when
+ * the exact value lies within that error of a midpoint between two floats.
+ * Checked over all 2^32 inputs: expf and logf are correctly rounded
+ * everywhere, sinf misrounds 2 inputs (+-0x1.33333p+13) and cosf 4
+ * (+-0x1.3170fp+63, +-0x1.2b9622p+67), each within 1e-9 ULP of a midpoint;
+ * powf was correctly rounded on ~70M tested pairs.
  *
- * Tables and split constants below were computed with 400-bit arithmetic
- * (mpmath): 2^(j/32) rounded to double; for the log, c_i = 1 + (i-1/2)/32,
- * inv = 1/c_i rounded to 24 bits and -log(inv) as a hi+lo pair; ln2, ln2/32
- * and pi/2 cut into parts with trailing zeros; the bits of 2/pi.
+ * Tables and split constants were computed with 400-bit arithmetic
+ * (mpmath): 2^(j/32) as hi+lo; for the log, c_i = 1 + (i-1/2)/32,
+ * inv = 1/c_i rounded to 24 bits and -log(inv) as hi+lo; ln2, ln2/32 and
+ * pi/2 cut into parts with trailing zeros; the bits of 2/pi.
  *
  * Freestanding: no libm, no libgcc calls (check with nm on the EFI object).
  * Assumes round-to-nearest (the default on UEFI and Linux). */
@@ -81,6 +84,21 @@ static inline float to_float(double y)
     return (float)y;
 }
 
+/* Rounds hi + lo (|lo| <= ulp(hi)/2) to float with one rounding: make hi
+ * the round-to-odd double of hi + lo (truncate, then set the sticky last
+ * bit if inexact), which double-to-float rounding then cannot misround,
+ * also into float subnormals. */
+static inline float dd_to_float(double hi, double lo)
+{
+    if (lo != 0.0) {
+        uint64_t u = d2u(hi);
+        if ((lo < 0.0) != (hi < 0.0))
+            u -= 1; /* |hi + lo| < |hi|: step toward zero */
+        hi = u2d(u | 1);
+    }
+    return to_float(hi);
+}
+
 static inline float f_nan(void)
 {
     return u2f(0x7fc00000);
@@ -94,19 +112,40 @@ static inline int is_inf(float x)
 
 /* ---- exp ------------------------------------------------------------------ */
 
-/* 2^(j/32), j = 0..31, rounded to double. */
-static const double EXP2_TAB[32] = {
-    0x1.0000000000000p+0, 0x1.059b0d3158574p+0, 0x1.0b5586cf9890fp+0,
-    0x1.11301d0125b51p+0, 0x1.172b83c7d517bp+0, 0x1.1d4873168b9aap+0,
-    0x1.2387a6e756238p+0, 0x1.29e9df51fdee1p+0, 0x1.306fe0a31b715p+0,
-    0x1.371a7373aa9cbp+0, 0x1.3dea64c123422p+0, 0x1.44e086061892dp+0,
-    0x1.4bfdad5362a27p+0, 0x1.5342b569d4f82p+0, 0x1.5ab07dd485429p+0,
-    0x1.6247eb03a5585p+0, 0x1.6a09e667f3bcdp+0, 0x1.71f75e8ec5f74p+0,
-    0x1.7a11473eb0187p+0, 0x1.82589994cce13p+0, 0x1.8ace5422aa0dbp+0,
-    0x1.93737b0cdc5e5p+0, 0x1.9c49182a3f090p+0, 0x1.a5503b23e255dp+0,
-    0x1.ae89f995ad3adp+0, 0x1.b7f76f2fb5e47p+0, 0x1.c199bdd85529cp+0,
-    0x1.cb720dcef9069p+0, 0x1.d5818dcfba487p+0, 0x1.dfc97337b9b5fp+0,
-    0x1.ea4afa2a490dap+0, 0x1.f50765b6e4540p+0,
+/* 2^(j/32) = hi + lo, j = 0..31. */
+static const struct { double hi, lo; } EXP2_TAB[32] = {
+    {0x1.0000000000000p+0, 0x0p+0},
+    {0x1.059b0d3158574p+0, 0x1.d73e2a475b465p-55},
+    {0x1.0b5586cf9890fp+0, 0x1.8a62e4adc610bp-54},
+    {0x1.11301d0125b51p+0, -0x1.6c51039449b3ap-54},
+    {0x1.172b83c7d517bp+0, -0x1.19041b9d78a76p-55},
+    {0x1.1d4873168b9aap+0, 0x1.e016e00a2643cp-54},
+    {0x1.2387a6e756238p+0, 0x1.9b07eb6c70573p-54},
+    {0x1.29e9df51fdee1p+0, 0x1.612e8afad1255p-55},
+    {0x1.306fe0a31b715p+0, 0x1.6f46ad23182e4p-55},
+    {0x1.371a7373aa9cbp+0, -0x1.63aeabf42eae2p-54},
+    {0x1.3dea64c123422p+0, 0x1.ada0911f09ebcp-55},
+    {0x1.44e086061892dp+0, 0x1.89b7a04ef80d0p-59},
+    {0x1.4bfdad5362a27p+0, 0x1.d4397afec42e2p-56},
+    {0x1.5342b569d4f82p+0, -0x1.07abe1db13cadp-55},
+    {0x1.5ab07dd485429p+0, 0x1.6324c054647adp-54},
+    {0x1.6247eb03a5585p+0, -0x1.383c17e40b497p-54},
+    {0x1.6a09e667f3bcdp+0, -0x1.bdd3413b26456p-54},
+    {0x1.71f75e8ec5f74p+0, -0x1.16e4786887a99p-55},
+    {0x1.7a11473eb0187p+0, -0x1.41577ee04992fp-55},
+    {0x1.82589994cce13p+0, -0x1.d4c1dd41532d8p-54},
+    {0x1.8ace5422aa0dbp+0, 0x1.6e9f156864b27p-54},
+    {0x1.93737b0cdc5e5p+0, -0x1.75fc781b57ebcp-57},
+    {0x1.9c49182a3f090p+0, 0x1.c7c46b071f2bep-56},
+    {0x1.a5503b23e255dp+0, -0x1.d2f6edb8d41e1p-54},
+    {0x1.ae89f995ad3adp+0, 0x1.7a1cd345dcc81p-54},
+    {0x1.b7f76f2fb5e47p+0, -0x1.5584f7e54ac3bp-56},
+    {0x1.c199bdd85529cp+0, 0x1.11065895048ddp-55},
+    {0x1.cb720dcef9069p+0, 0x1.503cbd1e949dbp-56},
+    {0x1.d5818dcfba487p+0, 0x1.2ed02d75b3707p-55},
+    {0x1.dfc97337b9b5fp+0, -0x1.1a5cd4f184b5cp-54},
+    {0x1.ea4afa2a490dap+0, -0x1.e9c23179c2893p-54},
+    {0x1.f50765b6e4540p+0, 0x1.9d3e12dd8a18bp-54},
 };
 static const double EXP_INV_L = 0x1.71547652b82fep+5; /* 32/ln2 */
 /* ln2/32 = EXP_L1 + EXP_L2; EXP_L1 has 37 bits so k*EXP_L1 is exact for
@@ -114,10 +153,11 @@ static const double EXP_INV_L = 0x1.71547652b82fep+5; /* 32/ln2 */
 static const double EXP_L1 = 0x1.62e42fefa0000p-6;
 static const double EXP_L2 = 0x1.cf79abc9e3b3ap-45;
 
-/* exp(hi + lo), |lo| << |hi|, hi in [-746, 710]. With x = k ln2/32 + r,
- * |r| <= ln2/64: exp(x) = 2^(k/32) e^r. Taylor to degree 7 leaves an error
- * below 2^-66; the table entry's rounding (2^-54) dominates. */
-static double exp_core(double hi, double lo)
+/* exp(hi + lo) = (return value + *ret_lo) * 2^*ret_e for |lo| << |hi|,
+ * hi in [-746, 710]; the pair is in [0.98, 2.02) with relative error
+ * ~2^-58. With x = k ln2/32 + r, |r| <= ln2/64: exp(x) = 2^(k/32) e^r,
+ * e^r by Taylor to degree 7 (truncation below 2^-66). */
+static double exp_core(double hi, double lo, double *ret_lo, int *ret_e)
 {
     double kd = (hi * EXP_INV_L + SHIFT) - SHIFT;
     int64_t k = (int64_t)kd;
@@ -126,24 +166,29 @@ static double exp_core(double hi, double lo)
     double q = r + r * r * (0.5 + r * (1.0 / 6 + r * (1.0 / 24 +
                r * (1.0 / 120 + r * (1.0 / 720 + r * (1.0 / 5040))))));
     uint64_t j = (uint64_t)k & 31;
-    int e = (int)((k - (int64_t)j) / 32);
-    double t = EXP2_TAB[j];
-    double y = t + t * q;
-    /* Scale in two exact-range steps so only the last multiply rounds, also
-     * into double subnormals or overflow. */
-    int e1 = e / 2;
-    return y * pow2i(e1) * pow2i(e - e1);
+    double th = EXP2_TAB[j].hi, tl = EXP2_TAB[j].lo;
+    double tq = th * q + tl * (1.0 + q);
+    double y = th + tq; /* Fast2Sum: |th| > |tq| */
+    *ret_lo = (th - y) + tq;
+    *ret_e = (int)((k - (int64_t)j) / 32);
+    return y;
 }
 
 double m_exp(double x)
 {
+    double lo;
+    int e;
     if (x != x)
         return x + x;
     if (x > 709.8)
         return u2d(0x7ff0000000000000ULL);
     if (x < -746.0)
         return 0.0;
-    return exp_core(x, 0.0);
+    double y = exp_core(x, 0.0, &lo, &e) + lo;
+    /* Scale in two exact-range steps so only the last multiply rounds, also
+     * into subnormals or overflow. */
+    int e1 = e / 2;
+    return y * pow2i(e1) * pow2i(e - e1);
 }
 
 float m_expf(float x)
@@ -154,7 +199,11 @@ float m_expf(float x)
         return u2f(0x7f800000);
     if (x < -104.0f) /* exp(-104) < 2^-150: rounds to +0 */
         return 0.0f;
-    return to_float(exp_core(x, 0.0));
+    double lo;
+    int e;
+    double y = exp_core(x, 0.0, &lo, &e);
+    double sc = pow2i(e); /* e >= -151: the scaled pair stays exact */
+    return dd_to_float(y * sc, lo * sc);
 }
 
 /* ---- log ------------------------------------------------------------------ */
@@ -260,7 +309,8 @@ float m_logf(float x)
         return f_nan();
     if (is_inf(x))
         return x;
-    return (float)log_core(x, &lo);
+    double hi = log_core(x, &lo);
+    return dd_to_float(hi, lo);
 }
 
 /* ---- pow ------------------------------------------------------------------ */
@@ -329,8 +379,14 @@ float m_powf(float x, float y)
         r = inf;
     else if (t < -104.0)
         r = 0.0f;
-    else
-        r = to_float(exp_core(t, tl));
+    else {
+        /* Plain rounding of the double: x^y can be exactly halfway between
+         * two floats (x^2, x^1.5, ...) and then lo is noise, so the sticky
+         * rounding used by expf/logf would break the tie the wrong way. */
+        int e;
+        double lo, y = exp_core(t, tl, &lo, &e);
+        r = to_float(y * pow2i(e));
+    }
     return neg ? -r : r;
 }
 

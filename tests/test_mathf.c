@@ -6,7 +6,10 @@
  * results are not correctly rounded themselves. mathf is correctly rounded on
  * every input here, so every difference from glibc is a glibc misrounding
  * (glibc's expf/logf/powf/sinf/cosf are not correctly rounded); the CHECKs
- * assert exactly that, plus bit equality with glibc where glibc is exact. */
+ * assert exactly that, plus bit equality with glibc where glibc is exact.
+ * (An exhaustive run found 6 float inputs where m_sinf/m_cosf misround, all
+ * within 1e-9 ULP of a midpoint: sinf(+-0x1.33333p+13), cosf(+-0x1.3170fp+63,
+ * +-0x1.2b9622p+67); keep them out of the sweeps or expect not_cr there.) */
 #include <float.h>
 #include <math.h>
 #include <stdint.h>
@@ -74,14 +77,17 @@ static double ulp_err(float got, long double ref)
     return (double)(fabsl((long double)got - ref) / ldexpl(1.0L, e - 23));
 }
 
-static void account(struct stats *s, float ours, float glibc, long double ref)
+/* x, y: the arguments, for the message (y unused by unary functions). */
+static void account(struct stats *s, float x, float y, float ours, float glibc,
+                    long double ref)
 {
     float cr = round_ref(ref);
     s->n++;
     if (!same(ours, cr)) {
         if (s->not_cr < 5)
-            fprintf(stderr, "  %s: not correctly rounded: got %a want %a\n",
-                    s->name, (double)ours, (double)cr);
+            fprintf(stderr, "  %s(%a, %a): not correctly rounded: got %a "
+                    "want %a\n", s->name, (double)x, (double)y,
+                    (double)ours, (double)cr);
         s->not_cr++;
     }
     s->ne_glibc += !same(ours, glibc);
@@ -121,27 +127,27 @@ static float (*volatile g_powf)(float, float) = powf;
 
 static void one_exp(struct stats *s, float x)
 {
-    account(s, m_expf(x), g_expf(x), expl(x));
+    account(s, x, 0, m_expf(x), g_expf(x), expl(x));
 }
 
 static void one_log(struct stats *s, float x)
 {
-    account(s, m_logf(x), g_logf(x), logl(x));
+    account(s, x, 0, m_logf(x), g_logf(x), logl(x));
 }
 
 static void one_sin(struct stats *s, float x)
 {
-    account(s, m_sinf(x), g_sinf(x), sinl(x));
+    account(s, x, 0, m_sinf(x), g_sinf(x), sinl(x));
 }
 
 static void one_cos(struct stats *s, float x)
 {
-    account(s, m_cosf(x), g_cosf(x), cosl(x));
+    account(s, x, 0, m_cosf(x), g_cosf(x), cosl(x));
 }
 
 static void one_pow(struct stats *s, float x, float y)
 {
-    account(s, m_powf(x, y), g_powf(x, y), powl(x, y));
+    account(s, x, y, m_powf(x, y), g_powf(x, y), powl(x, y));
 }
 
 /* Every step-th float bit pattern in [lo, hi] (same sign, lo <= hi in
@@ -320,13 +326,27 @@ TEST(mathf_powf)
     CHECK_INT(rope.ne_glibc, 0);
     CHECK_INT(bad, 0);
 
+    /* Exact and exactly-halfway results (x^2 of a 13-bit x, sqrt of a
+     * square, ...) must round ties to even, not by approximation noise. */
+    static const float YS[] = {2, 3, 4, 0.5f, 1.5f, -1, -2, -0.5f};
+    struct stats ex = {"powf exact/halfway", 0, 0, 0, 0, 0};
+    for (int k = 1; k < 8192; k += 2) {
+        for (size_t i = 0; i < ARRAY_LEN(YS); i++)
+            one_pow(&ex, (float)k * 0x1p-7f, YS[i]);
+        one_pow(&ex, (float)(k * k), 0.5f);
+        one_pow(&ex, (float)(k * k) * 0x1p-20f, 1.5f);
+    }
+    report(&ex);
+
     struct stats s = {"powf random", 0, 0, 0, 0, 0};
     for (int i = 0; i < 400000; i++) {
         float x, y;
         switch (i & 3) {
         case 0: /* any finite pair */
             x = bitsf((uint32_t)(rng() % 0x7f800000u));
-            y = bitsf((uint32_t)(rng() % 0x7f800000u)) * (rng() & 1 ? 1 : -1);
+            y = bitsf((uint32_t)(rng() % 0x7f800000u));
+            if (rng() & 1) /* separate statement: fixed rng() order */
+                y = -y;
             break;
         case 1: /* moderate x, moderate y */
             x = rand_in(0.0f, 20000.0f);
@@ -417,8 +437,8 @@ TEST(mathf_double_helpers)
     }
     fprintf(stderr, "  m_exp max_ulp=%.3f m_log max_ulp=%.3f (double)\n",
             max_e, max_l);
-    CHECK(max_e <= 1.01); /* table entry rounding + final rounding */
-    CHECK(max_l <= 1.0);
+    CHECK(max_e <= 0.6);
+    CHECK(max_l <= 0.6);
     CHECK(m_exp(0.0) == 1.0 && m_log(1.0) == 0.0);
     CHECK(isinf(m_exp(710.0)) && m_exp(-746.0) == 0.0);
     CHECK(m_exp(-745.0) > 0.0 && m_exp(-745.0) == exp(-745.0));
