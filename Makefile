@@ -9,7 +9,7 @@ MODELS_DIR ?= $(abspath ../shared/models)
 
 # Freestanding core: only platform.h and lib.h below it.
 CORE_SRC := errors.c lib.c fmt.c mathf.c kernels.c model.c engine.c tokenizer.c transformer.c \
-            sampler.c generate.c config.c menu.c demo.c app.c
+            sampler.c generate.c config.c menu.c demo.c template.c app.c
 EFI_SRC  := llama2_efi.c platform_efi.c crt_efi.c
 HOST_SRC := main_host.c platform_posix.c
 
@@ -95,3 +95,13 @@ clean:
 	rm -rf $(BUILD)
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# ---- fuzzing ------------------------------------------------------------------
+# libFuzzer targets for every parser of untrusted input (needs clang and
+# libclang-rt-14-dev: scripts/deps.sh --test). Also runs inside `make test`
+# as tests/host_fuzz.sh. FUZZ_SECONDS per target (default 20).
+FUZZ_SECONDS ?= 20
+.PHONY: fuzz
+fuzz:
+	@DEPS_TEST=1 scripts/deps.sh
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) MODELS_DIR=$(MODELS_DIR) bash tests/host_fuzz.sh
