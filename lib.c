@@ -230,7 +230,8 @@ int parse_float(const char *s, float *ret)
             exp10 += 22;
         }
         v = exp10 < 0 ? v / pow10_exact(-exp10) : v * pow10_exact(exp10);
-        if (v > 3.4028234663852886e38)
+        /* overflow only if it would round past FLT_MAX (FLT_MAX + half an ulp) */
+        if (v >= 0x1.ffffffp127)
             return ERR_RANGE;
     }
     *ret = (float)(neg ? -v : v);

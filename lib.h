@@ -46,8 +46,8 @@ int size_mul(uint64_t a, uint64_t b, uint64_t *ret);
 int size_add(uint64_t a, uint64_t b, uint64_t *ret);
 
 /* Parses a whole string (surrounding spaces allowed) as a decimal integer /
- * a decimal float ("1", "-0.5", "1e-3"). Returns 0 or ERR_FORMAT; *ret is
- * written only on success. */
+ * a decimal float ("1", "-0.5", "1e-3"). Returns 0, ERR_FORMAT (not a
+ * number) or ERR_RANGE (does not fit); *ret is written only on success. */
 int parse_long(const char *s, long *ret);
 int parse_float(const char *s, float *ret);
 

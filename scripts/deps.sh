@@ -30,6 +30,9 @@ BUILD_DEPS=(
 # Only for `make test`: tests/*.sh may use python3 for parsing/comparisons.
 TEST_DEPS=(
     "python3 python3"
+    # tests/host_fuzz.sh: clang with libFuzzer (+ ASan/UBSan runtimes)
+    "clang clang"
+    "libclang-rt-14-dev /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a"
 )
 
 want_test=${DEPS_TEST:-0}

@@ -1,0 +1,321 @@
+#!/bin/bash
+# host_fuzz.sh - libFuzzer (clang -fsanitize=fuzzer,address,undefined) over
+# every parser of untrusted input: model files (fuzz_model), tokenizer.bin
+# (fuzz_tokenizer), llm.cfg + prompts.txt + config_set (fuzz_config) and the
+# number parsers / small printf against libc (fuzz_numbers).
+#
+# Builds tests/fuzz_<name>.c with the core sources it needs and
+# platform_posix.c into build/fuzz/, generates seed corpora in a temp dir
+# (headers cut from ../shared/models, tiny valid models, sample llm.cfg ...),
+# runs each target for a bounded time and prints "PASS: fuzz_<name>" or
+# "FAIL: fuzz_<name>: <reason>" (with the crash input and the top frame) for
+# scripts/run_tests.sh. Crash inputs stay in build/fuzz/artifacts/; replay
+# one with   build/fuzz/fuzz_<name> build/fuzz/artifacts/fuzz_<name>-crash-...
+#
+#   FUZZ_SECONDS=s   time per target (default 20)
+#   FUZZ_JOBS=n      targets run at once (default: number of CPUs, at most 4)
+#   FUZZ_TARGETS="model config"   run only these
+#   FUZZ_KEEP=1      keep the final corpora in build/fuzz/corpus_<name>/
+#   FUZZ_CC=clang    the compiler (must support -fsanitize=fuzzer)
+#   MODELS_DIR       the shared models (seeds; synthetic seeds without it)
+set -u
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root" || exit 1
+M=${MODELS_DIR:-$root/../shared/models}
+secs=${FUZZ_SECONDS:-20}
+jobs=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 2)}
+[ "$jobs" -ge 1 ] 2>/dev/null || jobs=1
+[ "$jobs" -gt 4 ] && jobs=4
+targets=${FUZZ_TARGETS:-model tokenizer config numbers}
+out=$root/build/fuzz
+art=$out/artifacts
+CLANG=${FUZZ_CC:-clang}
+mkdir -p "$out" "$art"
+
+# tmpfs when there is one: fuzz_model writes a temp file per input.
+tmp=$(mktemp -d -p /dev/shm llm_fuzz.XXXXXX 2>/dev/null || mktemp -d)
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+pass() { echo "PASS: $1"; }
+fail() { echo "FAIL: $1: $2"; failed=1; }
+failed=0
+
+# name -> core sources, max input length, extra link flags
+sources() {
+    case $1 in
+        model) echo "model.c lib.c fmt.c errors.c" ;;
+        tokenizer) echo "tokenizer.c lib.c fmt.c errors.c" ;;
+        config) echo "config.c demo.c lib.c fmt.c errors.c" ;;
+        numbers) echo "lib.c fmt.c errors.c" ;;
+    esac
+}
+max_len() {
+    case $1 in
+        model) echo 4096 ;;
+        tokenizer) echo 8192 ;;
+        config) echo 4096 ;;
+        numbers) echo 128 ;;
+    esac
+}
+# shellcheck disable=SC2054
+CFLAGS=(-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+        -fno-omit-frame-pointer -I. -D_GNU_SOURCE -std=c11 -g -O1 -Wall -Wextra)
+
+# ---- toolchain ----------------------------------------------------------------
+# Without clang's libFuzzer runtime nothing can run: say so per target.
+probe_err=
+if ! command -v "$CLANG" >/dev/null 2>&1; then
+    probe_err="$CLANG not found (Debian: apt-get install clang libclang-rt-14-dev; scripts/deps.sh --test)"
+else
+    printf 'int LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n)\n{ (void)d; (void)n; return 0; }\n' \
+        >"$tmp/probe.c"
+    if ! "$CLANG" "${CFLAGS[@]}" "$tmp/probe.c" -o "$tmp/probe" >"$tmp/probe.log" 2>&1; then
+        probe_err="$CLANG cannot link -fsanitize=fuzzer (libclang-rt-14-dev missing?): $(grep -m1 -i 'error' "$tmp/probe.log" || head -1 "$tmp/probe.log")"
+    fi
+fi
+if [ -n "$probe_err" ]; then
+    for t in $targets; do fail "fuzz_$t" "$probe_err"; done
+    exit 1
+fi
+
+# ---- build (in parallel) --------------------------------------------------------
+for t in $targets; do
+    [ -f "tests/fuzz_$t.c" ] || { fail "fuzz_$t" "tests/fuzz_$t.c missing"; continue; }
+    # shellcheck disable=SC2046
+    ( "$CLANG" "${CFLAGS[@]}" "tests/fuzz_$t.c" $(sources "$t") platform_posix.c -lm \
+          -o "$out/fuzz_$t" >"$out/fuzz_$t.build.log" 2>&1
+      echo $? >"$tmp/build_$t.rc" ) &
+    pids+=($!)
+done
+wait
+pids=()
+built=
+for t in $targets; do
+    [ -f "$tmp/build_$t.rc" ] || continue
+    if [ "$(cat "$tmp/build_$t.rc")" != 0 ]; then
+        fail "fuzz_$t" "build failed: $(grep -m1 'error' "$out/fuzz_$t.build.log" || head -1 "$out/fuzz_$t.build.log") (log: build/fuzz/fuzz_$t.build.log)"
+    else
+        built="$built $t"
+    fi
+done
+
+# ---- seed corpora and dictionaries ------------------------------------------------
+have_models=1
+for f in stories260K.bin tok512.bin aidreams260K.bin aidreams260K_tok512.bin stories260K.gguf; do
+    [ -f "$M/$f" ] || have_models=0
+done
+[ "$have_models" = 1 ] || echo "note: $M lacks the shared models; using synthetic seeds only"
+for t in $targets; do mkdir -p "$tmp/corpus_$t"; done
+
+if ! python3 - "$tmp" "$M" "$have_models" <<'EOF'
+import os, struct, sys
+tmp, M, have = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
+
+def put(target, name, data):
+    d = os.path.join(tmp, "corpus_" + target)
+    if os.path.isdir(d):
+        with open(os.path.join(d, name), "wb") as f:
+            f.write(data)
+
+def rd(name, n=None):
+    with open(os.path.join(M, name), "rb") as f:
+        return f.read() if n is None else f.read(n)
+
+# -- model: 8-byte claimed size, then the file bytes --
+def claim(size, body):
+    return struct.pack("<Q", size) + body
+
+def legacy(dim, hid, L, heads, kv, vocab, seq, shared=True):
+    head = dim // heads
+    kvd = dim // heads * kv
+    floats = (vocab * dim + L * dim + L * dim * dim + 2 * L * kvd * dim + L * dim * dim
+              + L * dim + 3 * L * hid * dim + dim + seq * head + (0 if shared else vocab * dim))
+    hdr = struct.pack("<7i", dim, hid, L, heads, kv, vocab if shared else -vocab, seq)
+    return hdr + struct.pack("<%df" % floats, *[(i % 17) * 0.25 - 2 for i in range(floats)])
+
+def v1(dim, hid, L, heads, kv, vocab, seq, shared=True):
+    kvd = dim // heads * kv
+    floats = (2 * L * dim + dim + vocab * dim + 2 * L * dim * dim + 2 * L * kvd * dim
+              + 3 * L * hid * dim + (0 if shared else vocab * dim))
+    hdr = struct.pack("<II7iB", 0x616B3432, 1, dim, hid, L, heads, kv, vocab, seq,
+                      1 if shared else 0)
+    hdr += b"\0" * (256 - len(hdr))
+    return hdr + struct.pack("<%df" % floats, *[(i % 13) * 0.5 - 3 for i in range(floats)])
+
+tiny = {
+    "legacy_shared": legacy(2, 1, 1, 1, 1, 1, 1),
+    "legacy_unshared": legacy(2, 3, 1, 1, 1, 2, 2, shared=False),
+    "legacy_gqa": legacy(8, 4, 2, 2, 1, 3, 2),
+    "v1_shared": v1(2, 1, 1, 1, 1, 1, 1),
+    "v1_unshared": v1(4, 2, 1, 2, 1, 2, 3, shared=False),
+}
+for name, body in tiny.items():
+    put("model", name, claim(len(body), body))
+    put("model", name + "_cut", claim(len(body), body[:-4]))
+put("model", "empty", b"")
+put("model", "short_header", claim(20, b"\x40\0\0\0" * 5))
+if have:
+    for f in ("stories260K.bin", "aidreams260K.bin"):
+        size = os.path.getsize(os.path.join(M, f))
+        put("model", f + "_head", claim(size, rd(f, 2048)))
+        put("model", f + "_head_wrongsize", claim(size + 4, rd(f, 2048)))
+    put("model", "gguf_head", claim(os.path.getsize(os.path.join(M, "stories260K.gguf")),
+                                     rd("stories260K.gguf", 512)))
+
+# -- tokenizer --
+def tok(pieces, max_len=None):
+    out = struct.pack("<I", max_len if max_len is not None else max(len(p) for p in pieces))
+    for i, p in enumerate(pieces):
+        out += struct.pack("<fi", -float(i), len(p)) + p
+    return out
+
+byte_pieces = [b"<0x%02X>" % b for b in range(256)]
+base = [b"<unk>", b"\n<s>\n", b"\n</s>\n"] + byte_pieces
+put("tokenizer", "minimal", tok([b""]))
+put("tokenizer", "bytes_only", tok(base))
+put("tokenizer", "merges", tok(base + [b" ", b"a", b"b", b"ab", b" a", b" ab", b"ba", b"aba",
+                                       b"\xc3\xa9", b"\0x", b"<0x4", b"<0x-1>", b"<0x 0A>"]))
+put("tokenizer", "dup_pieces", tok([b"x", b"x", b"y", b"xy", b"xy"]))
+put("tokenizer", "understated_max", tok([b"abc", b"defgh", b"abcdefgh"], max_len=1))
+if have:
+    t = rd("tok512.bin")
+    put("tokenizer", "tok512", t)
+    put("tokenizer", "tok512_cut", t[:1500])
+    put("tokenizer", "tok512_cut_odd", t[:1001])
+    put("tokenizer", "aidreams_cut", rd("aidreams260K_tok512.bin", 3000))
+    put("tokenizer", "gguf_head", rd("stories260K.gguf", 256))
+
+# -- config (llm.cfg text, prompts.txt text, key=value for config_set) --
+put("config", "llm.cfg", b"""# llm.cfg
+model = models/stories260K.bin
+tokenizer=models\\tok512.bin\r
+temperature=0.8
+topp = 0.95
+seed=18446744073709551615
+steps=128
+autodemo=0
+demo_delay=5
+prompt="  Once upon a time, Issue #5 "
+shutdown=yes
+""")
+put("config", "llm_bad.cfg", b"\xef\xbb\xbf" + b"".join(
+    l + b"\n" for l in [b"temperature=0.5 # hot", b"topp=2", b"seed=-1", b"steps=99999999999",
+                        b"bogus=1", b"no equals here", b"=x", b"shutdown=maybe",
+                        b"model=\x01ctl", b"prompt=" + b"x" * 1100, b"Temperature=\"\"",
+                        b"autodemo= 1e3", b"demo_delay=+3", b"prompt=\xff\xfe", b"a\0b=1",
+                        b"seed=18446744073709551616", b"topp=nan", b"temperature=inf",
+                        b"steps=", b"model", b"tokenizer=\xc3\xa9\xe2\x82\xac",
+                        b"TOPP=1.0", b"x=y"]))
+put("config", "prompts.txt", b"""\xef\xbb\xbfOnce upon a time\r
+# Animals
+The little dog
+#
+# animals
+A cat sat by the window.
+  # Stories and a very long category name that is cut at sixty-three bytes \xc3\xa9\xc3\xa9
+Long ago,\tin a faraway land,
+\xff bad line
+""")
+put("config", "set_temperature", b"TEMPERATURE=1e-3")
+put("config", "set_prompt", b"prompt=\"\"quoted\"\"")
+put("config", "set_model", b"model\0C:\\models\\a.bin")
+
+# -- numbers: text for parse_long/parse_float; bytes also drive the formats --
+for i, s in enumerate([b"42", b" -17 ", b"9223372036854775807", b"-9223372036854775808",
+                       b"9223372036854775808", b"0.5", b"1e-3", b"3.4028235e38",
+                       b"  +.25E+2 ", b"1e39", b"0x10", b"1e-46", b"123456789012345678901234",
+                       b"0.000000000000000000000000000000000000000001", b"inf", b"-nan",
+                       b"\x0c\x0f%d\xff\xff\xff\xff\xff\xff\xff\x7fhello world"]):
+    put("numbers", "n%02d" % i, s)
+EOF
+then
+    for t in $built; do fail "fuzz_$t" "seed corpus generation failed (python3)"; done
+    exit 1
+fi
+
+# Dictionaries: the tokens the parsers compare against.
+printf '%s\n' '"model"' '"tokenizer"' '"temperature"' '"topp"' '"seed"' '"steps"' \
+    '"autodemo"' '"demo_delay"' '"prompt"' '"shutdown"' '"="' '"\x22"' '"#"' '"\x0d\x0a"' \
+    '"\xef\xbb\xbf"' '"yes"' '"off"' '"true"' '"1e"' '"\xc3\xa9"' '"\xf4\x8f\xbf\xbf"' \
+    >"$tmp/config.dict"
+printf '%s\n' '"24ka"' '"\x01\x00\x00\x00"' '"\xff\xff\xff\xff"' '"\x00\x00\x00\x80"' \
+    >"$tmp/model.dict"
+printf '%s\n' '"<0x"' '"GGUF"' '"\x0a<s>\x0a"' '"<unk>"' '"\x00\x00\x80\x7f"' >"$tmp/tokenizer.dict"
+printf '%s\n' '"e+"' '"e-"' '"."' '"9223372036854775807"' '"340282346638528859811704183484516925440"' \
+    >"$tmp/numbers.dict"
+
+# ---- run --------------------------------------------------------------------------
+run_one() {
+    local t=$1 dict=()
+    [ -f "$tmp/$t.dict" ] && dict=(-dict="$tmp/$t.dict")
+    rm -f "$art/fuzz_$t-"*
+    # ASan/UBSan abort on the first report; libFuzzer saves the input.
+    TMPDIR=$tmp UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=0 \
+        timeout -k 5 $((secs + 120)) "$out/fuzz_$t" -max_total_time="$secs" \
+        -rss_limit_mb=2048 -timeout=10 -max_len="$(max_len "$t")" -print_final_stats=1 \
+        -artifact_prefix="$art/fuzz_$t-" "${dict[@]}" "$tmp/corpus_$t" \
+        >"$out/fuzz_$t.log" 2>&1
+    echo $? >"$tmp/run_$t.rc"
+}
+
+report() {
+    local t=$1
+    local log=$out/fuzz_$t.log rc
+    rc=$(cat "$tmp/run_$t.rc" 2>/dev/null || echo 1)
+    local runs eps newu rss units
+    runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+    eps=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
+    newu=$(sed -n 's/^stat::new_units_added: *//p' "$log" | tail -1)
+    rss=$(sed -n 's/^stat::peak_rss_mb: *//p' "$log" | tail -1)
+    units=$(find "$tmp/corpus_$t" -type f 2>/dev/null | wc -l)
+    if [ "${FUZZ_KEEP:-0}" = 1 ]; then
+        rm -rf "$out/corpus_$t" && cp -r "$tmp/corpus_$t" "$out/corpus_$t"
+    fi
+    local cov
+    cov=$(grep -a -o 'cov: [0-9]* ft: [0-9]*' "$log" | tail -1)
+    if [ "$rc" = 0 ] && grep -aq '^Done [0-9]* runs' "$log"; then
+        echo "fuzz_$t: ${runs:-?} runs in $secs s, ${eps:-?} exec/s, $cov, ${newu:-0} new inputs, corpus now $units, peak RSS ${rss:-?} MB"
+        pass "fuzz_$t"
+        return
+    fi
+    local unit why top
+    unit=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log" | tail -1)
+    why=$(grep -a -m1 "^fuzz_$t: " "$log" | sed "s/^fuzz_$t: //")
+    [ -n "$why" ] || why=$(grep -a -m1 -E '^==[0-9]+==ERROR: |^SUMMARY: |runtime error: |ERROR: libFuzzer: ' "$log" \
+                           | sed -E 's/^==[0-9]+==//; s/ at pc 0x[0-9a-f]+ bp .*//')
+    [ -n "$why" ] || why="exit status $rc"
+    [ "$rc" = 124 ] || [ "$rc" = 137 ] && why="did not finish within $((secs + 120)) s; $why"
+    # top frame in project code (not libFuzzer, sanitizers, libc or the abort)
+    top=$(grep -a -E '^ +#[0-9]+ 0x[0-9a-f]+ in ' "$log" \
+          | grep -a -v -E 'fuzzer::|__sanitizer|__asan|__ubsan|libc\.so|/libc|abort|raise|pthread_kill|LLVMFuzzerTestOneInput' \
+          | grep -a "$root" | head -1 | sed -E 's/^ +#[0-9]+ 0x[0-9a-f]+ in //; s#'"$root"'/##')
+    echo "---- fuzz_$t log (build/fuzz/fuzz_$t.log), last lines:"
+    grep -a -v -E '^#[0-9]+	(NEW|REDUCE|pulse)' "$log" | grep -a -v '^    #[0-9][0-9] ' | tail -25
+    echo "----"
+    fail "fuzz_$t" "$why; input: ${unit:-none saved}${top:+; top frame: $top} (replay: build/fuzz/fuzz_$t ${unit:-})"
+}
+
+# shellcheck disable=SC2086
+set -- $built
+while [ $# -gt 0 ]; do
+    wave=()
+    for _ in $(seq "$jobs"); do
+        [ $# -gt 0 ] || break
+        wave+=("$1")
+        run_one "$1" &
+        pids+=($!)
+        shift
+    done
+    wait
+    pids=()
+    for t in "${wave[@]}"; do report "$t"; done
+done
+
+[ "$failed" = 0 ]
