@@ -516,6 +516,9 @@ int app_main(const struct config *cli)
         config_apply(&A.cfg, cli);
     if (demo_prompts_load(&A.prompts, "prompts.txt") != 0)
         demo_prompts_builtin(&A.prompts);
+    else if (A.prompts.skipped)
+        diag_printf("warning: prompts.txt:%d: %d line(s) skipped (too long or not text)\n",
+                    A.prompts.first_skipped, A.prompts.skipped);
     catalog_scan(&A.cat);
     if (A.cfg.set_mask & CONFIG_SET_PROMPT) {
         start_load(default_model(), AFTER_ONESHOT);
