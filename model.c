@@ -11,7 +11,6 @@
 #define MAX_LAYERS 1024
 #define MAX_VOCAB (1 << 21)
 #define MAX_SEQ (1 << 20)
-#define TENSOR_ALIGN 64
 
 static uint32_t rd32(const unsigned char *p)
 {
@@ -26,8 +25,8 @@ static int check_range(const char *field, int32_t v, int32_t lo, int32_t hi, cha
     return ERR_FORMAT;
 }
 
-/* Validates the seven header integers shared by both formats. */
-static int check_dims(const struct model_config *c, char *err, size_t cap)
+/* Validates the dimensions every format shares. */
+int model_check_dims(const struct model_config *c, char *err, size_t cap)
 {
     int rc;
     if ((rc = check_range("dim", c->dim, 1, MAX_DIM, err, cap)) ||
@@ -55,14 +54,20 @@ static int check_dims(const struct model_config *c, char *err, size_t cap)
     return 0;
 }
 
-/* One tensor of the file: where it is and which view it fills. */
+/* The stacked tensors of a llama2.c file, in the order of struct slots. */
+enum slot {
+    S_EMB, S_RMS_ATT, S_WQ, S_WK, S_WV, S_WO, S_RMS_FFN, S_W1, S_W2, S_W3, S_RMS_FINAL,
+    S_WCLS, S_COUNT,
+    S_SKIP = S_COUNT /* legacy freq_cis block: in the file, never loaded */
+};
+
 struct tensor_spec {
-    size_t field;      /* offsetof(struct model_weights, ...) */
+    enum slot slot;
     uint64_t floats;   /* element count */
 };
 
-/* Lists the tensors in file order (skipped regions have field == SIZE_MAX)
- * and returns the total payload size in bytes. Overflow-checked. */
+/* Lists the tensors in file order and returns the payload size in bytes.
+ * Overflow-checked. */
 static int layout(const struct model_config *c, struct tensor_spec *t, int *ret_n,
                   uint64_t *ret_bytes)
 {
@@ -73,28 +78,26 @@ static int layout(const struct model_config *c, struct tensor_spec *t, int *ret_
         size_mul(att, kv, &lkv) || size_mul(att, hid, &lffn) ||
         size_mul((uint64_t)c->seq_len, (uint64_t)model_head_size(c), &fcis))
         return ERR_RANGE;
-#define W(name) offsetof(struct model_weights, name)
     int n = 0;
     if (c->format == MODEL_FMT_V1) {
         const struct tensor_spec v1[] = {
-            {W(rms_att), att}, {W(rms_ffn), att}, {W(rms_final), dim},
-            {W(token_embedding), emb}, {W(wq), lq}, {W(wk), lkv}, {W(wv), lkv},
-            {W(wo), lq}, {W(w1), lffn}, {W(w2), lffn}, {W(w3), lffn}, {W(wcls), emb},
+            {S_RMS_ATT, att}, {S_RMS_FFN, att}, {S_RMS_FINAL, dim}, {S_EMB, emb},
+            {S_WQ, lq}, {S_WK, lkv}, {S_WV, lkv}, {S_WO, lq}, {S_W1, lffn}, {S_W2, lffn},
+            {S_W3, lffn}, {S_WCLS, emb},
         };
         n = (int)ARRAY_LEN(v1) - (c->shared_classifier ? 1 : 0);
         memcpy(t, v1, (size_t)n * sizeof *t);
     } else {
         const struct tensor_spec legacy[] = {
-            {W(token_embedding), emb}, {W(rms_att), att}, {W(wq), lq}, {W(wk), lkv},
-            {W(wv), lkv}, {W(wo), lq}, {W(rms_ffn), att}, {W(w1), lffn}, {W(w2), lffn},
-            {W(w3), lffn}, {W(rms_final), dim},
-            {SIZE_MAX, fcis}, /* legacy freq_cis_real + freq_cis_imag: unused */
-            {W(wcls), emb},
+            {S_EMB, emb}, {S_RMS_ATT, att}, {S_WQ, lq}, {S_WK, lkv}, {S_WV, lkv},
+            {S_WO, lq}, {S_RMS_FFN, att}, {S_W1, lffn}, {S_W2, lffn}, {S_W3, lffn},
+            {S_RMS_FINAL, dim},
+            {S_SKIP, fcis}, /* freq_cis_real + freq_cis_imag */
+            {S_WCLS, emb},
         };
         n = (int)ARRAY_LEN(legacy) - (c->shared_classifier ? 1 : 0);
         memcpy(t, legacy, (size_t)n * sizeof *t);
     }
-#undef W
     uint64_t total = 0, bytes;
     for (int i = 0; i < n; i++)
         if (size_mul(t[i].floats, 4, &bytes) || size_add(total, bytes, &total))
@@ -154,10 +157,16 @@ int model_probe(const void *hdr, size_t hdr_len, uint64_t file_size,
         if (c.vocab_size < 0 && c.vocab_size != INT32_MIN)
             c.vocab_size = -c.vocab_size;
     }
-    int rc = check_dims(&c, err, errcap);
+    c.arch = ARCH_LLAMA;
+    c.rope_theta = 10000.0f;
+    c.norm_eps = 1e-5f;
+    c.ctx_train = c.seq_len;
+    c.weight_type = GGML_TYPE_F32;
+    int rc = model_check_dims(&c, err, errcap);
     if (rc)
         return rc;
-    struct tensor_spec t[MODEL_MAX_TENSORS + 1];
+    c.rope_dim = model_head_size(&c);
+    struct tensor_spec t[S_COUNT + 1];
     int n;
     uint64_t payload, expected;
     if (layout(&c, t, &n, &payload) || size_add(payload, header_bytes, &expected)) {
@@ -171,6 +180,8 @@ int model_probe(const void *hdr, size_t hdr_len, uint64_t file_size,
                      (unsigned long long)expected, (unsigned long long)file_size);
         return ERR_FORMAT;
     }
+    c.n_params = (payload - (c.format == MODEL_FMT_LEGACY
+                                 ? (uint64_t)c.seq_len * (uint64_t)model_head_size(&c) * 4 : 0)) / 4;
     *ret_cfg = c;
     return 0;
 }
@@ -185,8 +196,8 @@ static int read_exact(plat_file *f, void *buf, size_t n)
     return got == n ? 0 : ERR_FORMAT;
 }
 
-/* Opens path and validates its header; on success the open file is returned
- * positioned anywhere (callers seek). */
+/* Opens a llama2.c file and validates its header; on success the open file
+ * is returned (position unspecified: callers seek). */
 static int open_and_probe(const char *path, plat_file **ret_f, struct model_config *ret_cfg,
                           uint64_t *ret_size, char *err, size_t errcap)
 {
@@ -217,9 +228,40 @@ static int open_and_probe(const char *path, plat_file **ret_f, struct model_conf
     return 0;
 }
 
+/* GGUF files start with their magic; anything else is tried as llama2.c. */
+static int is_gguf(const char *path)
+{
+    plat_file *f;
+    unsigned char magic[4];
+    int yes = 0;
+    if (plat_file_open(path, &f) == 0) {
+        yes = read_exact(f, magic, 4) == 0 && memcmp(magic, "GGUF", 4) == 0;
+        plat_file_close(f);
+    }
+    return yes;
+}
+
+static uint64_t parts_size(const struct gguf_file *g)
+{
+    uint64_t total = 0;
+    for (uint32_t i = 0; i < g->n_parts; i++)
+        total += g->parts[i].file_size;
+    return total;
+}
+
 int model_probe_file(const char *path, struct model_config *ret_cfg, uint64_t *ret_size,
                      char *err, size_t errcap)
 {
+    if (is_gguf(path)) {
+        struct gguf_file g;
+        int rc = gguf_open(&g, path, err, errcap);
+        if (rc == 0) {
+            rc = model_gguf_config(&g, ret_cfg, err, errcap);
+            *ret_size = parts_size(&g);
+            gguf_close(&g);
+        }
+        return rc;
+    }
     plat_file *f;
     int rc = open_and_probe(path, &f, ret_cfg, ret_size, err, errcap);
     if (rc == 0)
@@ -227,29 +269,123 @@ int model_probe_file(const char *path, struct model_config *ret_cfg, uint64_t *r
     return rc;
 }
 
-/* Bytes of the block: every used tensor padded to TENSOR_ALIGN. */
+static uint64_t align64(uint64_t n)
+{
+    return (n + 63) & ~(uint64_t)63;
+}
+
+/* Bytes of a llama2.c block: every loaded tensor padded to 64 bytes. */
 static int block_bytes(const struct tensor_spec *t, int n, uint64_t *ret)
 {
     uint64_t total = 0;
-    for (int i = 0; i < n; i++) {
-        if (t[i].field == SIZE_MAX)
-            continue;
-        uint64_t b = t[i].floats * 4;
-        b = (b + TENSOR_ALIGN - 1) & ~(uint64_t)(TENSOR_ALIGN - 1);
-        if (size_add(total, b, &total))
+    for (int i = 0; i < n; i++)
+        if (t[i].slot != S_SKIP && size_add(total, align64(t[i].floats * 4), &total))
             return ERR_RANGE;
-    }
     *ret = total;
     return 0;
 }
 
 int model_weight_bytes(const struct model_config *cfg, uint64_t *ret_bytes)
 {
-    struct tensor_spec t[MODEL_MAX_TENSORS + 1];
+    struct tensor_spec t[S_COUNT + 1];
     int n;
-    uint64_t payload;
+    uint64_t payload, bytes;
     int rc = layout(cfg, t, &n, &payload);
-    return rc ? rc : block_bytes(t, n, ret_bytes);
+    if (rc || (rc = block_bytes(t, n, &bytes)))
+        return rc;
+    return size_add(bytes, align64((uint64_t)cfg->n_layers * sizeof(struct layer_weights)),
+                    ret_bytes);
+}
+
+int model_alloc_block(struct model *m, uint64_t tensor_bytes, char *err, size_t errcap)
+{
+    uint64_t layers_bytes = align64((uint64_t)m->cfg.n_layers * sizeof(struct layer_weights));
+    uint64_t total;
+    if (size_add(tensor_bytes, layers_bytes, &total) || total > SIZE_MAX ||
+        (m->block = plat_alloc((size_t)total)) == NULL) {
+        fmt_snprintf(err, errcap, "out of memory: the weights need %llu MiB",
+                     (unsigned long long)(tensor_bytes >> 20));
+        return ERR_NOMEM;
+    }
+    m->block_bytes = (size_t)total;
+    m->w.layers = (struct layer_weights *)((char *)m->block + tensor_bytes);
+    return 0;
+}
+
+static struct tensor f32_tensor(const float *data, int rows, int cols)
+{
+    struct tensor t = {data, GGML_TYPE_F32, rows, cols};
+    return t;
+}
+
+/* Per-layer views into the stacked llama2.c tensors. */
+static void llama2c_views(struct model *m, float *const *slot)
+{
+    const struct model_config *c = &m->cfg;
+    size_t dim = (size_t)c->dim, hid = (size_t)c->hidden_dim, kv = (size_t)model_kv_dim(c);
+    m->w.token_embd = f32_tensor(slot[S_EMB], c->vocab_size, c->dim);
+    m->w.output_norm = f32_tensor(slot[S_RMS_FINAL], 1, c->dim);
+    m->w.output = c->shared_classifier ? m->w.token_embd
+                                       : f32_tensor(slot[S_WCLS], c->vocab_size, c->dim);
+    for (size_t l = 0; l < (size_t)c->n_layers; l++) {
+        struct layer_weights *L = &m->w.layers[l];
+        L->attn_norm = f32_tensor(slot[S_RMS_ATT] + l * dim, 1, c->dim);
+        L->wq = f32_tensor(slot[S_WQ] + l * dim * dim, c->dim, c->dim);
+        L->wk = f32_tensor(slot[S_WK] + l * dim * kv, (int)kv, c->dim);
+        L->wv = f32_tensor(slot[S_WV] + l * dim * kv, (int)kv, c->dim);
+        L->wo = f32_tensor(slot[S_WO] + l * dim * dim, c->dim, c->dim);
+        L->ffn_norm = f32_tensor(slot[S_RMS_FFN] + l * dim, 1, c->dim);
+        L->w_gate = f32_tensor(slot[S_W1] + l * dim * hid, c->hidden_dim, c->dim);
+        L->w_down = f32_tensor(slot[S_W2] + l * dim * hid, c->dim, c->hidden_dim);
+        L->w_up = f32_tensor(slot[S_W3] + l * dim * hid, c->hidden_dim, c->dim);
+    }
+}
+
+static int llama2c_plan(struct model_loader *ld, struct model *m, const char *path, char *err,
+                        size_t errcap)
+{
+    struct model_config cfg;
+    uint64_t size, payload;
+    plat_file *f;
+    int rc = open_and_probe(path, &f, &cfg, &size, err, errcap);
+    if (rc)
+        return rc;
+    plat_file_close(f); /* the loader reopens it on the first step */
+    struct tensor_spec t[S_COUNT + 1];
+    int n;
+    layout(&cfg, t, &n, &payload); /* cannot fail: model_probe ran it */
+    m->cfg = cfg;
+    m->file_size = size;
+
+    uint64_t tensor_bytes;
+    block_bytes(t, n, &tensor_bytes);
+    ld->items_bytes = (size_t)n * sizeof *ld->items;
+    if ((ld->items = plat_alloc(ld->items_bytes)) == NULL) {
+        fmt_snprintf(err, errcap, "out of memory");
+        return ERR_NOMEM;
+    }
+    if ((rc = model_alloc_block(m, tensor_bytes, err, errcap)) != 0)
+        return rc;
+    float *slot[S_COUNT] = {0};
+    unsigned char *cursor = m->block;
+    int n_loaded = 0;
+    uint64_t off = cfg.format == MODEL_FMT_V1 ? MODEL_V1_HEADER_BYTES : MODEL_LEGACY_HEADER_BYTES;
+    for (int i = 0; i < n; i++) {
+        uint64_t bytes = t[i].floats * 4;
+        if (t[i].slot != S_SKIP) {
+            slot[t[i].slot] = (float *)cursor;
+            struct load_item *it = &ld->items[n_loaded++];
+            it->offset = off;
+            it->bytes = bytes;
+            it->dst = cursor;
+            ld->total += bytes;
+            cursor += align64(bytes);
+        }
+        off += bytes;
+    }
+    ld->n_items = n_loaded;
+    llama2c_views(m, slot);
+    return 0;
 }
 
 int model_load_begin(struct model_loader *ld, struct model *m, const char *path, char *err,
@@ -257,61 +393,52 @@ int model_load_begin(struct model_loader *ld, struct model *m, const char *path,
 {
     memset(ld, 0, sizeof *ld);
     memset(m, 0, sizeof *m);
-    struct model_config cfg;
-    uint64_t size, payload, bytes;
-    plat_file *f;
-    int rc = open_and_probe(path, &f, &cfg, &size, err, errcap);
-    if (rc)
-        return rc;
-    struct tensor_spec t[MODEL_MAX_TENSORS + 1];
-    int n;
-    layout(&cfg, t, &n, &payload); /* cannot fail: model_probe ran it */
-    if (block_bytes(t, n, &bytes) || bytes > SIZE_MAX ||
-        (m->block = plat_alloc((size_t)bytes)) == NULL) {
-        fmt_snprintf(err, errcap, "out of memory: the weights need %llu MiB",
-                     (unsigned long long)(bytes >> 20));
-        plat_file_close(f);
-        return ERR_NOMEM;
-    }
-    m->block_bytes = (size_t)bytes;
-    m->cfg = cfg;
-    m->file_size = size;
-    uint64_t file_off = cfg.format == MODEL_FMT_V1 ? MODEL_V1_HEADER_BYTES
-                                                   : MODEL_LEGACY_HEADER_BYTES;
-    unsigned char *dst = m->block;
-    for (int i = 0; i < n; i++) {
-        uint64_t b = t[i].floats * 4;
-        if (t[i].field != SIZE_MAX) {
-            float **view = (float **)((char *)&m->w + t[i].field);
-            *view = (float *)dst;
-            ld->tensors[ld->n_tensors].file_offset = file_off;
-            ld->tensors[ld->n_tensors].bytes = b;
-            ld->tensors[ld->n_tensors].dst = (float *)dst;
-            ld->n_tensors++;
-            ld->total += b;
-            dst += (b + TENSOR_ALIGN - 1) & ~(uint64_t)(TENSOR_ALIGN - 1);
-        }
-        file_off += b;
-    }
-    if (cfg.shared_classifier)
-        m->w.wcls = m->w.token_embedding;
-    ld->file = f;
     ld->m = m;
-    return 0;
+    str_copy(ld->path, sizeof ld->path, path);
+    int rc;
+    if (is_gguf(path)) {
+        if ((rc = gguf_open(&m->gguf, path, err, errcap)) == 0 &&
+            (rc = model_gguf_config(&m->gguf, &m->cfg, err, errcap)) == 0) {
+            m->file_size = parts_size(&m->gguf);
+            rc = model_gguf_plan(m, ld, err, errcap);
+        }
+    } else {
+        rc = llama2c_plan(ld, m, path, err, errcap);
+    }
+    if (rc) {
+        model_load_abort(ld);
+        model_free(m);
+    }
+    return rc;
+}
+
+/* Makes ld->file the file of `part` (split GGUF models have several). */
+static int open_part(struct model_loader *ld, uint32_t part)
+{
+    if (ld->file && ld->file_part == part)
+        return 0;
+    if (ld->file)
+        plat_file_close(ld->file);
+    ld->file = NULL;
+    const char *path = ld->m->gguf.n_parts ? ld->m->gguf.parts[part].path : ld->path;
+    int rc = plat_file_open(path, &ld->file);
+    ld->file_part = part;
+    return rc;
 }
 
 int model_load_step(struct model_loader *ld, int *ret_done, char *err, size_t errcap)
 {
     int rc = 0;
-    if (ld->cur < ld->n_tensors) {
-        __typeof__(ld->tensors[0]) *t = &ld->tensors[ld->cur];
+    if (ld->cur < ld->n_items) {
+        const struct load_item *t = &ld->items[ld->cur];
         uint64_t left = t->bytes - ld->cur_done;
         size_t n = left < MODEL_LOAD_CHUNK ? (size_t)left : MODEL_LOAD_CHUNK;
-        if ((rc = plat_file_seek(ld->file, t->file_offset + ld->cur_done)) == 0)
+        if ((rc = open_part(ld, t->part)) == 0 &&
+            (rc = plat_file_seek(ld->file, t->offset + ld->cur_done)) == 0)
             rc = read_exact(ld->file, (char *)t->dst + ld->cur_done, n);
         if (rc) {
             fmt_snprintf(err, errcap, "read failed at offset %llu: %s",
-                         (unsigned long long)(t->file_offset + ld->cur_done), err_str(rc));
+                         (unsigned long long)(t->offset + ld->cur_done), err_str(rc));
             model_free(ld->m);
             model_load_abort(ld);
             return rc;
@@ -323,7 +450,7 @@ int model_load_step(struct model_loader *ld, int *ret_done, char *err, size_t er
             ld->cur_done = 0;
         }
     }
-    *ret_done = ld->cur == ld->n_tensors;
+    *ret_done = ld->cur == ld->n_items;
     if (*ret_done)
         model_load_abort(ld); /* closes the file; the model stays */
     return 0;
@@ -334,6 +461,9 @@ void model_load_abort(struct model_loader *ld)
     if (ld->file)
         plat_file_close(ld->file);
     ld->file = NULL;
+    if (ld->items)
+        plat_free(ld->items, ld->items_bytes);
+    ld->items = NULL;
 }
 
 int model_load(struct model *m, const char *path, char *err, size_t errcap)
@@ -349,5 +479,6 @@ void model_free(struct model *m)
 {
     if (m->block)
         plat_free(m->block, m->block_bytes);
+    gguf_close(&m->gguf);
     memset(m, 0, sizeof *m);
 }

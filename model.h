@@ -1,24 +1,30 @@
-/* model.h - model files -> struct model (config, weight views).
+/* model.h - model files -> struct model (config, typed weight views).
  *
- * Formats: llama2.c legacy (7 int32 header, fp32, optional freq_cis block)
- * and llama2.c version 1 (magic "ak42", 256-byte header, fp32).
- * Loading is a job: model_load_begin validates the header against the file
- * size and allocates, then model_load_step reads one chunk per call so the
- * event loop stays responsive and can draw a progress bar. */
+ * Formats: llama2.c legacy (7 int32 header, fp32, optional freq_cis block),
+ * llama2.c version 1 (magic "ak42", 256-byte header, fp32) and GGUF v2/v3
+ * (model_gguf.c; split files too). Loading is a job: model_load_begin
+ * validates everything and allocates, then model_load_step reads one chunk
+ * per call so the event loop stays responsive and can draw a progress bar. */
 #ifndef MODEL_H
 #define MODEL_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include "gguf.h"
 #include "platform.h"
 
-enum model_format { MODEL_FMT_LEGACY = 1, MODEL_FMT_V1 = 2 };
+enum model_format { MODEL_FMT_LEGACY = 1, MODEL_FMT_V1 = 2, MODEL_FMT_GGUF = 3 };
+enum model_arch { ARCH_LLAMA = 1, ARCH_PHI2 = 2 };
 
 #define MODEL_V1_MAGIC 0x616b3432u  /* "ak42" little-endian */
 #define MODEL_V1_HEADER_BYTES 256
 #define MODEL_LEGACY_HEADER_BYTES 28
-/* Enough bytes of a file to identify and validate any supported header. */
+/* Enough bytes of a file to identify and validate any llama2.c header. */
 #define MODEL_PROBE_BYTES 256
+/* Most rotated dimensions per head (RoPE tables live on the stack). */
+#define MODEL_MAX_ROPE_DIM 512
+/* Largest context the KV cache is sized for, whatever the model claims. */
+#define MODEL_MAX_CONTEXT 4096
 
 struct model_config {
     int dim;          /* transformer width */
@@ -27,9 +33,17 @@ struct model_config {
     int n_heads;      /* query heads */
     int n_kv_heads;   /* key/value heads (GQA when < n_heads) */
     int vocab_size;
-    int seq_len;      /* context length */
+    int seq_len;      /* context the KV cache holds (<= MODEL_MAX_CONTEXT) */
+    int ctx_train;    /* context length the model was trained with */
     int shared_classifier; /* output matrix is the token embedding */
     enum model_format format;
+    enum model_arch arch;
+    int rope_dim;     /* rotated dimensions of each head (partial rotary: < head size) */
+    float rope_theta; /* RoPE frequency base */
+    float norm_eps;   /* RMSNorm / LayerNorm epsilon */
+    int sliding_window; /* attention window in positions (Mistral), 0 = none */
+    int weight_type;  /* ggml type of most weight bytes, for display */
+    uint64_t n_params;
 };
 
 static inline int model_head_size(const struct model_config *c) { return c->dim / c->n_heads; }
@@ -38,21 +52,32 @@ static inline int model_kv_dim(const struct model_config *c)
     return c->dim / c->n_heads * c->n_kv_heads;
 }
 
-/* Weight views into struct model's block. Shapes are (rows, cols) row-major;
- * per-layer tensors are stacked on a leading layer axis. */
+/* A weight matrix or vector in its file type: `rows` rows of `cols` values
+ * (cols is the contiguous, input dimension; vectors have rows == 1).
+ * data == NULL means the tensor is absent (optional biases). */
+struct tensor {
+    const void *data;
+    int type;         /* enum ggml_type; GGML_TYPE_F32 for llama2.c files */
+    int rows, cols;
+};
+
+struct layer_weights {
+    struct tensor attn_norm, attn_norm_b; /* (dim) */
+    struct tensor wq, wk, wv;             /* (dim | kv_dim, dim) */
+    struct tensor bq, bk, bv;             /* (dim | kv_dim) biases, optional */
+    struct tensor wqkv, bqkv;             /* fused (dim + 2*kv_dim, dim), phi2 */
+    struct tensor wo, bo;                 /* (dim, dim) */
+    struct tensor ffn_norm, ffn_norm_b;   /* (dim); llama only */
+    struct tensor w_gate;                 /* (hidden, dim); llama: SwiGLU gate */
+    struct tensor w_up, b_up;             /* (hidden, dim) */
+    struct tensor w_down, b_down;         /* (dim, hidden) */
+};
+
 struct model_weights {
-    float *token_embedding; /* (vocab_size, dim) */
-    float *rms_att;         /* (layer, dim) */
-    float *wq;              /* (layer, dim, dim): n_heads*head_size rows */
-    float *wk;              /* (layer, kv_dim, dim) */
-    float *wv;              /* (layer, kv_dim, dim) */
-    float *wo;              /* (layer, dim, dim) */
-    float *rms_ffn;         /* (layer, dim) */
-    float *w1;              /* (layer, hidden_dim, dim) gate */
-    float *w2;              /* (layer, dim, hidden_dim) down */
-    float *w3;              /* (layer, hidden_dim, dim) up */
-    float *rms_final;       /* (dim) */
-    float *wcls;            /* (vocab_size, dim); == token_embedding if shared */
+    struct tensor token_embd;             /* (vocab, dim) */
+    struct tensor output_norm, output_norm_b; /* (dim) */
+    struct tensor output, output_b;       /* (vocab, dim); == token_embd if shared */
+    struct layer_weights *layers;         /* (n_layers), inside the block */
 };
 
 struct model {
@@ -60,45 +85,52 @@ struct model {
     struct model_weights w;
     void *block;            /* one plat_alloc'd block holding every tensor */
     size_t block_bytes;
-    uint64_t file_size;
+    uint64_t file_size;     /* all parts together */
+    struct gguf_file gguf;  /* GGUF metadata (tokenizer, template); zeroed otherwise */
 };
 
-/* Identifies and validates a header. hdr holds the first hdr_len bytes of a
- * file of file_size bytes. On failure writes a one-line reason naming the
- * field, the expected and the found value into err and returns ERR_FORMAT;
- * *ret_cfg is written only on success. */
+/* Identifies and validates a llama2.c header. hdr holds the first hdr_len
+ * bytes of a file of file_size bytes. On failure writes a one-line reason
+ * naming the field, the expected and the found value into err and returns
+ * ERR_FORMAT; *ret_cfg is written only on success. */
 int model_probe(const void *hdr, size_t hdr_len, uint64_t file_size,
                 struct model_config *ret_cfg, char *err, size_t errcap);
 
-/* Opens path, reads and validates the header (model_probe). On success
- * *ret_cfg holds the config and *ret_size the file size. */
+/* Opens path (llama2.c or GGUF, told apart by content) and validates it
+ * without reading the weights. On success *ret_cfg holds the config and
+ * *ret_size the file size (all parts). */
 int model_probe_file(const char *path, struct model_config *ret_cfg,
                      uint64_t *ret_size, char *err, size_t errcap);
 
-/* Bytes model_load_begin allocates for the weights of cfg (with alignment). */
+/* Bytes model_load_begin allocates for the weights of a llama2.c cfg. */
 int model_weight_bytes(const struct model_config *cfg, uint64_t *ret_bytes);
 
-#define MODEL_MAX_TENSORS 12
+/* One region of a file to read into the block. */
+struct load_item {
+    uint32_t part;          /* file of a split GGUF; 0 otherwise */
+    uint64_t offset, bytes;
+    void *dst;
+};
 
-/* A load in progress. Owns the open file; model_load_step closes it when the
- * load completes or fails, model_load_abort when the caller gives up. */
+/* A load in progress. Owns the open file and the item list; model_load_step
+ * releases them when the load completes or fails, model_load_abort when the
+ * caller gives up. */
 struct model_loader {
-    plat_file *file;
     struct model *m;
-    struct {
-        uint64_t file_offset;
-        uint64_t bytes;
-        float *dst;
-    } tensors[MODEL_MAX_TENSORS];
-    int n_tensors;
-    int cur;                /* tensor being read */
+    char path[256];         /* llama2.c file; GGUF parts come from m->gguf */
+    plat_file *file;
+    uint32_t file_part;     /* part `file` belongs to */
+    struct load_item *items;
+    size_t items_bytes;
+    int n_items;
+    int cur;                /* item being read */
     uint64_t cur_done;      /* bytes of it read so far */
-    uint64_t done, total;   /* progress over all tensors */
+    uint64_t done, total;   /* progress over all items */
 };
 
 /* Validates the file and allocates the model's block (*m is filled with
- * config and views; its weights are not read yet). On error *m is untouched
- * except for zeroing, nothing stays allocated and err says why. */
+ * config and views; its weights are not read yet). On error *m is zeroed,
+ * nothing stays allocated and err says why. */
 int model_load_begin(struct model_loader *ld, struct model *m, const char *path,
                      char *err, size_t errcap);
 /* Reads the next chunk (at most MODEL_LOAD_CHUNK bytes). *ret_done becomes 1
@@ -111,5 +143,20 @@ void model_load_abort(struct model_loader *ld);
 int model_load(struct model *m, const char *path, char *err, size_t errcap);
 /* Returns the model's memory to the platform and zeroes *m. */
 void model_free(struct model *m);
+
+/* ---- shared by the format readers (model.c, model_gguf.c) ---- */
+
+/* Checks the dimensions every architecture shares; one-line reason on error. */
+int model_check_dims(const struct model_config *c, char *err, size_t errcap);
+/* Allocates m's block: tensor_bytes for the tensors (the caller places them
+ * at 64-byte aligned offsets from m->block), then the layer_weights array
+ * for m->cfg.n_layers (m->w.layers). */
+int model_alloc_block(struct model *m, uint64_t tensor_bytes, char *err, size_t errcap);
+
+/* GGUF (model_gguf.c): config from the metadata of an open file. */
+int model_gguf_config(const struct gguf_file *g, struct model_config *ret_cfg, char *err,
+                      size_t errcap);
+/* GGUF: allocates m's block, fills the views and the loader's item list. */
+int model_gguf_plan(struct model *m, struct model_loader *ld, char *err, size_t errcap);
 
 #endif

@@ -7,6 +7,7 @@
 #include "lib.h"
 #include "kernels.h"
 #include "mathf.h"
+#include "quant.h"
 
 #define SLOT_ALIGN 64
 
@@ -15,16 +16,34 @@ static uint64_t align_up(uint64_t n)
     return (n + SLOT_ALIGN - 1) & ~(uint64_t)(SLOT_ALIGN - 1);
 }
 
+#define N_SLOTS 12
+
+/* Largest scratch any weight type needs to quantize an activation vector
+ * (qmatvec), in floats. */
+static uint64_t qscratch_floats(const struct model_config *c)
+{
+    int n = MAX(c->dim, c->hidden_dim);
+    static const int types[] = {GGML_TYPE_F16, GGML_TYPE_BF16, GGML_TYPE_Q4_0, GGML_TYPE_Q4_1,
+                                GGML_TYPE_Q8_0, GGML_TYPE_Q4_K, GGML_TYPE_Q6_K};
+    size_t most = 0;
+    for (size_t i = 0; i < ARRAY_LEN(types); i++)
+        if (n % 256 == 0 || (n % 32 == 0 && types[i] != GGML_TYPE_Q4_K &&
+                             types[i] != GGML_TYPE_Q6_K) || i < 2)
+            most = MAX(most, qmatvec_scratch_bytes(types[i], n));
+    return (most + 3) / 4;
+}
+
 /* Float counts of the state's buffers, in struct order. */
-static int state_sizes(const struct model_config *c, uint64_t sizes[10])
+static int state_sizes(const struct model_config *c, uint64_t sizes[N_SLOTS])
 {
     uint64_t kv;
     if (size_mul((uint64_t)c->n_layers * (uint64_t)c->seq_len, (uint64_t)model_kv_dim(c), &kv))
         return ERR_RANGE;
-    uint64_t s[10] = {
+    uint64_t s[N_SLOTS] = {
         (uint64_t)c->dim, (uint64_t)c->dim, (uint64_t)c->dim,
         (uint64_t)c->hidden_dim, (uint64_t)c->hidden_dim, (uint64_t)c->dim,
         (uint64_t)c->n_heads * (uint64_t)c->seq_len, (uint64_t)c->vocab_size, kv, kv,
+        (uint64_t)c->dim + 2 * (uint64_t)model_kv_dim(c), qscratch_floats(c),
     };
     memcpy(sizes, s, sizeof s);
     return 0;
@@ -32,10 +51,10 @@ static int state_sizes(const struct model_config *c, uint64_t sizes[10])
 
 int run_state_bytes(const struct model_config *cfg, uint64_t *ret_bytes)
 {
-    uint64_t sizes[10], total = 0;
+    uint64_t sizes[N_SLOTS], total = 0;
     if (state_sizes(cfg, sizes))
         return ERR_RANGE;
-    for (int i = 0; i < 10; i++) {
+    for (int i = 0; i < N_SLOTS; i++) {
         uint64_t b;
         if (size_mul(sizes[i], 4, &b) || size_add(total, align_up(b), &total))
             return ERR_RANGE;
@@ -46,7 +65,7 @@ int run_state_bytes(const struct model_config *cfg, uint64_t *ret_bytes)
 
 int run_state_alloc(struct run_state *s, const struct model_config *cfg)
 {
-    uint64_t sizes[10], total;
+    uint64_t sizes[N_SLOTS], total;
     memset(s, 0, sizeof *s);
     if (run_state_bytes(cfg, &total) || total > SIZE_MAX)
         return ERR_RANGE;
@@ -56,9 +75,10 @@ int run_state_alloc(struct run_state *s, const struct model_config *cfg)
         return ERR_NOMEM;
     s->block = p;
     s->block_bytes = (size_t)total;
-    float **slots[10] = {&s->x, &s->xb, &s->xb2, &s->hb, &s->hb2, &s->q,
-                         &s->att, &s->logits, &s->key_cache, &s->value_cache};
-    for (int i = 0; i < 10; i++) {
+    float **slots[N_SLOTS] = {&s->x, &s->xb, &s->xb2, &s->hb, &s->hb2, &s->q,
+                              &s->att, &s->logits, &s->key_cache, &s->value_cache,
+                              &s->qkv, &s->qscratch};
+    for (int i = 0; i < N_SLOTS; i++) {
         *slots[i] = (float *)p;
         p += align_up(sizes[i] * 4);
     }
@@ -72,8 +92,81 @@ void run_state_free(struct run_state *s)
     memset(s, 0, sizeof *s);
 }
 
-/* Rotates query and key pairs by position (RoPE, theta 10000). */
-static void rope(float *q, float *k, int dim, int kv_dim, int head_size, int pos)
+/* ---- building blocks ------------------------------------------------------ */
+
+/* out (t->rows) = t @ x (t->cols), in the tensor's own type: F32 through the
+ * reference kernel, quantized types the way llama.cpp computes them. */
+static void matvec(struct run_state *s, float *out, const struct tensor *t, const float *x)
+{
+    if (t->type == GGML_TYPE_F32)
+        k_matmul(out, x, t->data, t->cols, t->rows);
+    else
+        qmatvec(out, t->data, t->type, x, t->cols, t->rows, s->qscratch);
+}
+
+static void add_bias(float *x, const struct tensor *b)
+{
+    if (!b->data)
+        return;
+    const float *v = b->data;
+    for (int i = 0; i < b->cols; i++)
+        x[i] += v[i];
+}
+
+/* x = row `token` of the embedding table, dequantized if need be. */
+static void embed(const struct tensor *emb, int token, float *x)
+{
+    uint64_t row_bytes = (uint64_t)emb->cols * 4;
+    if (emb->type != GGML_TYPE_F32)
+        qtype_row_bytes(emb->type, (uint64_t)emb->cols, &row_bytes);
+    dequantize_row(emb->type, (const char *)emb->data + (uint64_t)token * row_bytes, x,
+                   emb->cols);
+}
+
+/* ggml's RMSNorm: squares summed in double, then out = (x * scale) * w. */
+static void rmsnorm_ggml(float *out, const float *x, const float *w, int n, float eps)
+{
+    double sum = 0.0;
+    for (int i = 0; i < n; i++)
+        sum += (double)(x[i] * x[i]);
+    float scale = 1.0f / m_sqrtf((float)(sum / n) + eps);
+    for (int i = 0; i < n; i++)
+        out[i] = (x[i] * scale) * w[i];
+}
+
+/* ggml's LayerNorm (phi2): mean and variance in double, then weight + bias. */
+static void layernorm_ggml(float *out, const float *x, const struct tensor *w,
+                           const struct tensor *b, int n, float eps)
+{
+    double sum = 0.0;
+    for (int i = 0; i < n; i++)
+        sum += (double)x[i];
+    float mean = (float)(sum / n);
+    double var = 0.0;
+    for (int i = 0; i < n; i++) {
+        float d = x[i] - mean;
+        out[i] = d;
+        var += (double)(d * d);
+    }
+    float scale = 1.0f / m_sqrtf((float)(var / n) + eps);
+    const float *wv = w->data, *bv = b->data;
+    for (int i = 0; i < n; i++)
+        out[i] = out[i] * scale * wv[i] + (bv ? bv[i] : 0.0f);
+}
+
+static void norm(const struct model_config *c, float *out, const float *x,
+                 const struct tensor *w, const struct tensor *b)
+{
+    if (c->arch == ARCH_PHI2)
+        layernorm_ggml(out, x, w, b, c->dim, c->norm_eps);
+    else if (c->format == MODEL_FMT_GGUF)
+        rmsnorm_ggml(out, x, w->data, c->dim, c->norm_eps);
+    else
+        k_rmsnorm(out, x, w->data, c->dim); /* llama2.c's exact arithmetic */
+}
+
+/* RoPE as llama2.c computes it: every pair's frequency from powf. */
+static void rope_llama2c(float *q, float *k, int dim, int kv_dim, int head_size, int pos)
 {
     for (int i = 0; i < dim; i += 2) {
         int head_dim = i % head_size;
@@ -90,72 +183,170 @@ static void rope(float *q, float *k, int dim, int kv_dim, int head_size, int pos
     }
 }
 
-/* Multi-head attention of q over positions 0..pos of one layer's cache. */
+/* RoPE as ggml computes it: theta multiplied down by a constant ratio, the
+ * first rope_dim values of each head rotated, as adjacent pairs (llama) or
+ * as halves (NeoX style, phi2). */
+static void rope_ggml(const struct model_config *c, float *vec, int n_heads, int pos)
+{
+    int head = model_head_size(c), nd = c->rope_dim, neox = c->arch == ARCH_PHI2;
+    float cs[MODEL_MAX_ROPE_DIM];
+    float theta = (float)pos, step = m_powf(c->rope_theta, -2.0f / (float)nd);
+    for (int i = 0; i < nd; i += 2) {
+        cs[i] = m_cosf(theta);
+        cs[i + 1] = m_sinf(theta);
+        theta *= step;
+    }
+    for (int h = 0; h < n_heads; h++) {
+        float *v = vec + h * head;
+        for (int i = 0; i < nd; i += 2) {
+            int a = neox ? i / 2 : i, b = neox ? i / 2 + nd / 2 : i + 1;
+            float x0 = v[a], x1 = v[b];
+            v[a] = x0 * cs[i] - x1 * cs[i + 1];
+            v[b] = x0 * cs[i + 1] + x1 * cs[i];
+        }
+    }
+}
+
+/* Multi-head attention of q over the cached positions of one layer. */
 static void attention(const struct model_config *c, struct run_state *s, size_t loff, int pos)
 {
     int head_size = model_head_size(c), kv_dim = model_kv_dim(c);
     int kv_mul = c->n_heads / c->n_kv_heads; /* query heads per kv head */
-    float scale = m_sqrtf((float)head_size);
+    int t0 = c->sliding_window > 0 && pos >= c->sliding_window ? pos - c->sliding_window + 1 : 0;
+    float sq = m_sqrtf((float)head_size), inv = 1.0f / sq;
     for (int h = 0; h < c->n_heads; h++) {
         const float *q = s->q + h * head_size;
         float *att = s->att + (size_t)h * (size_t)c->seq_len;
         size_t head_off = loff + (size_t)(h / kv_mul) * (size_t)head_size;
-        for (int t = 0; t <= pos; t++) {
+        for (int t = t0; t <= pos; t++) {
             const float *k = s->key_cache + head_off + (size_t)t * (size_t)kv_dim;
             float score = 0.0f;
             for (int i = 0; i < head_size; i++)
                 score += q[i] * k[i];
-            att[t] = score / scale;
+            /* llama2.c divides, ggml multiplies by the inverse */
+            att[t - t0] = c->format == MODEL_FMT_GGUF ? score * inv : score / sq;
         }
-        k_softmax(att, pos + 1);
+        k_softmax(att, pos - t0 + 1);
         float *xb = s->xb + h * head_size;
         memset(xb, 0, (size_t)head_size * sizeof(float));
-        for (int t = 0; t <= pos; t++) {
+        for (int t = t0; t <= pos; t++) {
             const float *v = s->value_cache + head_off + (size_t)t * (size_t)kv_dim;
-            float a = att[t];
+            float a = att[t - t0];
             for (int i = 0; i < head_size; i++)
                 xb[i] += a * v[i];
         }
     }
 }
 
+/* ggml's GELU (tanh form), evaluated on fp16 inputs and rounded to fp16 as
+ * its lookup table does. */
+static float gelu_ggml(float x)
+{
+    if (x <= -10.0f)
+        return 0.0f;
+    if (x >= 10.0f)
+        return x;
+    float h = f16_to_f32(f32_to_f16(x));
+    float u = 0.7978845608028654f * h * (1.0f + 0.044715f * h * h);
+    float th = 1.0f - 2.0f / (m_expf(2.0f * u) + 1.0f); /* tanh(u) */
+    return f16_to_f32(f32_to_f16(0.5f * h * (1.0f + th)));
+}
+
+/* ---- the layer ---------------------------------------------------------------- */
+
+/* q, k, v for position pos of layer l, written to s->q and the cache. */
+static void qkv_projection(const struct model *m, struct run_state *s, const struct layer_weights *L,
+                           float *k, float *v)
+{
+    const struct model_config *c = &m->cfg;
+    int dim = c->dim, kv_dim = model_kv_dim(c);
+    if (L->wqkv.data) { /* fused (phi2): rows are q, then k, then v */
+        matvec(s, s->qkv, &L->wqkv, s->xb);
+        add_bias(s->qkv, &L->bqkv);
+        memcpy(s->q, s->qkv, (size_t)dim * sizeof(float));
+        memcpy(k, s->qkv + dim, (size_t)kv_dim * sizeof(float));
+        memcpy(v, s->qkv + dim + kv_dim, (size_t)kv_dim * sizeof(float));
+        return;
+    }
+    matvec(s, s->q, &L->wq, s->xb);
+    matvec(s, k, &L->wk, s->xb);
+    matvec(s, v, &L->wv, s->xb);
+    add_bias(s->q, &L->bq);
+    add_bias(k, &L->bk);
+    add_bias(v, &L->bv);
+}
+
+/* SwiGLU FFN of llama on s->xb; result in s->xb. */
+static void ffn_swiglu(const struct model *m, struct run_state *s, const struct layer_weights *L)
+{
+    int hidden = m->cfg.hidden_dim, ggml = m->cfg.format == MODEL_FMT_GGUF;
+    matvec(s, s->hb, &L->w_gate, s->xb);
+    matvec(s, s->hb2, &L->w_up, s->xb);
+    for (int i = 0; i < hidden; i++) { /* silu(gate) * up */
+        float val = s->hb[i];
+        val = ggml ? val / (1.0f + m_expf(-val)) : val * (1.0f / (1.0f + m_expf(-val)));
+        s->hb[i] = val * s->hb2[i];
+    }
+    matvec(s, s->xb, &L->w_down, s->hb);
+}
+
+/* GELU MLP of phi2 on s->xb (the norm output the attention also uses);
+ * result in out (dim floats). */
+static void ffn_gelu(const struct model *m, struct run_state *s, const struct layer_weights *L,
+                     float *out)
+{
+    matvec(s, s->hb, &L->w_up, s->xb);
+    add_bias(s->hb, &L->b_up);
+    for (int i = 0; i < m->cfg.hidden_dim; i++)
+        s->hb[i] = gelu_ggml(s->hb[i]);
+    matvec(s, out, &L->w_down, s->hb);
+    add_bias(out, &L->b_down);
+}
+
 float *transformer_forward(const struct model *m, struct run_state *s, int token, int pos)
 {
     const struct model_config *c = &m->cfg;
     const struct model_weights *w = &m->w;
-    int dim = c->dim, hidden = c->hidden_dim, kv_dim = model_kv_dim(c);
-    size_t ddim = (size_t)dim * (size_t)dim, dkv = (size_t)dim * (size_t)kv_dim;
-    size_t dhid = (size_t)dim * (size_t)hidden;
+    int dim = c->dim, kv_dim = model_kv_dim(c);
     float *x = s->x;
 
-    memcpy(x, w->token_embedding + (size_t)token * (size_t)dim, (size_t)dim * sizeof *x);
+    embed(&w->token_embd, token, x);
     for (int l = 0; l < c->n_layers; l++) {
-        k_rmsnorm(s->xb, x, w->rms_att + (size_t)l * dim, dim);
+        const struct layer_weights *L = &w->layers[l];
         size_t loff = (size_t)l * (size_t)c->seq_len * (size_t)kv_dim;
         float *k = s->key_cache + loff + (size_t)pos * (size_t)kv_dim;
         float *v = s->value_cache + loff + (size_t)pos * (size_t)kv_dim;
-        k_matmul(s->q, s->xb, w->wq + l * ddim, dim, dim);
-        k_matmul(k, s->xb, w->wk + l * dkv, dim, kv_dim);
-        k_matmul(v, s->xb, w->wv + l * dkv, dim, kv_dim);
-        rope(s->q, k, dim, kv_dim, model_head_size(c), pos);
+
+        norm(c, s->xb, x, &L->attn_norm, &L->attn_norm_b);
+        qkv_projection(m, s, L, k, v);
+        if (c->format == MODEL_FMT_GGUF) {
+            rope_ggml(c, s->q, c->n_heads, pos);
+            rope_ggml(c, k, c->n_kv_heads, pos);
+        } else {
+            rope_llama2c(s->q, k, dim, kv_dim, model_head_size(c), pos);
+        }
+        if (c->arch == ARCH_PHI2) { /* parallel block: attention and MLP share the norm */
+            ffn_gelu(m, s, L, s->hb2);
+            attention(c, s, loff, pos);
+            matvec(s, s->xb2, &L->wo, s->xb);
+            add_bias(s->xb2, &L->bo);
+            for (int i = 0; i < dim; i++)
+                x[i] += s->xb2[i] + s->hb2[i];
+            continue;
+        }
         attention(c, s, loff, pos);
-        k_matmul(s->xb2, s->xb, w->wo + l * ddim, dim, dim);
+        matvec(s, s->xb2, &L->wo, s->xb);
+        add_bias(s->xb2, &L->bo);
         for (int i = 0; i < dim; i++)
             x[i] += s->xb2[i];
 
-        k_rmsnorm(s->xb, x, w->rms_ffn + (size_t)l * dim, dim);
-        k_matmul(s->hb, s->xb, w->w1 + l * dhid, dim, hidden);
-        k_matmul(s->hb2, s->xb, w->w3 + l * dhid, dim, hidden);
-        for (int i = 0; i < hidden; i++) { /* SwiGLU: silu(gate) * up */
-            float val = s->hb[i];
-            val *= 1.0f / (1.0f + m_expf(-val));
-            s->hb[i] = val * s->hb2[i];
-        }
-        k_matmul(s->xb, s->hb, w->w2 + l * dhid, hidden, dim);
+        norm(c, s->xb, x, &L->ffn_norm, &L->ffn_norm_b);
+        ffn_swiglu(m, s, L);
         for (int i = 0; i < dim; i++)
             x[i] += s->xb[i];
     }
-    k_rmsnorm(x, x, w->rms_final, dim);
-    k_matmul(s->logits, x, w->wcls, dim, c->vocab_size);
+    norm(c, x, x, &w->output_norm, &w->output_norm_b);
+    matvec(s, s->logits, &w->output, x);
+    add_bias(s->logits, &w->output_b);
     return s->logits;
 }

@@ -17,6 +17,8 @@ struct run_state {
     float *logits; /* (vocab_size) */
     float *key_cache;   /* (layer, seq_len, kv_dim) */
     float *value_cache; /* (layer, seq_len, kv_dim) */
+    float *qkv;         /* (dim + 2*kv_dim) fused projection output */
+    float *qscratch;    /* activations quantized for qmatvec (raw bytes) */
     void *block;
     size_t block_bytes;
 };
