@@ -126,7 +126,7 @@ static void start_load(const char *path, enum after_load after)
     }
     if (!A.eng.tok_path[0]) { /* none configured: the one whose vocabulary fits */
         int vocab = A.eng.model.cfg.vocab_size;
-        const char *tok = catalog_tokenizer_for(&A.cat, vocab);
+        const char *tok = catalog_tokenizer_for(&A.cat, vocab, path);
         if (!tok) {
             engine_free(&A.eng);
             fmt_snprintf(err, sizeof err, "no tokenizer with %d tokens on the volume "

@@ -5,6 +5,7 @@
 #include "errors.h"
 #include "lib.h"
 #include "platform.h"
+#include "quant.h"
 #include "tokenizer.h"
 
 /* A llama2.c tokenizer needs <unk>, BOS, EOS and the 256 byte tokens. */
@@ -41,7 +42,7 @@ static int on_entry(const struct plat_dirent *d, void *ctx)
 {
     struct scan_ctx *s = ctx;
     struct catalog *c = s->c;
-    if (d->is_dir || !str_ends_with_ci(d->name, ".bin"))
+    if (d->is_dir || !(str_ends_with_ci(d->name, ".bin") || str_ends_with_ci(d->name, ".gguf")))
         return 0;
     if (c->n == CATALOG_MAX)
         return 1;
@@ -111,21 +112,49 @@ int catalog_first_model(const struct catalog *c)
     return -1;
 }
 
-const char *catalog_tokenizer_for(const struct catalog *c, int vocab_size)
+/* How well a tokenizer file name fits a model: 2 when it starts with the
+ * model's stem ("aidreams260K_tok512.bin" for "aidreams260K.bin"), 1 for the
+ * conventional names (tok512.bin, tokenizer.bin), 0 otherwise. */
+static int tokenizer_fit(const char *tok_path, const char *model_path, int vocab)
 {
-    for (int i = 0; i < c->n; i++)
-        if (c->e[i].kind == CAT_TOKENIZER && c->e[i].vocab_size == vocab_size)
-            return c->e[i].path;
-    return NULL;
+    const char *tok = base_name(tok_path), *model = base_name(model_path);
+    size_t stem = 0;
+    while (model[stem] && model[stem] != '.')
+        stem++;
+    if (stem && !strncmp(tok, model, stem) && (tok[stem] == '_' || tok[stem] == '.'))
+        return 2;
+    char conventional[32];
+    fmt_snprintf(conventional, sizeof conventional, "tok%d.bin", vocab);
+    return !str_casecmp(tok, conventional) || !str_casecmp(tok, "tokenizer.bin");
+}
+
+const char *catalog_tokenizer_for(const struct catalog *c, int vocab_size, const char *model_path)
+{
+    const char *best = NULL;
+    int best_fit = -1;
+    for (int i = 0; i < c->n; i++) {
+        const struct catalog_entry *e = &c->e[i];
+        if (e->kind != CAT_TOKENIZER || e->vocab_size != vocab_size)
+            continue;
+        int fit = tokenizer_fit(e->path, model_path, vocab_size);
+        if (fit > best_fit) {
+            best = e->path;
+            best_fit = fit;
+        }
+    }
+    return best;
 }
 
 void model_config_describe(const struct model_config *cfg, char *buf, size_t cap)
 {
-    fmt_snprintf(buf, cap, "%s fp32, dim %d, hidden %d, %d layers, %d heads, %d kv heads, "
-                 "vocab %d, context %d",
-                 cfg->format == MODEL_FMT_V1 ? "llama2.c v1" : "llama2.c", cfg->dim,
-                 cfg->hidden_dim, cfg->n_layers, cfg->n_heads, cfg->n_kv_heads,
-                 cfg->vocab_size, cfg->seq_len);
+    static const char *const formats[] = {"?", "llama2.c", "llama2.c v1", "GGUF"};
+    fmt_snprintf(buf, cap, "%s %s %s, %llu.%02lluM params, dim %d, hidden %d, %d layers, "
+                 "%d heads, %d kv heads, vocab %d, context %d",
+                 formats[cfg->format], cfg->arch == ARCH_PHI2 ? "phi2" : "llama",
+                 qtype_name(cfg->weight_type), (unsigned long long)(cfg->n_params / 1000000),
+                 (unsigned long long)(cfg->n_params / 10000 % 100), cfg->dim, cfg->hidden_dim,
+                 cfg->n_layers, cfg->n_heads, cfg->n_kv_heads, cfg->vocab_size,
+                 cfg->ctx_train);
 }
 
 static void print_size(uint64_t bytes)

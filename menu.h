@@ -38,8 +38,10 @@ const struct catalog_entry *catalog_choice(const struct catalog *c, int i);
 int catalog_find(const struct catalog *c, const char *path);
 /* First usable model's choice index, or -1. */
 int catalog_first_model(const struct catalog *c);
-/* Path of the first tokenizer with vocab_size tokens, or NULL. */
-const char *catalog_tokenizer_for(const struct catalog *c, int vocab_size);
+/* Path of the tokenizer with vocab_size tokens that best fits the model
+ * file (same name stem, then tok<N>.bin / tokenizer.bin, then any), or NULL. */
+const char *catalog_tokenizer_for(const struct catalog *c, int vocab_size,
+                                  const char *model_path);
 /* Prints the menu with `sel` (choice index) marked. */
 void catalog_print(const struct catalog *c, int sel);
 /* The one-line summary of a model config ("dim 64, 5 layers, ..."). */

@@ -96,6 +96,10 @@ int model_gguf_config(const struct gguf_file *g, struct model_config *ret_cfg, c
         fmt_snprintf(err, errcap, "gguf: %s attention metadata out of range", arch);
         return ERR_FORMAT;
     }
+    if (g->n_tensors == 0) {
+        fmt_snprintf(err, errcap, "gguf: no tensors (a vocabulary-only file)");
+        return ERR_FORMAT;
+    }
     const struct gguf_tensor *emb = gguf_find_tensor(g, "token_embd.weight");
     if (!emb || emb->n_dims != 2 || emb->dims[1] > INT32_MAX) {
         fmt_snprintf(err, errcap, "gguf: tensor token_embd.weight is missing or not 2-D");

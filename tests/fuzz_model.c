@@ -77,7 +77,8 @@ static void check_cfg(const struct model_config *c, uint64_t file_size)
     REQUIRE(model_weight_bytes(c, &wb) == 0, "model_weight_bytes failed on a probed config");
     /* The block holds the used tensors, each padded to 64 bytes: never more
      * than the file's payload plus padding. */
-    REQUIRE(wb <= file_size + MODEL_MAX_TENSORS * 64, "weights %llu > file %llu",
+    REQUIRE(wb <= file_size + 13 * 64 + (uint64_t)c->n_layers * sizeof(struct layer_weights),
+            "weights %llu > file %llu",
             (unsigned long long)wb, (unsigned long long)file_size);
 }
 
@@ -131,23 +132,24 @@ static void check_loaded(const struct model *m, const struct model_config *probe
     const struct model_config *c = &m->cfg;
     uint64_t dim = (uint64_t)c->dim, L = (uint64_t)c->n_layers, vocab = (uint64_t)c->vocab_size;
     uint64_t hid = (uint64_t)c->hidden_dim, kv = (uint64_t)model_kv_dim(c);
+    const struct layer_weights *L0 = &m->w.layers[0];
     struct {
-        const float *p;
+        const void *p;
         uint64_t floats;
         const char *name;
     } views[] = {
-        {m->w.token_embedding, vocab * dim, "token_embedding"},
-        {m->w.rms_att, L * dim, "rms_att"},
-        {m->w.wq, L * dim * dim, "wq"},
-        {m->w.wk, L * kv * dim, "wk"},
-        {m->w.wv, L * kv * dim, "wv"},
-        {m->w.wo, L * dim * dim, "wo"},
-        {m->w.rms_ffn, L * dim, "rms_ffn"},
-        {m->w.w1, L * hid * dim, "w1"},
-        {m->w.w2, L * dim * hid, "w2"},
-        {m->w.w3, L * hid * dim, "w3"},
-        {m->w.rms_final, dim, "rms_final"},
-        {m->w.wcls, vocab * dim, "wcls"},
+        {m->w.token_embd.data, vocab * dim, "token_embd"},
+        {L0->attn_norm.data, L * dim, "attn_norm"},
+        {L0->wq.data, L * dim * dim, "wq"},
+        {L0->wk.data, L * kv * dim, "wk"},
+        {L0->wv.data, L * kv * dim, "wv"},
+        {L0->wo.data, L * dim * dim, "wo"},
+        {L0->ffn_norm.data, L * dim, "ffn_norm"},
+        {L0->w_gate.data, L * hid * dim, "w_gate"},
+        {L0->w_down.data, L * dim * hid, "w_down"},
+        {L0->w_up.data, L * hid * dim, "w_up"},
+        {m->w.output_norm.data, dim, "output_norm"},
+        {m->w.output.data, vocab * dim, "output"},
     };
     const char *lo = m->block, *hi = lo + m->block_bytes;
     for (size_t i = 0; i < sizeof views / sizeof views[0]; i++) {
@@ -159,30 +161,30 @@ static void check_loaded(const struct model *m, const struct model_config *probe
                 (unsigned long long)views[i].floats);
     }
     if (c->shared_classifier)
-        REQUIRE(m->w.wcls == m->w.token_embedding, "shared classifier not shared");
+        REQUIRE(m->w.output.data == m->w.token_embd.data, "shared classifier not shared");
     else
-        REQUIRE(m->w.wcls != m->w.token_embedding, "separate classifier is shared");
+        REQUIRE(m->w.output.data != m->w.token_embd.data, "separate classifier is shared");
     /* First tensor of each format, straight from the file. */
-    const float *first;
+    const void *first;
     uint64_t off, floats;
     if (c->format == MODEL_FMT_LEGACY) {
-        first = m->w.token_embedding, off = MODEL_LEGACY_HEADER_BYTES, floats = vocab * dim;
+        first = m->w.token_embd.data, off = MODEL_LEGACY_HEADER_BYTES, floats = vocab * dim;
     } else {
-        first = m->w.rms_att, off = MODEL_V1_HEADER_BYTES, floats = L * dim;
+        first = L0->attn_norm.data, off = MODEL_V1_HEADER_BYTES, floats = L * dim;
     }
     REQUIRE(off + floats * 4 <= len, "first tensor past the file end");
     REQUIRE(memcmp(first, file + off, (size_t)floats * 4) == 0,
             "first tensor differs from the file bytes");
     /* Last loaded tensor: ends at the end of the file, or (legacy, shared
      * classifier) just before the unused freq_cis block. */
-    const float *last;
+    const void *last;
     uint64_t last_floats, tail = 0;
     if (!c->shared_classifier) {
-        last = m->w.wcls, last_floats = vocab * dim;
+        last = m->w.output.data, last_floats = vocab * dim;
     } else if (c->format == MODEL_FMT_V1) {
-        last = m->w.w3, last_floats = L * hid * dim;
+        last = L0->w_up.data, last_floats = L * hid * dim;
     } else {
-        last = m->w.rms_final, last_floats = dim;
+        last = m->w.output_norm.data, last_floats = dim;
         tail = (uint64_t)c->seq_len * (uint64_t)model_head_size(c) * 4;
     }
     REQUIRE(last_floats * 4 + tail <= len, "last tensor before the file start");

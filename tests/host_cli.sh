@@ -70,6 +70,8 @@ done
 mkdir -p "$tmp/vol/models"
 ln -s "$M/stories260K.bin" "$tmp/vol/stories260K.bin"
 ln -s "$M/tok512.bin" "$tmp/vol/tok512.bin"
+# a second 512-token vocabulary: pairing must pick the one that fits by name
+ln -s "$M/aidreams260K_tok512.bin" "$tmp/vol/aidreams260K_tok512.bin"
 cp "$tmp/truncated.bin" "$tmp/vol/models/broken.bin"
 printf '1\n2\n/help\n/temp 0\n/steps 40\n/bogus\nOnce upon a timx\x7fe\n/models\n2\n/quit\n' |
     "$LLM" "$tmp/vol" >"$tmp/got" 2>"$tmp/err"
