@@ -39,4 +39,17 @@ if qemu_wait 400 && clean_log >"$QT/serial64.txt" &&
 else
     fail oneshot_sse2_only_cpu "no reference text with -cpu qemu64"
 fi
+
+# The same model as GGUF must print the same text (issue 3: both formats).
+printf 'model=stories260K.gguf\ntokenizer=tok512.bin\nprompt=Once upon a time\ntemperature=0\nsteps=200\nshutdown=1\n' >"$QT/gguf.cfg"
+qemu_image "$QT/g.img" MODEL="$MODELS/stories260K.gguf" TOKENIZER="$MODELS/tok512.bin" \
+    CFG="$QT/gguf.cfg" || { fail oneshot_gguf_image "mkimage failed"; finish; }
+qemu_start "$QT/g.img"
+if qemu_wait 400 && clean_log >"$QT/serial_gguf.txt" &&
+   python3 -c 'import sys; sys.exit(0 if b"\n" + open(sys.argv[2], "rb").read() in open(sys.argv[1], "rb").read() else 1)' \
+       "$QT/serial_gguf.txt" "$QT/want.txt"; then
+    pass oneshot_gguf_reference_text
+else
+    fail oneshot_gguf_reference_text "stories260K.gguf did not print the reference text"
+fi
 finish
