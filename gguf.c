@@ -863,9 +863,13 @@ static int load(struct gguf_file *g, const char *path, const void *mem, size_t m
     if ((rc = run_part(&p, &src, 0, 1, window, chunk)) != 0)
         goto out;
     if (path && scan0.split_no > 0) {
-        rc = fail(&p, ERR_FORMAT, "this is part %lld of %lld (split.no %lld); open the first part",
-                  (long long)scan0.split_no + 1, (long long)scan0.split_count,
-                  (long long)scan0.split_no);
+        if (scan0.split_count > 0)
+            rc = fail(&p, ERR_FORMAT, "this is part %lld of %lld (split.no %lld); open the "
+                      "first part", (long long)scan0.split_no + 1, (long long)scan0.split_count,
+                      (long long)scan0.split_no);
+        else
+            rc = fail(&p, ERR_FORMAT, "this is part %lld of a split model (split.no %lld); open "
+                      "the first part", (long long)scan0.split_no + 1, (long long)scan0.split_no);
         goto out;
     }
     if (path && scan0.split_count > 1) {

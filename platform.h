@@ -18,6 +18,10 @@
 void *plat_alloc(size_t bytes);
 void plat_free(void *p, size_t bytes);
 
+/* Bytes of free memory plat_alloc could still hand out (the conventional
+ * memory of the UEFI memory map; MemAvailable on Linux). */
+uint64_t plat_mem_free(void);
+
 /* ---- files ----------------------------------------------------------------
  * Paths are relative to the boot volume root (UEFI) or the data directory
  * (host), with '/' separators, e.g. "models/stories260K.bin". */

@@ -196,6 +196,29 @@ void plat_free(void *p, size_t bytes)
         g_bs->FreePages((EFI_PHYSICAL_ADDRESS)(UINTN)p, pages_for(bytes));
 }
 
+uint64_t plat_mem_free(void)
+{
+    UINTN size = 0, key, desc_size;
+    UINT32 version;
+    EFI_MEMORY_DESCRIPTOR *map = NULL;
+    EFI_STATUS st = g_bs->GetMemoryMap(&size, map, &key, &desc_size, &version);
+    if (st != EFI_BUFFER_TOO_SMALL)
+        return 0;
+    size += 8 * desc_size; /* the pool allocation below may add entries */
+    if (EFI_ERROR(g_bs->AllocatePool(EfiLoaderData, size, (void **)&map)))
+        return 0;
+    uint64_t free_bytes = 0;
+    if (!EFI_ERROR(g_bs->GetMemoryMap(&size, map, &key, &desc_size, &version))) {
+        for (UINTN off = 0; off + desc_size <= size; off += desc_size) {
+            EFI_MEMORY_DESCRIPTOR *d = (EFI_MEMORY_DESCRIPTOR *)((char *)map + off);
+            if (d->Type == EfiConventionalMemory)
+                free_bytes += d->NumberOfPages * PAGE_SIZE;
+        }
+    }
+    g_bs->FreePool(map);
+    return free_bytes;
+}
+
 /* ---- files ---------------------------------------------------------------- */
 
 struct plat_file {

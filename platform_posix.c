@@ -64,6 +64,19 @@ void plat_free(void *p, size_t bytes)
     }
 }
 
+uint64_t plat_mem_free(void)
+{
+    FILE *f = fopen("/proc/meminfo", "r");
+    char line[256];
+    unsigned long long kb = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return (uint64_t)kb * 1024;
+}
+
 size_t plat_posix_live_bytes(void)
 {
     return live_bytes;

@@ -26,7 +26,7 @@ secs=${FUZZ_SECONDS:-20}
 jobs=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 2)}
 [ "$jobs" -ge 1 ] 2>/dev/null || jobs=1
 [ "$jobs" -gt 4 ] && jobs=4
-targets=${FUZZ_TARGETS:-model tokenizer config numbers}
+targets=${FUZZ_TARGETS:-model tokenizer config numbers gguf}
 out=$root/build/fuzz
 art=$out/artifacts
 CLANG=${FUZZ_CC:-clang}
@@ -53,6 +53,7 @@ sources() {
         tokenizer) echo "tokenizer.c lib.c fmt.c errors.c" ;;
         config) echo "config.c demo.c lib.c fmt.c errors.c" ;;
         numbers) echo "lib.c fmt.c errors.c" ;;
+        gguf) echo "gguf.c lib.c fmt.c errors.c" ;;
     esac
 }
 max_len() {
@@ -61,6 +62,7 @@ max_len() {
         tokenizer) echo 8192 ;;
         config) echo 4096 ;;
         numbers) echo 128 ;;
+        gguf) echo 16384 ;;
     esac
 }
 # shellcheck disable=SC2054
@@ -168,6 +170,79 @@ if have:
     put("model", "gguf_head", claim(os.path.getsize(os.path.join(M, "stories260K.gguf")),
                                      rd("stories260K.gguf", 512)))
 
+# ---- paste from here into tests/host_fuzz.sh ----
+# -- gguf: the bytes of a GGUF file --
+def gs(b):
+    return struct.pack("<Q", len(b)) + b
+def gkv(key, t, payload):
+    return gs(key) + struct.pack("<I", t) + payload
+def garr(et, items):
+    return struct.pack("<IQ", et, len(items)) + b"".join(items)
+def gguf(kvs, tensors, version=3, align=32):
+    # tensors: (name, dims, ggml type, data bytes)
+    out = b"GGUF" + struct.pack("<IQQ", version, len(tensors), len(kvs)) + b"".join(kvs)
+    off, blob = 0, b""
+    for name, dims, t, data in tensors:
+        out += gs(name) + struct.pack("<I%dQ" % len(dims), len(dims), *dims)
+        out += struct.pack("<IQ", t, off)
+        pad = data + b"\0" * (-len(data) % align)
+        blob += pad
+        off += len(pad)
+    return out + b"\0" * (-len(out) % align) + blob
+u32 = lambda k, v: gkv(k, 4, struct.pack("<I", v))
+gstr = lambda k, v: gkv(k, 8, gs(v))
+arch = [gstr(b"general.architecture", b"llama"), u32(b"llama.block_count", 1)]
+toks = gkv(b"tokenizer.ggml.tokens", 9, garr(8, [gs(b"<unk>"), gs(b"<s>"), gs(b"\xe2\x96\x81a")]))
+scores = gkv(b"tokenizer.ggml.scores", 9, garr(6, [struct.pack("<f", -i) for i in range(3)]))
+gtypes = gkv(b"tokenizer.ggml.token_type", 9, garr(5, [struct.pack("<i", 1)] * 3))
+allv = [gkv(b"u8", 0, b"\x07"), gkv(b"i8", 1, b"\xff"), gkv(b"u16", 2, b"\1\2"),
+        gkv(b"i16", 3, b"\xfe\xff"), gkv(b"i32", 5, b"\xff" * 4), gkv(b"f32", 6, struct.pack("<f", 0.5)),
+        gkv(b"bool", 7, b"\1"), gkv(b"u64", 10, b"\xff" * 8), gkv(b"i64", 11, b"\1" + b"\0" * 7),
+        gkv(b"f64", 12, struct.pack("<d", 1e-5)), gkv(b"empty", 9, garr(4, [])),
+        gkv(b"bools", 9, garr(7, [b"\0", b"\1"])), gkv(b"u64s", 9, garr(10, [b"\xff" * 8]))]
+f32 = lambda n: struct.pack("<%df" % n, *[i * 0.5 for i in range(n)])
+qtypes = {2: (32, 18), 3: (32, 20), 8: (32, 34), 12: (256, 144), 14: (256, 210)}
+quant = [(b"q%d" % t, [2 * be, 1], t, bytes(i % 251 for i in range(2 * bb)))
+         for t, (be, bb) in qtypes.items()]
+seeds = {
+    "tiny": gguf(arch, [(b"w", [4, 2], 0, f32(8))]),
+    "v2": gguf(arch, [(b"w", [4], 0, f32(4))], version=2),
+    "v1": gguf(arch, [], version=1),
+    "no_tensors": gguf(arch + [toks, scores, gtypes], []),
+    "all_values": gguf(allv + arch, [(b"s", [], 0, f32(1))]),
+    "types": gguf(arch, [(b"h", [8, 2], 1, b"\0" * 32), (b"b", [8], 30, b"\0" * 16)] + quant),
+    "align64": gguf(arch + [u32(b"general.alignment", 64)], [(b"a", [3], 0, f32(3)),
+                    (b"b", [5, 1, 1, 1], 0, f32(5))], align=64),
+    "align1": gguf([u32(b"general.alignment", 1)], [(b"a", [3], 0, f32(3)), (b"b", [1], 0, f32(1))], align=1),
+    "split_first": gguf(arch + [gkv(b"split.no", 2, b"\0\0"), gkv(b"split.count", 2, b"\2\0"),
+                                gkv(b"split.tensors.count", 5, b"\2\0\0\0")], [(b"a", [2], 0, f32(2))]),
+    "unsupported": gguf(arch, [(b"k", [256], 13, b"\0" * 176)]),
+}
+for name, body in seeds.items():
+    put("gguf", name, body)
+    put("gguf", name + "_half", body[:len(body) // 2])
+put("gguf", "empty", b"")
+put("gguf", "magic_only", b"GGUF\3\0\0\0")
+def gskip(b, pos, t):  # the end of one value of type t at pos
+    if t == 8:
+        return pos + 8 + struct.unpack_from("<Q", b, pos)[0]
+    if t == 9:
+        et, n = struct.unpack_from("<IQ", b, pos)
+        pos += 12
+        for _ in range(n):
+            pos = gskip(b, pos, et)
+        return pos
+    return pos + {0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8}[t]
+if have:
+    g = rd("stories260K.gguf", 16384)
+    put("gguf", "stories_head", g)
+    pos = 24  # stories260K.gguf's metadata without its tensors
+    for _ in range(struct.unpack_from("<Q", g, 16)[0]):
+        pos += 8 + struct.unpack_from("<Q", g, pos)[0]
+        pos = gskip(g, pos + 4, struct.unpack_from("<I", g, pos)[0])
+    put("gguf", "stories_meta", g[:8] + struct.pack("<Q", 0) + g[16:pos])
+    if os.path.exists(os.path.join(M, "ggml-vocab-llama-spm.gguf")):
+        put("gguf", "vocab_head", rd("ggml-vocab-llama-spm.gguf", 4096))
 # -- tokenizer --
 def tok(pieces, max_len=None):
     out = struct.pack("<I", max_len if max_len is not None else max(len(p) for p in pieces))
@@ -246,6 +321,7 @@ printf '%s\n' '"model"' '"tokenizer"' '"temperature"' '"topp"' '"seed"' '"steps"
     >"$tmp/config.dict"
 printf '%s\n' '"24ka"' '"\x01\x00\x00\x00"' '"\xff\xff\xff\xff"' '"\x00\x00\x00\x80"' \
     >"$tmp/model.dict"
+printf '%s\n' '"GGUF"' '"\x03\x00\x00\x00"' '"\x02\x00\x00\x00"' '"general.alignment"' '"split.count"' '"split.no"' '"split.tensors.count"' '"\x09\x00\x00\x00"' '"\x08\x00\x00\x00"' '"\xff\xff\xff\xff\xff\xff\xff\x7f"' >"$tmp/gguf.dict"
 printf '%s\n' '"<0x"' '"GGUF"' '"\x0a<s>\x0a"' '"<unk>"' '"\x00\x00\x80\x7f"' >"$tmp/tokenizer.dict"
 printf '%s\n' '"e+"' '"e-"' '"."' '"9223372036854775807"' '"340282346638528859811704183484516925440"' \
     >"$tmp/numbers.dict"

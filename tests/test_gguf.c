@@ -978,6 +978,8 @@ TEST(gguf_split_errors)
          ERR_FORMAT, "gguf: part 2 of 2 's-00002-of-00002.gguf': tensor 'b': data [160, 192) ends past the file end 188"},
         {"s-00002-of-00002.gguf", {0, 2, 2, "a", 8, 1, 0, 1, 0}, {1, 2, 2, "b", 8, 1, 0, 0, 0}, 1,
          ERR_FORMAT, "gguf: this is part 2 of 2 (split.no 1); open the first part"},
+        {"s-00002-of-00002.gguf", {0, 2, 2, "a", 8, 1, 0, 1, 0}, {1, -1, -1, "b", 8, 1, 0, 0, 0}, 1,
+         ERR_FORMAT, "gguf: this is part 2 of a split model (split.no 1); open the first part"},
         {"s.gguf", {0, 2, 2, "a", 8, 1, 0, 1, 0}, {1, 2, 2, "b", 8, 1, 0, 0, 0}, 0,
          ERR_FORMAT, "gguf: split.count is 2 but the file name does not end in -00001-of-00002.gguf"},
         {"s-00001-of-00003.gguf", {0, 2, 2, "a", 8, 1, 0, 1, 0}, {1, 2, 2, "b", 8, 1, 0, 0, 0}, 0,
