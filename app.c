@@ -71,7 +71,7 @@ static void menu_prompt(void)
                    "\\models, then press Enter to look again.\n");
         return;
     }
-    con_printf("\nChoose a model: number and Enter, or arrows and Enter.");
+    con_printf("\nChoose a model: number and Enter, or arrows and Enter; i shows details.");
     if (A.cfg.autodemo > 0 && catalog_first_model(&A.cat) >= 0)
         con_printf(" The demo starts after %d s without a key.", A.cfg.autodemo);
     con_printf("\nmodel> ");
@@ -349,8 +349,13 @@ static void menu_submit(void)
     }
     A.sel = (int)choice - 1;
     const struct catalog_entry *e = catalog_choice(&A.cat, A.sel);
-    if (e->kind == CAT_BROKEN) {
-        con_printf("%s is unusable: %s\n", e->path, e->error);
+    if (e->kind == CAT_BROKEN || e->too_big) {
+        if (e->kind == CAT_BROKEN)
+            con_printf("%s is unusable: %s\n", e->path, e->error);
+        else
+            con_printf("%s needs %llu MiB but only %llu MiB are free.\n", e->path,
+                       (unsigned long long)(e->need_bytes >> 20),
+                       (unsigned long long)(A.cat.mem_free >> 20));
         A.line_len = 0;
         menu_prompt();
         return;
@@ -402,6 +407,14 @@ static void menu_key(int key)
         con_printf("\r> %d. %s\nmodel> ", A.sel + 1, catalog_choice(&A.cat, A.sel)->path);
     } else if (key >= '0' && key <= '9') {
         line_insert(key);
+    } else if ((key == 'i' || key == 'I') && A.cat.n_choices) {
+        long n = A.sel + 1;
+        A.line[A.line_len] = 0;
+        if (A.line_len && parse_long(A.line, &n) == 0 && n >= 1 && n <= A.cat.n_choices)
+            A.sel = (int)n - 1;
+        catalog_print_details(&A.cat, A.sel);
+        A.line_len = 0;
+        menu_prompt();
     }
 }
 

@@ -9,4 +9,8 @@ void k_softmax(float *x, int size);
 /* out (d) = W (d, n) @ x (n); rows are spread over plat_parallel_for. */
 void k_matmul(float *out, const float *x, const float *w, int n, int d);
 
+/* Measures the memory read bandwidth in bytes per second (a sum over a
+ * buffer much larger than the caches); 0 when the buffer can't be had. */
+double k_read_bandwidth(void);
+
 #endif

@@ -6,7 +6,9 @@
 #include "lib.h"
 #include "platform.h"
 #include "quant.h"
+#include "kernels.h"
 #include "tokenizer.h"
+#include "transformer.h"
 
 /* A llama2.c tokenizer needs <unk>, BOS, EOS and the 256 byte tokens. */
 #define MIN_TOKENIZER_VOCAB 259
@@ -64,17 +66,33 @@ static int by_path(const void *a, const void *b)
                   ((const struct catalog_entry *)b)->path);
 }
 
+uint64_t model_memory_need(const struct model_config *cfg)
+{
+    uint64_t state = 0;
+    run_state_bytes(cfg, &state);
+    return cfg->weight_bytes + state;
+}
+
 void catalog_scan(struct catalog *c)
 {
     static struct catalog_entry tmp[CATALOG_MAX];
     c->n = 0;
+    c->mem_free = plat_mem_free();
+    if (c->bandwidth == 0.0)
+        c->bandwidth = k_read_bandwidth(); /* once: it takes a moment */
     struct scan_ctx root = {c, ""}, models = {c, "models"};
     plat_dir_list("", on_entry, &root);
     plat_dir_list("models", on_entry, &models);
     lib_sort(c->e, (size_t)c->n, sizeof c->e[0], tmp, by_path);
     c->n_choices = 0;
-    for (int i = 0; i < c->n; i++)
-        c->n_choices += c->e[i].kind != CAT_TOKENIZER;
+    for (int i = 0; i < c->n; i++) {
+        struct catalog_entry *e = &c->e[i];
+        c->n_choices += e->kind != CAT_TOKENIZER;
+        if (e->kind == CAT_MODEL) {
+            e->need_bytes = model_memory_need(&e->cfg);
+            e->too_big = c->mem_free && e->need_bytes > c->mem_free;
+        }
+    }
 }
 
 const struct catalog_entry *catalog_choice(const struct catalog *c, int i)
@@ -174,9 +192,18 @@ void catalog_print(const struct catalog *c, int sel)
         print_size(e->size);
         con_printf(")\n");
         if (e->kind == CAT_MODEL) {
-            char desc[160];
+            char desc[200];
             model_config_describe(&e->cfg, desc, sizeof desc);
             con_printf("      %s\n", desc);
+            con_printf("      needs %llu MiB", (unsigned long long)(e->need_bytes >> 20));
+            if (e->too_big)
+                con_printf(" -- TOO BIG: %llu MiB free\n",
+                           (unsigned long long)(c->mem_free >> 20));
+            else if (c->bandwidth > 0 && e->cfg.weight_bytes)
+                con_printf(", at most ~%.0f tokens/s (memory bound at %.1f GB/s)\n",
+                           c->bandwidth / (double)e->cfg.weight_bytes, c->bandwidth / 1e9);
+            else
+                con_printf("\n");
         } else {
             con_printf("      unusable: %s\n", e->error);
         }
@@ -188,4 +215,46 @@ void catalog_print(const struct catalog *c, int sel)
                        c->e[i].vocab_size);
     if (n_tok)
         con_printf("\n");
+}
+
+void catalog_print_details(const struct catalog *c, int i)
+{
+    const struct catalog_entry *e = catalog_choice(c, i);
+    if (!e)
+        return;
+    con_printf("\n== %s ==\nfile size: %llu bytes\n", e->path, (unsigned long long)e->size);
+    if (e->kind != CAT_MODEL) {
+        con_printf("unusable: %s\n", e->error);
+        return;
+    }
+    const struct model_config *m = &e->cfg;
+    con_printf("format %d, architecture %s, weights %s, %llu parameters\n"
+               "dim %d, hidden %d, layers %d, heads %d, kv heads %d, head size %d, "
+               "rotary dims %d, rope base %.1f, norm eps %.7f\n"
+               "vocabulary %d, trained context %d, KV cache for %d positions%s\n"
+               "memory: %llu MiB weights + %llu MiB cache and buffers; %llu MiB free\n",
+               m->format, m->arch == ARCH_PHI2 ? "phi2" : "llama", qtype_name(m->weight_type),
+               (unsigned long long)m->n_params, m->dim, m->hidden_dim, m->n_layers,
+               m->n_heads, m->n_kv_heads, model_head_size(m), m->rope_dim,
+               (double)m->rope_theta, (double)m->norm_eps, m->vocab_size, m->ctx_train,
+               m->seq_len, m->sliding_window ? ", sliding window" : "",
+               (unsigned long long)(m->weight_bytes >> 20),
+               (unsigned long long)((e->need_bytes - m->weight_bytes) >> 20),
+               (unsigned long long)(c->mem_free >> 20));
+    if (m->format != MODEL_FMT_GGUF)
+        return;
+    struct gguf_file g;
+    char err[200];
+    if (gguf_open(&g, e->path, err, sizeof err)) {
+        con_printf("%s\n", err);
+        return;
+    }
+    con_printf("metadata (%llu keys), %llu tensors:\n", (unsigned long long)g.n_kv,
+               (unsigned long long)g.n_tensors);
+    for (uint64_t k = 0; k < g.n_kv; k++) {
+        char val[120];
+        gguf_kv_format(&g.kv[k], val, sizeof val);
+        con_printf("  %.*s = %s\n", (int)MIN(g.kv[k].key.n, 80), g.kv[k].key.s, val);
+    }
+    gguf_close(&g);
 }

@@ -21,15 +21,20 @@ struct catalog_entry {
     struct model_config cfg;  /* CAT_MODEL */
     int vocab_size;           /* CAT_TOKENIZER */
     char error[200];          /* CAT_BROKEN: the one-line reason */
+    uint64_t need_bytes;      /* CAT_MODEL: weights + KV cache + buffers */
+    int too_big;              /* CAT_MODEL: need_bytes > free memory */
 };
 
 struct catalog {
     struct catalog_entry e[CATALOG_MAX];
     int n;
     int n_choices;            /* models + broken: the numbered menu lines */
+    uint64_t mem_free;        /* free memory when scanned */
+    double bandwidth;         /* measured memory read bandwidth, bytes/s */
 };
 
-/* Scans the root and \models for *.bin files and classifies each. */
+/* Scans the root and \models for *.bin and *.gguf files, classifies each
+ * and checks usable models against the free memory. */
 void catalog_scan(struct catalog *c);
 /* The i-th numbered menu entry (0-based), or NULL. */
 const struct catalog_entry *catalog_choice(const struct catalog *c, int i);
@@ -44,6 +49,10 @@ const char *catalog_tokenizer_for(const struct catalog *c, int vocab_size,
                                   const char *model_path);
 /* Prints the menu with `sel` (choice index) marked. */
 void catalog_print(const struct catalog *c, int sel);
+/* Memory a model needs to run: weights, KV cache and activations. */
+uint64_t model_memory_need(const struct model_config *cfg);
+/* Prints every detail of a choice (GGUF: its metadata) for the `i` key. */
+void catalog_print_details(const struct catalog *c, int i);
 /* The one-line summary of a model config ("dim 64, 5 layers, ..."). */
 void model_config_describe(const struct model_config *cfg, char *buf, size_t cap);
 

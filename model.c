@@ -180,8 +180,10 @@ int model_probe(const void *hdr, size_t hdr_len, uint64_t file_size,
                      (unsigned long long)expected, (unsigned long long)file_size);
         return ERR_FORMAT;
     }
-    c.n_params = (payload - (c.format == MODEL_FMT_LEGACY
-                                 ? (uint64_t)c.seq_len * (uint64_t)model_head_size(&c) * 4 : 0)) / 4;
+    c.weight_bytes = payload - (c.format == MODEL_FMT_LEGACY
+                                    ? (uint64_t)c.seq_len * (uint64_t)model_head_size(&c) * 4
+                                    : 0);
+    c.n_params = c.weight_bytes / 4;
     *ret_cfg = c;
     return 0;
 }

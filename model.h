@@ -44,6 +44,7 @@ struct model_config {
     int sliding_window; /* attention window in positions (Mistral), 0 = none */
     int weight_type;  /* ggml type of most weight bytes, for display */
     uint64_t n_params;
+    uint64_t weight_bytes; /* bytes of weights read for every token */
 };
 
 static inline int model_head_size(const struct model_config *c) { return c->dim / c->n_heads; }

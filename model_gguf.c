@@ -126,6 +126,7 @@ int model_gguf_config(const struct gguf_file *g, struct model_config *ret_cfg, c
     for (uint64_t i = 0; i < g->n_tensors; i++) {
         const struct gguf_tensor *t = &g->tensors[i];
         c.n_params += t->n_elements;
+        c.weight_bytes += t->n_bytes;
         if (t->type < GGML_TYPE_ID_LIMIT)
             by_type[t->type] += t->n_bytes;
     }
