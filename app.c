@@ -457,8 +457,7 @@ static void busy_key(int key)
         A.keyq_len = 0;
         enter_menu();
     } else if (key == PLAT_KEY_ESC && A.mode == M_GENERATING && !oneshot()) {
-        A.gen.done = 1;
-        A.gen.t_end_us = plat_time_us();
+        gen_stop(&A.gen);
         finish_generation();
     } else if (key != PLAT_KEY_ESC) {
         queue_key(key);
