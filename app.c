@@ -8,6 +8,7 @@
  *   DEMO_PAUSE  kiosk pause between two demo prompts
  * Keys typed while loading or generating are queued for the next input mode. */
 #include "app.h"
+#include "chat.h"
 #include "config.h"
 #include "demo.h"
 #include "engine.h"
@@ -19,6 +20,8 @@
 
 enum mode { M_MENU, M_LOADING, M_REPL, M_GENERATING, M_DEMO_PAUSE };
 enum after_load { AFTER_REPL, AFTER_DEMO, AFTER_ONESHOT };
+
+#define TURN_BYTES (CHAT_ARENA_BYTES + 16 * 1024) /* rendered history + one turn */
 
 #define LINE_CAP 1024
 #define KEYQ_MAX 256
@@ -42,6 +45,10 @@ static struct app {
     int keyq[KEYQ_MAX];
     int keyq_head, keyq_len;
     int input_closed;          /* host: stdin reached its end */
+    struct chat chat;          /* the conversation; survives /model */
+    char *turn_text;           /* (TURN_BYTES) rendered text of the current turn */
+    char user[LINE_CAP];       /* the user message being answered */
+    int chatting;              /* the running generation is a chat reply */
 } A;
 
 static void out_text(const char *s, size_t n, void *ctx)
@@ -177,6 +184,12 @@ static void load_done(void)
     diag_printf("\nLoaded %s (%s) with tokenizer %s.\n", A.eng.model_path, desc,
                 A.eng.tok_path);
     reseed();
+    if (chat_choose_template(&A.chat, &A.eng.model, A.cfg.template_name))
+        diag_printf("warning: template '%s' is unknown; /template lists them\n",
+                    A.cfg.template_name);
+    if (!chat_is_raw(&A.chat))
+        diag_printf("Chat template: %s (%s).\n", template_name(A.chat.tpl),
+                    A.chat.tpl->description);
     switch (A.after) {
     case AFTER_ONESHOT:
         start_generation(A.cfg.prompt);
@@ -210,10 +223,34 @@ static void start_generation(const char *prompt)
     A.mode = M_GENERATING;
 }
 
+/* A chat turn: the model answers `user` with the conversation so far. */
+static void start_chat_reply(const char *user)
+{
+    A.eng.sampler.temperature = A.cfg.temperature;
+    A.eng.sampler.topp = A.cfg.topp;
+    str_copy(A.user, sizeof A.user, user);
+    int rc = chat_begin_reply(&A.chat, &A.eng, user, A.cfg.steps, A.turn_text, TURN_BYTES,
+                              &A.gen, out_text, NULL);
+    if (rc == ERR_RANGE) {
+        con_printf("The conversation no longer fits in the context of %d positions; /new "
+                   "starts a new one.\n", A.eng.model.cfg.seq_len);
+    } else if (rc) {
+        con_printf("Cannot start the reply: %s\n", err_str(rc));
+    } else {
+        A.chatting = 1;
+        A.mode = M_GENERATING;
+        return;
+    }
+    repl_prompt();
+}
+
 static void finish_generation(void)
 {
-    int tokens = A.gen.pos;
+    int tokens = A.chatting ? A.gen.n_gen : A.gen.pos;
     double tps = gen_tokens_per_s(&A.gen);
+    if (A.chatting && chat_end_reply(&A.chat, &A.gen, A.user))
+        con_printf("\n(the transcript is full: a new conversation starts)");
+    A.chatting = 0;
     gen_end(&A.gen);
     con_printf("\n");
     if (oneshot())
@@ -265,9 +302,15 @@ static void show_help(void)
                "  /topp X      nucleus sampling threshold in [0,1], now %.2f\n"
                "  /seed N      random seed (0 = from the clock), now %llu\n"
                "  /steps N     positions to generate (0 = whole context), now %d\n"
+               "  /template N  chat template (none: list them), now %s\n"
+               "  /system T    system prompt for chat templates\n"
+               "  /cot N       chain of thought: 0 off, 1 in the question, 2 in the answer\n"
+               "  /new         start a new conversation\n"
+               "  /model N     switch to model N of the menu, keeping the conversation\n"
                "  /models      back to the model menu\n"
                "  /quit        shut the machine down\n",
-               A.cfg.temperature, A.cfg.topp, (unsigned long long)A.cfg.seed, A.cfg.steps);
+               A.cfg.temperature, A.cfg.topp, (unsigned long long)A.cfg.seed, A.cfg.steps,
+               template_name(A.chat.tpl));
 }
 
 /* /temp, /topp, /seed, /steps: validated by the same code as llm.cfg. */
@@ -282,6 +325,50 @@ static void set_setting(const char *key, const char *value)
     con_printf("%s = %s\n", key, now);
     if (!strcmp(key, "seed"))
         reseed();
+}
+
+static void set_template(const char *name)
+{
+    if (!*name) {
+        for (int i = 0; i < template_count(); i++)
+            con_printf("  %-16s %s\n", template_name(template_at(i)),
+                       template_at(i)->description);
+        return;
+    }
+    const struct chat_template *t = template_find(name);
+    if (!t) {
+        con_printf("Unknown template '%s'; /template lists them.\n", name);
+        return;
+    }
+    A.chat.tpl = t;
+    str_copy(A.cfg.template_name, sizeof A.cfg.template_name, template_name(t));
+    A.chat.kv_pos = A.chat.n_turns ? -1 : 0; /* the cached text was another format */
+    A.chat.reply_open = 0;
+    A.chat.carry[0] = 0;
+    con_printf("template %s\n", template_name(t));
+}
+
+/* /model N: unload this model, load choice N and keep the conversation.
+ * Returns 1 when a load started (no prompt to print now). */
+static int swap_model(const char *arg)
+{
+    long n;
+    catalog_scan(&A.cat);
+    if (parse_long(arg, &n) || n < 1 || n > A.cat.n_choices) {
+        catalog_print(&A.cat, A.sel);
+        con_printf("/model N loads choice N and keeps the conversation.\n");
+        return 0;
+    }
+    const struct catalog_entry *e = catalog_choice(&A.cat, (int)n - 1);
+    if (e->kind != CAT_MODEL || e->too_big) {
+        con_printf("%s cannot be loaded: %s\n", e->path,
+                   e->kind == CAT_MODEL ? "not enough memory" : e->error);
+        return 0;
+    }
+    A.sel = (int)n - 1;
+    engine_free(&A.eng); /* memory back to the firmware before the next load */
+    start_load(e->path, AFTER_REPL);
+    return 1;
 }
 
 static void run_command(char *cmd)
@@ -304,6 +391,24 @@ static void run_command(char *cmd)
     } else if (!strcmp(cmd, "models")) {
         enter_menu();
         return;
+    } else if (!strcmp(cmd, "model")) {
+        if (swap_model(arg))
+            return;
+    } else if (!strcmp(cmd, "template")) {
+        set_template(arg);
+    } else if (!strcmp(cmd, "system")) {
+        str_copy(A.chat.system, sizeof A.chat.system, arg);
+        A.chat.kv_pos = A.chat.n_turns ? -1 : A.chat.kv_pos; /* the history changes */
+        con_printf("system prompt %s\n", arg[0] ? "set" : "cleared");
+    } else if (!strcmp(cmd, "cot")) {
+        long v;
+        if (parse_long(arg, &v) || v < 0 || v > 2)
+            con_printf("/cot takes 0 (off), 1 (in the question) or 2 (in the answer)\n");
+        else
+            con_printf("chain of thought %d\n", A.chat.cot = (int)v);
+    } else if (!strcmp(cmd, "new")) {
+        chat_reset(&A.chat);
+        con_printf("New conversation.\n");
     } else {
         size_t i;
         for (i = 0; i < ARRAY_LEN(settings); i++)
@@ -326,6 +431,8 @@ static void repl_submit(void)
     str_trim(A.line);
     if (A.line[0] == '/')
         run_command(A.line + 1);
+    else if (A.line[0] && !chat_is_raw(&A.chat))
+        start_chat_reply(A.line);
     else if (A.line[0])
         start_generation(A.line);
     else
@@ -519,6 +626,29 @@ static int step(void)
     return 0;
 }
 
+/* The few-shot examples file named by llm.cfg, if any. */
+static void load_few_shot(void)
+{
+    if (!A.cfg.fewshot[0])
+        return;
+    plat_file *f;
+    uint64_t size = 0;
+    char buf[FEW_SHOT_FILE_MAX];
+    size_t got = 0;
+    int line = 0, rc = plat_file_open(A.cfg.fewshot, &f);
+    if (rc == 0) {
+        if ((rc = plat_file_size(f, &size)) == 0 && size > sizeof buf)
+            rc = ERR_RANGE;
+        if (rc == 0)
+            rc = plat_file_read(f, buf, (size_t)size, &got);
+        plat_file_close(f);
+    }
+    if (rc == 0)
+        rc = chat_set_few_shot(&A.chat, buf, got, &line);
+    if (rc)
+        diag_printf("warning: %s:%d: %s; no examples\n", A.cfg.fewshot, line, err_str(rc));
+}
+
 int app_main(const struct config *cli)
 {
     memset(&A, 0, sizeof A);
@@ -532,6 +662,14 @@ int app_main(const struct config *cli)
         diag_printf("warning: prompts.txt:%d: %d line(s) skipped (too long or not text)\n",
                     A.prompts.first_skipped, A.prompts.skipped);
     catalog_scan(&A.cat);
+    if (chat_init(&A.chat, template_find("raw")) ||
+        (A.turn_text = plat_alloc(TURN_BYTES)) == NULL) {
+        con_printf("Out of memory.\n");
+        return 1;
+    }
+    str_copy(A.chat.system, sizeof A.chat.system, A.cfg.system);
+    A.chat.cot = MIN(MAX(A.cfg.cot, 0), 2);
+    load_few_shot();
     if (A.cfg.set_mask & CONFIG_SET_PROMPT) {
         start_load(default_model(), AFTER_ONESHOT);
     } else {
@@ -551,5 +689,7 @@ int app_main(const struct config *cli)
     }
     engine_free(&A.eng);
     demo_prompts_free(&A.prompts);
+    chat_free(&A.chat);
+    plat_free(A.turn_text, TURN_BYTES);
     return 0;
 }

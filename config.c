@@ -33,6 +33,10 @@ static const struct key keys[] = {
     {"demo_delay", K_INT, offsetof(struct config, demo_delay), 0, CONFIG_SET_DEMO_DELAY, 0, 0},
     {"prompt", K_STR, offsetof(struct config, prompt), FIELD_SIZE(prompt), CONFIG_SET_PROMPT, 0, 0},
     {"shutdown", K_BOOL, offsetof(struct config, shutdown), 0, CONFIG_SET_SHUTDOWN, 0, 0},
+    {"template", K_STR, offsetof(struct config, template_name), FIELD_SIZE(template_name), CONFIG_SET_TEMPLATE, 0, 0},
+    {"system", K_STR, offsetof(struct config, system), FIELD_SIZE(system), CONFIG_SET_SYSTEM, 0, 0},
+    {"fewshot", K_PATH, offsetof(struct config, fewshot), FIELD_SIZE(fewshot), CONFIG_SET_FEWSHOT, 0, 0},
+    {"cot", K_INT, offsetof(struct config, cot), 0, CONFIG_SET_COT, 0, 0},
 };
 
 void config_defaults(struct config *c)

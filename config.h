@@ -54,6 +54,10 @@ struct config {
     int demo_delay;
     char prompt[1024];
     int shutdown;
+    char template_name[32]; /* chat template; "" = from the model */
+    char system[1024];      /* system prompt for chat templates */
+    char fewshot[256];      /* file of example exchanges shown before the chat */
+    int cot;                /* chain of thought: 0 off, 1 in the question, 2 in the answer */
     unsigned set_mask; /* CONFIG_SET_* bits of the keys given successfully */
 };
 
@@ -67,7 +71,11 @@ enum {
     CONFIG_SET_AUTODEMO = 1u << 6,
     CONFIG_SET_DEMO_DELAY = 1u << 7,
     CONFIG_SET_PROMPT = 1u << 8,
-    CONFIG_SET_SHUTDOWN = 1u << 9
+    CONFIG_SET_SHUTDOWN = 1u << 9,
+    CONFIG_SET_TEMPLATE = 1u << 10,
+    CONFIG_SET_SYSTEM = 1u << 11,
+    CONFIG_SET_FEWSHOT = 1u << 12,
+    CONFIG_SET_COT = 1u << 13
 };
 
 /* Fills c with the defaults above; set_mask = 0. */

@@ -16,7 +16,7 @@ int gen_begin(struct generation *g, const struct model *m, struct run_state *s,
               const struct tokenizer *tok, struct sampler *smp, const char *prompt, int steps,
               gen_emit_fn emit, void *emit_ctx)
 {
-    struct gen_request r = {prompt, 1, 0, 0, NULL, {TOKEN_BOS}, 1, 0};
+    struct gen_request r = {prompt, 1, 0, 0, 0, NULL, {TOKEN_BOS}, 1, 0};
     r.limit_pos = steps <= 0 || steps > m->cfg.seq_len ? m->cfg.seq_len : steps;
     return gen_begin_request(g, m, s, tok, smp, &r, emit, emit_ctx);
 }
@@ -41,6 +41,8 @@ int gen_begin_request(struct generation *g, const struct model *m, struct run_st
         rc = ERR_INVAL;
     if (rc == 0 && req->start_pos + g->n_prompt >= limit)
         rc = ERR_RANGE; /* no room left to answer */
+    if (req->max_new > 0 && req->max_new < limit - req->start_pos - g->n_prompt)
+        limit = req->start_pos + g->n_prompt + req->max_new;
     size_t n_gen_max = (size_t)(limit - req->start_pos);
     g->reply_cap = MIN(n_gen_max * REPLY_BYTES_PER_TOKEN + 1024, REPLY_MAX) & ~(size_t)3;
     g->block_bytes = g->reply_cap + n_gen_max * sizeof(int);

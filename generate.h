@@ -24,6 +24,7 @@ struct gen_request {
     int add_bos;               /* start a fresh sequence with BOS */
     int start_pos;             /* KV positions already filled (0 for a completion) */
     int limit_pos;             /* stop when this position is reached (<= seq_len) */
+    int max_new;               /* > 0: also stop after this many new tokens */
     const char *const *stops;  /* NULL-terminated stop strings, or NULL */
     int stop_ids[GEN_MAX_STOP_IDS]; /* tokens that end the reply (e.g. BOS, EOS) */
     int n_stop_ids;
