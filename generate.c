@@ -41,11 +41,12 @@ int gen_begin_request(struct generation *g, const struct model *m, struct run_st
         rc = ERR_INVAL;
     if (rc == 0 && req->start_pos + g->n_prompt >= limit)
         rc = ERR_RANGE; /* no room left to answer */
-    if (req->max_new > 0 && req->max_new < limit - req->start_pos - g->n_prompt)
-        limit = req->start_pos + g->n_prompt + req->max_new;
+    /* the last prompt position already yields the first new token */
+    if (req->max_new > 0 && req->max_new < limit - req->start_pos - g->n_prompt + 1)
+        limit = req->start_pos + g->n_prompt - 1 + req->max_new;
     size_t n_gen_max = (size_t)(limit - req->start_pos);
     g->reply_cap = MIN(n_gen_max * REPLY_BYTES_PER_TOKEN + 1024, REPLY_MAX) & ~(size_t)3;
-    g->block_bytes = g->reply_cap + n_gen_max * sizeof(int);
+    g->block_bytes = g->reply_cap + 2 * n_gen_max * sizeof(int);
     if (rc == 0 && (g->block = plat_alloc(g->block_bytes)) == NULL)
         rc = ERR_NOMEM;
     if (rc) {
@@ -54,6 +55,7 @@ int gen_begin_request(struct generation *g, const struct model *m, struct run_st
     }
     g->reply = g->block;
     g->tok_end = (int *)((char *)g->block + g->reply_cap);
+    g->gen_ids = g->tok_end + n_gen_max;
     g->model = m;
     g->state = s;
     g->tok = tok;
@@ -150,7 +152,7 @@ void gen_step(struct generation *g)
                 g->emit(piece, strlen(piece), g->emit_ctx);
         }
     } else {
-        g->n_gen++;
+        g->gen_ids[g->n_gen++] = next;
         if (is_stop_id(g, next)) {
             stop = 1;
         } else {

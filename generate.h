@@ -52,9 +52,10 @@ struct generation {
     char *reply;
     size_t reply_len, reply_cap, emitted, max_stop;
     int *tok_end;         /* (limit) reply bytes after each generated token */
+    int *gen_ids;         /* (limit) the generated tokens */
     int n_gen;            /* tokens sampled (stop tokens included) */
     int n_fed;            /* generated tokens whose KV entries are kept */
-    void *block;          /* reply + tok_end */
+    void *block;          /* reply + tok_end + gen_ids */
     size_t block_bytes;
 };
 
