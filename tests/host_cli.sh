@@ -112,3 +112,17 @@ if grep -qF "Auto-demo: 3 prompts in 2 categories" "$tmp/got" &&
 else
     fail cli_demo_prompts_file "$(grep -m3 'Demo\|warning' "$tmp/got" "$tmp/err")"
 fi
+
+# Chat: a template keeps the conversation between turns; /model swaps to the
+# GGUF copy of the model and the conversation is prefilled into it again.
+mkdir -p "$tmp/chat"
+for f in stories260K.bin stories260K.gguf tok512.bin; do ln -s "$M/$f" "$tmp/chat/$f"; done
+printf 'autodemo=0\ntemperature=0\nsteps=20\ntemplate=qa\nsystem=Short answers.\n' >"$tmp/chat/llm.cfg"
+printf '1\nWho is Lily?\nWhere is she?\n/model 2\nWhat next?\n/new\n/quit\n' |
+    "$LLM" "$tmp/chat" >"$tmp/got" 2>"$tmp/err"
+if grep -qF "Chat template: qa" "$tmp/err" && [ "$(grep -c '^\[20 tokens,' "$tmp/got")" = 3 ] &&
+   grep -qF "Loaded stories260K.gguf" "$tmp/err" && grep -qF "New conversation." "$tmp/got"; then
+    pass cli_chat_turns_and_swap
+else
+    fail cli_chat_turns_and_swap "$(grep -m4 'tokens\|template\|Loaded' "$tmp/got" "$tmp/err")"
+fi
