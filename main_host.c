@@ -3,6 +3,7 @@
  *
  *   llm [DIR]                              menu over the models in DIR (default .)
  *   llm MODEL [-z TOK] [-t T] [-p P] [-s SEED] [-n STEPS] [-i PROMPT]
+ *   llm synth|greedy-ids|gguf-split ...   host tools (tool_synth.c)
  * With -i it generates once (stdout: the text only) and exits. */
 #include <stdio.h>
 #include <string.h>
@@ -11,6 +12,11 @@
 #include "app.h"
 #include "config.h"
 #include "platform_posix.h"
+
+/* Host tools (tool_synth.c): `llm synth|greedy-ids|gguf-split ...`. Weak so
+ * that programs linked without tool_synth.o (build/san/llm) still link; they
+ * say the tools are missing. */
+int tool_main(int argc, char **argv) __attribute__((weak));
 
 static void usage(const char *argv0)
 {
@@ -28,6 +34,14 @@ int main(int argc, char **argv)
     struct config cli;
     char err[256];
     int i = 1;
+    if (argc > 1 && (!strcmp(argv[1], "synth") || !strcmp(argv[1], "greedy-ids") ||
+                     !strcmp(argv[1], "gguf-split"))) {
+        if (!tool_main) {
+            fprintf(stderr, "%s: %s is not in this build (use build/llm)\n", argv[0], argv[1]);
+            return 2;
+        }
+        return tool_main(argc - 1, argv + 1);
+    }
     config_defaults(&cli);
     cli.set_mask = 0;
     if (i < argc && argv[i][0] != '-') {

@@ -118,7 +118,7 @@ int model_gguf_config(const struct gguf_file *g, struct model_config *ret_cfg, c
         return ERR_FORMAT;
     }
     c.rope_theta = opt_float(g, arch, "rope.freq_base", 10000.0f);
-    c.norm_eps = opt_float(g, arch, c.arch == ARCH_PHI2 ? "attention.layernorm_epsilon"
+    c.norm_eps = opt_float(g, arch, c.arch == ARCH_PHI2 ? "attention.layer_norm_epsilon"
                                                         : "attention.layer_norm_rms_epsilon",
                            1e-5f);
     /* the type holding most of the bytes names the quantization */

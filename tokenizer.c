@@ -1,5 +1,8 @@
 /* tokenizer.c - llama2.c tokenizer.bin: parsing, encode (score-ordered BPE
- * merges) and decode, token-exact with run.c at commit 350e04f.
+ * merges) and decode, token-exact with run.c at commit 350e04f; and the
+ * calls common to every kind (decode, end-of-generation ids, dispatch of
+ * tokenizer_encode(_ex) to the GGUF encoder in tokenizer_spm.c through
+ * t->encode_fn, so this file links on its own).
  *
  * Mechanism differs from run.c where that buys safety or speed, never output:
  *  - pair lookups compare the two pieces against the index without building
@@ -179,6 +182,17 @@ static int parse(struct tokenizer *t, const unsigned char *d, size_t len, const 
     t->vocab_size = vocab_size;
     t->max_token_length = max_token_length;
     t->max_piece_len = max_piece_len;
+    t->kind = TOKENIZER_LLAMA2C;
+    t->bos_id = TOKENIZER_BOS;
+    t->eos_id = TOKENIZER_EOS;
+    t->unk_id = 0;
+    t->eot_id = t->eom_id = t->pad_id = -1;
+    t->add_bos = 1;
+    t->add_space_prefix = 1;
+    t->n_eog = 1;
+    t->eog[0] = TOKENIZER_BOS; /* run.c's generate() stops on BOS */
+    for (int b = 0; b < 256; b++)
+        t->byte_tok[b] = b + 3 < vocab_size ? b + 3 : -1;
     return 0;
 }
 
@@ -310,66 +324,12 @@ struct sym {
     uint32_t gen;
 };
 
-/* A mergeable adjacent pair starting at symbol pos. */
-struct cand {
-    float score;
-    int32_t pos;
-    uint32_t gen;
-    int32_t id;
-};
-
 struct merger {
     const struct tokenizer *t;
     struct sym *s;
     int32_t n;
-    struct cand *heap;
-    size_t hn;
+    struct tok_heap heap; /* prio = score: run.c's choice order, highest then leftmost */
 };
-
-/* Heap order = run.c's choice order: higher score first, then leftmost.
- * Scores are finite (checked at load), so "neither greater" means equal. */
-static int cand_before(const struct cand *a, const struct cand *b)
-{
-    if (a->score > b->score)
-        return 1;
-    if (a->score < b->score)
-        return 0;
-    return a->pos < b->pos;
-}
-
-static void heap_push(struct merger *m, struct cand c)
-{
-    size_t i = m->hn++;
-    while (i > 0) {
-        size_t parent = (i - 1) / 2;
-        if (!cand_before(&c, &m->heap[parent]))
-            break;
-        m->heap[i] = m->heap[parent];
-        i = parent;
-    }
-    m->heap[i] = c;
-}
-
-static struct cand heap_pop(struct merger *m)
-{
-    struct cand *h = m->heap, top = h[0], last = h[--m->hn];
-    size_t i = 0, n = m->hn;
-    if (n == 0)
-        return top;
-    for (;;) {
-        size_t c = 2 * i + 1;
-        if (c >= n)
-            break;
-        if (c + 1 < n && cand_before(&h[c + 1], &h[c]))
-            c++;
-        if (!cand_before(&h[c], &last))
-            break;
-        h[i] = h[c];
-        i = c;
-    }
-    h[i] = last;
-    return top;
-}
 
 /* Queues the pair (pos, next) if its concatenation is a piece that can merge. */
 static void consider_pair(struct merger *m, int32_t pos)
@@ -381,8 +341,8 @@ static void consider_pair(struct merger *m, int32_t pos)
     int id = lookup(t, t->vocab[m->s[pos].id], t->vocab[m->s[next].id]);
     if (id < 0 || !(t->scores[id] > MERGE_SCORE_FLOOR))
         return;
-    struct cand c = {t->scores[id], pos, m->s[pos].gen, id};
-    heap_push(m, c);
+    struct tok_cand c = {t->scores[id], pos, m->s[pos].gen, id};
+    tok_heap_push(&m->heap, c);
 }
 
 static int push_sym(struct merger *m, int id)
@@ -418,11 +378,9 @@ static int is_continuation(unsigned char c)
     return (c & 0xC0) == 0x80;
 }
 
-int tokenizer_encode(const struct tokenizer *t, const char *text, int bos, int eos,
-                     int *tokens, int max_tokens, int *ret_n)
+static int encode_llama2c(const struct tokenizer *t, const char *text, int bos, int eos,
+                          int *tokens, int max_tokens, int *ret_n)
 {
-    if (!t || !t->vocab || !text || !ret_n || max_tokens < 0 || (!tokens && max_tokens > 0))
-        return ERR_INVAL;
     if ((bos && TOKENIZER_BOS >= t->vocab_size) || (eos && TOKENIZER_EOS >= t->vocab_size))
         return ERR_UNSUPPORTED;
 
@@ -433,14 +391,14 @@ int tokenizer_encode(const struct tokenizer *t, const char *text, int bos, int e
     uint64_t cap = (uint64_t)text_len + 2, sz_syms, sz_heap, total;
     /* Each merge queues at most 2 pairs: < 3 * cap heap entries overall. */
     if (size_mul(cap, sizeof(struct sym), &sz_syms) ||
-        size_mul(cap * 3, sizeof(struct cand), &sz_heap) || size_add(sz_syms, sz_heap, &total) ||
+        size_mul(cap * 3, sizeof(struct tok_cand), &sz_heap) || size_add(sz_syms, sz_heap, &total) ||
         total > (uint64_t)SIZE_MAX)
         return ERR_RANGE;
     unsigned char *scratch = plat_alloc((size_t)total);
     if (!scratch)
         return ERR_NOMEM;
     struct merger m = {t, (struct sym *)(void *)scratch, 0,
-                       (struct cand *)(void *)(scratch + sz_syms), 0};
+                       {(struct tok_cand *)(void *)(scratch + sz_syms), 0}};
     int rc = 0;
 
     if (bos)
@@ -467,8 +425,8 @@ int tokenizer_encode(const struct tokenizer *t, const char *text, int bos, int e
 
     for (int32_t i = 0; i + 1 < m.n; i++)
         consider_pair(&m, i);
-    while (m.hn > 0) {
-        struct cand best = heap_pop(&m);
+    while (m.heap.n > 0) {
+        struct tok_cand best = tok_heap_pop(&m.heap);
         struct sym *l = &m.s[best.pos];
         if (l->id < 0 || l->gen != best.gen)
             continue; /* stale: the pair changed since it was queued */
@@ -502,6 +460,243 @@ int tokenizer_encode(const struct tokenizer *t, const char *text, int bos, int e
 out:
     plat_free(scratch, (size_t)total);
     return rc;
+}
+
+int tokenizer_encode(const struct tokenizer *t, const char *text, int bos, int eos,
+                     int *tokens, int max_tokens, int *ret_n)
+{
+    if (!t || !t->vocab || !text || !ret_n || max_tokens < 0 || (!tokens && max_tokens > 0))
+        return ERR_INVAL;
+    if (t->kind == TOKENIZER_LLAMA2C)
+        return encode_llama2c(t, text, bos, eos, tokens, max_tokens, ret_n);
+    if (!t->encode_fn)
+        return ERR_INVAL;
+    return t->encode_fn(t, text, (bos ? TOK_ADD_SPECIAL : 0) | (eos ? TOK_ADD_EOS : 0), tokens,
+                        max_tokens, ret_n);
+}
+
+int tokenizer_encode_ex(const struct tokenizer *t, const char *text, int flags, int *tokens,
+                        int max_tokens, int *ret_n)
+{
+    if (!t || !t->vocab || !text || !ret_n || max_tokens < 0 || (!tokens && max_tokens > 0))
+        return ERR_INVAL;
+    if (t->kind == TOKENIZER_LLAMA2C)
+        return encode_llama2c(t, text, (flags & (TOK_ADD_BOS | TOK_ADD_SPECIAL)) != 0,
+                              (flags & TOK_ADD_EOS) != 0, tokens, max_tokens, ret_n);
+    if (!t->encode_fn)
+        return ERR_INVAL;
+    return t->encode_fn(t, text, flags, tokens, max_tokens, ret_n);
+}
+
+int tokenizer_max_tokens(const struct tokenizer *t, size_t text_len)
+{
+    /* tokenizer.bin: one id per byte plus BOS, dummy prefix and EOS. GGUF:
+     * SPM gives at most 3 ids per byte (a space is U+2581, 3 byte tokens)
+     * plus a prefix per fragment; BPE at most 6 (an invalid byte is U+FFFD,
+     * 3 bytes, each a 2-byte GPT-2 character that may fall back per byte). */
+    uint64_t per = !t || t->kind == TOKENIZER_LLAMA2C ? 1 : 6, n;
+    if (size_mul(text_len, per, &n) || size_add(n, 8, &n) || n > INT_MAX)
+        return INT_MAX;
+    return (int)n;
+}
+
+int tokenizer_is_eog(const struct tokenizer *t, int id)
+{
+    if (!t || id < 0 || id >= t->vocab_size)
+        return 0;
+    for (int i = 0; i < t->n_eog; i++)
+        if (t->eog[i] == id)
+            return 1;
+    return 0;
+}
+
+/* ---- shared by the GGUF encoders (tokenizer_spm.c, tokenizer_bpe.c) ------------- */
+
+#define FNV_INIT 0xcbf29ce484222325ull
+
+static uint64_t fnv(uint64_t h, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)s[i]) * 0x100000001b3ull;
+    return h;
+}
+
+static uint32_t mix(uint64_t h)
+{
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    return (uint32_t)h;
+}
+
+static int span_eq(const char *p, const char *s1, size_t n1, const char *s2, size_t n2)
+{
+    return (n1 == 0 || memcmp(p, s1, n1) == 0) && (n2 == 0 || memcmp(p + n1, s2, n2) == 0);
+}
+
+uint32_t tok_piece_hash(const char *s1, size_t n1, const char *s2, size_t n2)
+{
+    return mix(fnv(fnv(FNV_INIT, s1, n1), s2, n2));
+}
+
+uint32_t tok_merge_hash(int32_t a, int32_t b)
+{
+    return mix((uint64_t)(uint32_t)a << 32 | (uint32_t)b);
+}
+
+int tok_lookup2(const struct tokenizer *t, const char *s1, size_t n1, const char *s2, size_t n2)
+{
+    if (!t->hash)
+        return -1;
+    uint32_t h = tok_piece_hash(s1, n1, s2, n2) & t->hash_mask;
+    for (;; h = (h + 1) & t->hash_mask) {
+        uint32_t v = t->hash[h];
+        if (v == 0)
+            return -1;
+        int id = (int)(v - 1);
+        if (t->piece_len[id] == n1 + n2 && span_eq(t->vocab[id], s1, n1, s2, n2))
+            return id;
+    }
+}
+
+int tok_out_push(struct tok_out *o, int id)
+{
+    if (o->n >= o->max)
+        return ERR_RANGE;
+    o->ids[o->n++] = id;
+    return 0;
+}
+
+/* Higher prio first, then the leftmost position. */
+static int cand_before(const struct tok_cand *a, const struct tok_cand *b)
+{
+    if (a->prio > b->prio)
+        return 1;
+    if (a->prio < b->prio)
+        return 0;
+    return a->pos < b->pos;
+}
+
+void tok_heap_push(struct tok_heap *h, struct tok_cand c)
+{
+    size_t i = h->n++;
+    while (i > 0) {
+        size_t parent = (i - 1) / 2;
+        if (!cand_before(&c, &h->c[parent]))
+            break;
+        h->c[i] = h->c[parent];
+        i = parent;
+    }
+    h->c[i] = c;
+}
+
+struct tok_cand tok_heap_pop(struct tok_heap *h)
+{
+    struct tok_cand *c = h->c, top = c[0], last = c[--h->n];
+    size_t i = 0, n = h->n;
+    if (n == 0)
+        return top;
+    for (;;) {
+        size_t k = 2 * i + 1;
+        if (k >= n)
+            break;
+        if (k + 1 < n && cand_before(&c[k + 1], &c[k]))
+            k++;
+        if (!cand_before(&c[k], &last))
+            break;
+        c[i] = c[k];
+        i = k;
+    }
+    c[i] = last;
+    return top;
+}
+
+static int c_isspace(unsigned c);
+
+/* First occurrence of needle (nn >= 1 bytes) in hay, or SIZE_MAX. */
+static size_t find(const char *hay, size_t hn, const char *needle, size_t nn)
+{
+    if (nn > hn)
+        return SIZE_MAX;
+    char c0 = needle[0];
+    for (size_t i = 0; i + nn <= hn; i++)
+        if (hay[i] == c0 && (nn == 1 || memcmp(hay + i + 1, needle + 1, nn - 1) == 0))
+            return i;
+    return SIZE_MAX;
+}
+
+/* llama.cpp tokenizer_st_partition: for each special piece, longest first,
+ * every occurrence in every raw fragment is cut out, left to right. */
+int32_t tok_partition(const struct tokenizer *t, const char *text, size_t len, int parse_special,
+                      struct tok_frag *f)
+{
+    if (len == 0)
+        return -1;
+    int32_t n = 1, head = 0;
+    f[0] = (struct tok_frag){0, (uint32_t)len, -1, -1};
+    for (int si = 0; si < t->n_specials; si++) {
+        int id = t->specials[si];
+        uint16_t a = t->attr[id];
+        if (!parse_special && (a & (TOKEN_ATTR_CONTROL | TOKEN_ATTR_UNKNOWN)))
+            continue;
+        const char *st = t->vocab[id];
+        size_t sl = t->piece_len[id];
+        int32_t prev = -1;
+        for (int32_t i = head; i >= 0;) {
+            int32_t next = f[i].next;
+            if (f[i].id >= 0) {
+                prev = i;
+                i = next;
+                continue;
+            }
+            size_t pos = f[i].off, end = pos + f[i].len;
+            int32_t last = prev, first_new = -1;
+#define APPEND(o, l, tid)                                                                   \
+    do {                                                                                    \
+        f[n] = (struct tok_frag){(uint32_t)(o), (uint32_t)(l), (tid), -1};                      \
+        if (last >= 0 && last != prev)                                                      \
+            f[last].next = n;                                                               \
+        if (first_new < 0)                                                                  \
+            first_new = n;                                                                  \
+        last = n++;                                                                         \
+    } while (0)
+            for (;;) {
+                size_t m = find(text + pos, end - pos, st, sl);
+                if (m == SIZE_MAX)
+                    break;
+                size_t mpos = pos + m, llen = m;
+                if (a & TOKEN_ATTR_LSTRIP)
+                    while (llen > 0 && c_isspace((unsigned char)text[pos + llen - 1]))
+                        llen--;
+                if (llen > 0)
+                    APPEND(pos, llen, -1);
+                APPEND(mpos, sl, id);
+                pos = mpos + sl;
+                if (pos >= end)
+                    break;
+                if (a & TOKEN_ATTR_RSTRIP)
+                    while (pos < end && c_isspace((unsigned char)text[pos]))
+                        pos++;
+            }
+            if (first_new < 0) { /* no occurrence: the fragment stays */
+                prev = i;
+                i = next;
+                continue;
+            }
+            if (pos < end)
+                APPEND(pos, end - pos, -1);
+#undef APPEND
+            /* Replace fragment i by first_new..last. */
+            if (prev >= 0)
+                f[prev].next = first_new;
+            else
+                head = first_new;
+            f[last].next = next;
+            prev = last;
+            i = next;
+        }
+    }
+    return head;
 }
 
 /* ---- decode ------------------------------------------------------------------- */
@@ -560,12 +755,78 @@ const char *tokenizer_decode(const struct tokenizer *t, int prev, int token)
 {
     if (!t || token < 0 || token >= t->vocab_size)
         return "";
+    if (t->kind != TOKENIZER_LLAMA2C) {
+        /* GGUF: the precomputed token_to_piece(special = false) text. */
+        const char *s = t->dec[token];
+        if (t->add_space_prefix && prev < 0 && s[0] == ' ')
+            s++;
+        return s;
+    }
     const char *piece = t->vocab[token];
     /* SentencePiece strips the space of the first piece after BOS. */
     if (prev == TOKENIZER_BOS && piece[0] == ' ')
         piece++;
     int b = byte_piece_value(piece);
     return b >= 0 ? t->byte_pieces + 2 * b : piece;
+}
+
+int tokenizer_detokenize(const struct tokenizer *t, const int *ids, int n, char *buf, size_t cap,
+                         size_t *ret_len)
+{
+    if (!t || (!ids && n > 0) || n < 0 || !buf || cap == 0 || !ret_len)
+        return ERR_INVAL;
+    size_t total = 0;
+    for (int i = 0; i < n; i++) {
+        const char *p = tokenizer_decode(t, i ? ids[i - 1] : -1, ids[i]);
+        size_t pl = strlen(p);
+        if (total + pl < cap)
+            memcpy(buf + total, p, pl);
+        else if (total < cap)
+            memcpy(buf + total, p, cap - 1 - total);
+        total += pl;
+    }
+    buf[total < cap ? total : cap - 1] = 0;
+    *ret_len = total;
+    if (total >= cap)
+        return ERR_RANGE;
+    if (t->kind == TOKENIZER_LLAMA2C || !t->clean_spaces)
+        return 0;
+    /* llama_detokenize's clean_spaces passes, byte for byte. */
+    char *x = buf;
+    size_t m = total, k;
+    k = m ? 1 : 0;
+    for (size_t i = 1; i < m; i++) {
+        char c = x[i];
+        if (x[i - 1] == ' ' && (c == '?' || c == '!' || c == '.' || c == ','))
+            k--;
+        x[k++] = c;
+    }
+    m = k;
+    k = m ? 1 : 0;
+    for (size_t i = 1; i < m; i++) {
+        char c = x[i];
+        if (c == '\'' && i + 1 < m && x[i - 1] == ' ' && x[i + 1] == ' ') {
+            k--;
+            x[++i] = 0;
+        }
+        x[k++] = c;
+    }
+    m = k;
+    k = m ? 1 : 0;
+    for (size_t i = 1; i < m; i++) {
+        char c = x[i];
+        if (x[i - 1] == ' ' && c == '\'' && i + 1 < m) {
+            char c1 = x[i + 1];
+            if (c1 == 's' || c1 == 'm')
+                k--;
+            else if (i + 2 < m && ((c1 == 'r' && x[i + 2] == 'e') || (c1 == 'v' && x[i + 2] == 'e')))
+                k--;
+        }
+        x[k++] = c;
+    }
+    x[k] = 0;
+    *ret_len = k;
+    return 0;
 }
 
 int tokenizer_piece_printable(const char *piece)
