@@ -142,7 +142,7 @@ static void start_load(const char *path, enum after_load after)
             load_failed(path, err);
             return;
         }
-        str_copy(A.eng.tok_path, sizeof A.eng.tok_path, tok);
+        engine_pick_tokenizer(&A.eng, tok);
     }
     A.mode = M_LOADING;
     A.progress_cells = -1;
@@ -182,7 +182,7 @@ static void load_done(void)
     char desc[160];
     model_config_describe(&A.eng.model.cfg, desc, sizeof desc);
     diag_printf("\nLoaded %s (%s) with tokenizer %s.\n", A.eng.model_path, desc,
-                A.eng.tok_path);
+                engine_uses_model_vocab(&A.eng) ? "from the model file" : A.eng.tok_path);
     reseed();
     if (chat_choose_template(&A.chat, &A.eng.model, A.cfg.template_name))
         diag_printf("warning: template '%s' is unknown; /template lists them\n",

@@ -198,9 +198,12 @@ int chat_begin_reply(struct chat *c, struct engine *e, const char *user, int max
     }
     if ((n = chat_render_turn(c, user, buf + len, cap - len)) < 0)
         return n;
+    /* GGUF vocabularies name their end-of-generation tokens; a llama2.c one
+     * ends a reply with EOS (2) as well as BOS */
+    int llama2c = e->tok.kind == TOKENIZER_LLAMA2C;
     struct gen_request r = {buf, start == 0 && !template_bos_in_text(c->tpl), start,
                             e->model.cfg.seq_len, max_new, template_stop_strings(c->tpl),
-                            {1, 2}, 2, 1};
+                            {2}, llama2c, 1};
     return gen_begin_request(g, &e->model, &e->state, &e->tok, &e->sampler, &r, emit,
                              emit_ctx);
 }

@@ -9,13 +9,17 @@ int engine_load_begin(struct engine *e, const char *model_path, const char *tok_
     memset(e, 0, sizeof *e);
     str_copy(e->model_path, sizeof e->model_path, model_path);
     str_copy(e->tok_path, sizeof e->tok_path, tok_path);
-    return model_load_begin(&e->loader, &e->model, model_path, err, errcap);
+    int rc = model_load_begin(&e->loader, &e->model, model_path, err, errcap);
+    if (rc == 0 && !e->tok_path[0] && engine_model_has_vocab(e))
+        engine_pick_tokenizer(e, ENGINE_MODEL_VOCAB);
+    return rc;
 }
 
 /* Runs once the weights are in: tokenizer, buffers, sampler. */
 static int finish_load(struct engine *e, char *err, size_t errcap)
 {
-    int rc = tokenizer_load(&e->tok, e->tok_path, err, errcap);
+    int rc = engine_uses_model_vocab(e) ? tokenizer_init_gguf(&e->tok, &e->model.gguf, err, errcap)
+                                        : tokenizer_load(&e->tok, e->tok_path, err, errcap);
     if (rc)
         return rc;
     if (tokenizer_vocab_size(&e->tok) != e->model.cfg.vocab_size) {
@@ -30,6 +34,21 @@ static int finish_load(struct engine *e, char *err, size_t errcap)
     }
     e->ready = 1;
     return 0;
+}
+
+int engine_uses_model_vocab(const struct engine *e)
+{
+    return !strcmp(e->tok_path, ENGINE_MODEL_VOCAB);
+}
+
+void engine_pick_tokenizer(struct engine *e, const char *tok_path)
+{
+    str_copy(e->tok_path, sizeof e->tok_path, tok_path);
+}
+
+int engine_model_has_vocab(const struct engine *e)
+{
+    return gguf_find(&e->model.gguf, "tokenizer.ggml.model") != NULL;
 }
 
 int engine_load_step(struct engine *e, int *ret_done, char *err, size_t errcap)

@@ -8,7 +8,6 @@
 #include "lib.h"
 #include "platform.h"
 
-#define TOKEN_BOS 1
 #define REPLY_BYTES_PER_TOKEN 16
 #define REPLY_MAX (1u << 20)
 
@@ -16,7 +15,7 @@ int gen_begin(struct generation *g, const struct model *m, struct run_state *s,
               const struct tokenizer *tok, struct sampler *smp, const char *prompt, int steps,
               gen_emit_fn emit, void *emit_ctx)
 {
-    struct gen_request r = {prompt, 1, 0, 0, 0, NULL, {TOKEN_BOS}, 1, 0};
+    struct gen_request r = {prompt, 1, 0, 0, 0, NULL, {0}, 0, 0};
     r.limit_pos = steps <= 0 || steps > m->cfg.seq_len ? m->cfg.seq_len : steps;
     return gen_begin_request(g, m, s, tok, smp, &r, emit, emit_ctx);
 }
@@ -26,8 +25,7 @@ int gen_begin_request(struct generation *g, const struct model *m, struct run_st
                       const struct gen_request *req, gen_emit_fn emit, void *emit_ctx)
 {
     memset(g, 0, sizeof *g);
-    /* worst case one token per byte, plus BOS, dummy prefix and EOS */
-    size_t cap = strlen(req->text) + 3;
+    size_t cap = (size_t)tokenizer_max_tokens(tok, strlen(req->text));
     int limit = MIN(req->limit_pos, m->cfg.seq_len);
     if (req->start_pos < 0 || req->start_pos >= limit)
         return ERR_RANGE;
@@ -35,8 +33,8 @@ int gen_begin_request(struct generation *g, const struct model *m, struct run_st
     g->prompt_tokens = plat_alloc(g->prompt_bytes);
     if (!g->prompt_tokens)
         return ERR_NOMEM;
-    int rc = tokenizer_encode(tok, req->text, req->add_bos, 0, g->prompt_tokens, (int)cap,
-                              &g->n_prompt);
+    int flags = (req->add_bos ? TOK_ADD_SPECIAL : 0) | (req->special ? TOK_PARSE_SPECIAL : 0);
+    int rc = tokenizer_encode_ex(tok, req->text, flags, g->prompt_tokens, (int)cap, &g->n_prompt);
     if (rc == 0 && g->n_prompt < 1)
         rc = ERR_INVAL;
     if (rc == 0 && req->start_pos + g->n_prompt >= limit)
@@ -111,8 +109,17 @@ static int append_reply(struct generation *g, const char *piece)
     return 0;
 }
 
+/* llama2.c's safe_printf rule for its own vocabularies; GGUF pieces can be
+ * single bytes of a longer character and are printed as they come. */
+static int worth_printing(const struct generation *g, const char *piece)
+{
+    return g->tok->kind == TOKENIZER_LLAMA2C ? tokenizer_piece_printable(piece) : *piece != 0;
+}
+
 static int is_stop_id(const struct generation *g, int token)
 {
+    if (tokenizer_is_eog(g->tok, token)) /* EOS, EOT, <|im_end|>, ...; BOS for llama2.c */
+        return 1;
     for (int i = 0; i < g->req.n_stop_ids; i++)
         if (g->req.stop_ids[i] == token)
             return 1;
@@ -148,7 +155,7 @@ void gen_step(struct generation *g)
         /* a completion prints its prompt, as llama2.c does; a chat turn not */
         if (g->req.start_pos == 0 && !g->req.stops) {
             const char *piece = tokenizer_decode(g->tok, g->token, next);
-            if (tokenizer_piece_printable(piece))
+            if (worth_printing(g, piece))
                 g->emit(piece, strlen(piece), g->emit_ctx);
         }
     } else {
@@ -157,7 +164,7 @@ void gen_step(struct generation *g)
             stop = 1;
         } else {
             const char *piece = tokenizer_decode(g->tok, g->token, next);
-            if (tokenizer_piece_printable(piece))
+            if (worth_printing(g, piece))
                 stop = append_reply(g, piece);
             flush_reply(g, 0);
         }

@@ -567,7 +567,9 @@ int tok_out_push(struct tok_out *o, int id)
     return 0;
 }
 
-/* Higher prio first, then the leftmost position. */
+/* Higher prio first, then the leftmost position: run.c's and llama.cpp's
+ * choice order. Priorities are finite (scores are checked at load, ranks
+ * are exact in a float below 2^24), so "neither greater" means equal. */
 static int cand_before(const struct tok_cand *a, const struct tok_cand *b)
 {
     if (a->prio > b->prio)

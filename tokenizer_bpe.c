@@ -118,6 +118,7 @@ struct pre_name {
     int pre, ignore_merges, add_bos, clean_spaces;
 };
 
+/* {name, pre-tokenizer, ignore_merges, add_bos default, clean_spaces} */
 static const struct pre_name pre_names[] = {
     {"default", TOKENIZER_PRE_DEFAULT, 0, 0, 1},
     {"llama3", TOKENIZER_PRE_LLAMA3, 1, 1, 1},

@@ -64,8 +64,14 @@ run() {
     say "== $name done: pass $p, fail $f, $((SECONDS - start)) s"
 }
 
+# llama.cpp (node-llama-cpp) is the parity oracle of several tests: install it
+# first so that none of them can quietly skip.
+if ! bash tests/oracle/setup.sh >>"$log" 2>&1; then
+    say "FAIL: oracle_setup: tests/oracle/setup.sh failed (see $log)"
+    failed=$((failed + 1))
+fi
 if [ -x build/san/unit_tests ]; then
-    run unit_tests env LLM_MODELS="$MODELS_DIR" build/san/unit_tests
+    run unit_tests env LLM_MODELS="$MODELS_DIR" LLM_ORACLE_REQUIRED=1 build/san/unit_tests
 else
     run unit_tests sh -c 'echo "FAIL: unit_tests: build/san/unit_tests not built (make host)"; exit 1'
 fi

@@ -9,7 +9,15 @@
  * inside the vocabulary, encoding is deterministic, and tokenizer_free
  * returns every byte (plat_posix_live_bytes). Any broken promise prints why
  * and aborts, so libFuzzer saves the input. Built and run by
- * tests/host_fuzz.sh. */
+ * tests/host_fuzz.sh.
+ *
+ * Built with -DFUZZ_TOKENIZER_GGUF and tokenizer_spm.c tokenizer_bpe.c gguf.c
+ * as well, an input starting with "GGUF" is parsed as a GGUF file
+ * (gguf_parse) and given to tokenizer_init_gguf: a failure is a one-line
+ * message with nothing left allocated; on success every flag combination
+ * of tokenizer_encode_ex on fixed strings and on the vocabulary's own
+ * pieces returns 0 or ERR_UNSUPPORTED with ids in range and at most
+ * tokenizer_max_tokens of them, and tokenizer_detokenize/decode work. */
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -18,6 +26,9 @@
 
 #include "../errors.h"
 #include "../tokenizer.h"
+#ifdef FUZZ_TOKENIZER_GGUF
+#include "../gguf.h"
+#endif
 #include "../platform_posix.h"
 
 #define REQUIRE(cond, ...)                                                      \
@@ -164,8 +175,68 @@ static void use_tokenizer(const struct tokenizer *t, const uint8_t *data, size_t
     free(text);
 }
 
+#ifdef FUZZ_TOKENIZER_GGUF
+static void encode_gguf(const struct tokenizer *t, const char *text, int flags)
+{
+    int cap = tokenizer_max_tokens(t, strlen(text)), n = -1;
+    int *ids = malloc(sizeof(int) * (size_t)cap);
+    int rc = tokenizer_encode_ex(t, text, flags, ids, cap, &n);
+    REQUIRE(rc == 0 || rc == ERR_UNSUPPORTED, "tokenizer_encode_ex returned %d (%s)", rc, err_str(rc));
+    if (rc == 0) {
+        REQUIRE(n >= 0 && n <= cap, "%d ids, bound %d", n, cap);
+        for (int i = 0; i < n; i++)
+            REQUIRE(ids[i] >= 0 && ids[i] < t->vocab_size, "id %d out of range", ids[i]);
+        char buf[512];
+        size_t len;
+        rc = tokenizer_detokenize(t, ids, n, buf, sizeof buf, &len);
+        REQUIRE(rc == 0 || rc == ERR_RANGE, "tokenizer_detokenize returned %d", rc);
+        REQUIRE(strlen(buf) < sizeof buf, "detokenize overran");
+    }
+    free(ids);
+}
+
+static int fuzz_gguf(const uint8_t *data, size_t size)
+{
+    size_t before = plat_posix_live_bytes();
+    struct gguf_file g;
+    char err[200];
+    if (gguf_parse(&g, data, size, size, err, sizeof err) != 0)
+        return 0;
+    struct tokenizer t;
+    int rc = tokenizer_init_gguf(&t, &g, err, sizeof err);
+    if (rc) {
+        REQUIRE(rc == ERR_FORMAT || rc == ERR_UNSUPPORTED || rc == ERR_RANGE,
+                "tokenizer_init_gguf returned %d (%s): %s", rc, err_str(rc), err);
+        check_msg(err, sizeof err);
+        REQUIRE(is_zero(&t, sizeof t), "struct not zeroed after a failed init");
+    } else {
+        static const char *const texts[] = {
+            "", "a", " Hello  world\n\n", "<s>x</s>", "<|im_start|>u\n<|im_end|>",
+            "\xff\xfe\x80 \xe4\xb8\xad 123 12345", "'s 'T\tx \xf0\x9f\x98\x80", "<0x41>",
+        };
+        for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++)
+            for (int f = 0; f < 16; f++)
+                encode_gguf(&t, texts[i], f);
+        for (int id = 0; id < t.vocab_size && id < 64; id++) {
+            encode_gguf(&t, t.vocab[id], TOK_PARSE_SPECIAL);
+            (void)strlen(tokenizer_decode(&t, id - 1, id));
+        }
+        (void)tokenizer_is_eog(&t, 0);
+        tokenizer_free(&t);
+    }
+    gguf_close(&g);
+    REQUIRE(plat_posix_live_bytes() == before, "GGUF tokenizer left %zu bytes",
+            plat_posix_live_bytes() - before);
+    return 0;
+}
+#endif
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+#ifdef FUZZ_TOKENIZER_GGUF
+    if (size >= 4 && memcmp(data, "GGUF", 4) == 0)
+        return fuzz_gguf(data, size);
+#endif
     size_t before = plat_posix_live_bytes();
     struct tokenizer t;
     memset(&t, 0xA5, sizeof t);
