@@ -26,16 +26,7 @@
 #include "../errors.h"
 #include "../platform_posix.h"
 
-#define REQUIRE(cond, ...)                                                    \
-    do {                                                                      \
-        if (!(cond)) {                                                        \
-            fprintf(stderr, "fuzz_config: %s:%d: %s: ", __FILE__, __LINE__,   \
-                    #cond);                                                   \
-            fprintf(stderr, __VA_ARGS__);                                     \
-            fprintf(stderr, "\n");                                            \
-            abort();                                                          \
-        }                                                                     \
-    } while (0)
+#include "fuzz_require.h"
 
 /* One line of printable text (UTF-8 allowed, no C0 controls or DEL). */
 static void check_line(const char *msg, size_t cap, const char *what)

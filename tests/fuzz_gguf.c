@@ -28,16 +28,7 @@
 
 #define FILE_MAX (64 * 1024) /* bigger inputs skip the temp-file path */
 
-#define REQUIRE(cond, ...)                                                 \
-    do {                                                                   \
-        if (!(cond)) {                                                     \
-            fprintf(stderr, "fuzz_gguf: %s:%d: %s: ", __FILE__, __LINE__,  \
-                    #cond);                                                \
-            fprintf(stderr, __VA_ARGS__);                                  \
-            fprintf(stderr, "\n");                                         \
-            abort();                                                       \
-        }                                                                  \
-    } while (0)
+#include "fuzz_require.h"
 
 static char tmp_path[512];
 

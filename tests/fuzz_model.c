@@ -25,16 +25,7 @@
 
 #define LOAD_MAX (16 * 1024) /* bigger file parts only go through model_probe */
 
-#define REQUIRE(cond, ...)                                                  \
-    do {                                                                    \
-        if (!(cond)) {                                                      \
-            fprintf(stderr, "fuzz_model: %s:%d: %s: ", __FILE__, __LINE__,  \
-                    #cond);                                                 \
-            fprintf(stderr, __VA_ARGS__);                                   \
-            fprintf(stderr, "\n");                                          \
-            abort();                                                        \
-        }                                                                   \
-    } while (0)
+#include "fuzz_require.h"
 
 /* err must be a NUL-terminated (within cap) single line, non-empty if cap > 1. */
 static void check_msg(const char *err, size_t cap, const char *what)

@@ -24,16 +24,7 @@
 #include "../errors.h"
 #include "../lib.h"
 
-#define REQUIRE(cond, ...)                                                     \
-    do {                                                                       \
-        if (!(cond)) {                                                         \
-            fprintf(stderr, "fuzz_numbers: %s:%d: %s: ", __FILE__, __LINE__,   \
-                    #cond);                                                    \
-            fprintf(stderr, __VA_ARGS__);                                      \
-            fprintf(stderr, "\n");                                             \
-            abort();                                                           \
-        }                                                                      \
-    } while (0)
+#include "fuzz_require.h"
 
 static int c_space(int c)
 {

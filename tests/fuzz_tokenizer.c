@@ -31,16 +31,7 @@
 #endif
 #include "../platform_posix.h"
 
-#define REQUIRE(cond, ...)                                                      \
-    do {                                                                        \
-        if (!(cond)) {                                                          \
-            fprintf(stderr, "fuzz_tokenizer: %s:%d: %s: ", __FILE__, __LINE__,  \
-                    #cond);                                                     \
-            fprintf(stderr, __VA_ARGS__);                                       \
-            fprintf(stderr, "\n");                                              \
-            abort();                                                            \
-        }                                                                       \
-    } while (0)
+#include "fuzz_require.h"
 
 #define TEXT_MAX 512 /* bytes of the input used as text to encode */
 

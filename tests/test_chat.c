@@ -10,21 +10,6 @@
 #include "../generate.h"
 #include "../platform_posix.h"
 
-struct sink {
-    char s[4096];
-    size_t n;
-};
-
-static void collect(const char *text, size_t len, void *ctx)
-{
-    struct sink *b = ctx;
-    if (b->n + len < sizeof b->s) {
-        memcpy(b->s + b->n, text, len);
-        b->n += len;
-        b->s[b->n] = 0;
-    }
-}
-
 static int argmax(const float *x, int n)
 {
     int best = 0;
@@ -50,8 +35,8 @@ TEST(chat_stop_string_trims_reply_and_cache)
     static const char *const stops[] = {"e was", NULL};
     struct gen_request r1 = {"Once upon a time", 1, 0, 512, 60, stops, {1, 2}, 2, 0};
     struct generation g1, g2;
-    struct sink out1 = {.n = 0}, out2 = {.n = 0};
-    CHECK_INT(gen_begin_request(&g1, &e.model, &e.state, &e.tok, &e.sampler, &r1, collect, &out1), 0);
+    struct test_text out1 = {.n = 0}, out2 = {.n = 0};
+    CHECK_INT(gen_begin_request(&g1, &e.model, &e.state, &e.tok, &e.sampler, &r1, test_collect, &out1), 0);
     while (!g1.done)
         gen_step(&g1);
     CHECK_STR(out1.s, ", ther");                /* printed: the reply without "e was" */
@@ -72,7 +57,7 @@ TEST(chat_stop_string_trims_reply_and_cache)
 
     /* continue on the trimmed cache */
     struct gen_request r2 = {" and", 0, kv1, 512, 8, NULL, {1}, 1, 0};
-    CHECK_INT(gen_begin_request(&g2, &e.model, &e.state, &e.tok, &e.sampler, &r2, collect, &out2), 0);
+    CHECK_INT(gen_begin_request(&g2, &e.model, &e.state, &e.tok, &e.sampler, &r2, test_collect, &out2), 0);
     while (!g2.done)
         gen_step(&g2);
     CHECK_INT(g2.n_gen, 8);

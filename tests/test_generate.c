@@ -7,21 +7,6 @@
 #include "../generate.h"
 #include "../platform_posix.h"
 
-struct text_buf {
-    char s[8192];
-    size_t n;
-};
-
-static void collect(const char *text, size_t len, void *ctx)
-{
-    struct text_buf *b = ctx;
-    if (b->n + len < sizeof b->s) {
-        memcpy(b->s + b->n, text, len);
-        b->n += len;
-        b->s[b->n] = 0;
-    }
-}
-
 static int load_model(struct engine *e, const char *file)
 {
     char model[512], tok[512], err[256];
@@ -82,9 +67,9 @@ static void check_greedy_reference(const char *model_file)
         int n_prompt = parse_ids(f[1], want_prompt, 64), n_gen = parse_ids(f[2], want_gen, 600);
 
         struct generation g;
-        struct text_buf text = {.n = 0};
+        struct test_text text = {.n = 0};
         e.sampler.temperature = 0.0f;
-        CHECK(gen_begin(&g, &e.model, &e.state, &e.tok, &e.sampler, f[0], 200, collect, &text) == 0);
+        CHECK(gen_begin(&g, &e.model, &e.state, &e.tok, &e.sampler, f[0], 200, test_collect, &text) == 0);
         CHECK_INT(g.n_prompt, n_prompt);
         CHECK(memcmp(g.prompt_tokens, want_prompt, sizeof(int) * (size_t)n_prompt) == 0);
         int got[600], n_got = 0;
@@ -149,11 +134,11 @@ TEST(generate_seeded_topp_matches_upstream)
         want[strlen(want) - 1] = 0;
 
     struct generation g;
-    struct text_buf text = {.n = 0};
+    struct test_text text = {.n = 0};
     e.sampler.temperature = 1.0f;
     e.sampler.topp = 0.9f;
     e.sampler.rng_state = 133742;
-    CHECK(gen_begin(&g, &e.model, &e.state, &e.tok, &e.sampler, "", 256, collect, &text) == 0);
+    CHECK(gen_begin(&g, &e.model, &e.state, &e.tok, &e.sampler, "", 256, test_collect, &text) == 0);
     while (!g.done)
         gen_step(&g);
     gen_end(&g);

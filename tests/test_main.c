@@ -39,6 +39,16 @@ char *test_read_file(const char *path, size_t *ret_len)
     return buf;
 }
 
+void test_collect(const char *text, size_t len, void *ctx)
+{
+    struct test_text *b = ctx;
+    if (b->n + len < sizeof b->s) {
+        memcpy(b->s + b->n, text, len);
+        b->n += len;
+        b->s[b->n] = 0;
+    }
+}
+
 int test_write_file(const char *path, const void *data, size_t len)
 {
     FILE *f = fopen(path, "wb");

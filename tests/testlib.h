@@ -64,6 +64,12 @@ extern int test_failures; /* failures in the running test */
 const char *test_models_dir(void);
 /* Reads a whole file into a malloc'd buffer (NUL-terminated); NULL on error. */
 char *test_read_file(const char *path, size_t *ret_len);
+/* A text sink for generation callbacks: test_collect(text, len, &buf). */
+struct test_text {
+    char s[8192];
+    size_t n;
+};
+void test_collect(const char *text, size_t len, void *ctx);
 /* Writes len bytes to path (replacing it); 0 or -1. */
 int test_write_file(const char *path, const void *data, size_t len);
 /* Unescapes a reference TSV field in place (\\ \t \n \r). */
