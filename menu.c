@@ -166,8 +166,9 @@ const char *catalog_tokenizer_for(const struct catalog *c, int vocab_size, const
 void model_config_describe(const struct model_config *cfg, char *buf, size_t cap)
 {
     static const char *const formats[] = {"?", "llama2.c", "llama2.c v1", "GGUF"};
-    fmt_snprintf(buf, cap, "%s %s %s, %llu.%02lluM params, dim %d, hidden %d, %d layers, "
+    fmt_snprintf(buf, cap, "%s%s%s %s %s, %llu.%02lluM params, dim %d, hidden %d, %d layers, "
                  "%d heads, %d kv heads, vocab %d, context %d",
+                 cfg->family, cfg->family[0] ? ": " : "",
                  formats[cfg->format], cfg->arch == ARCH_PHI2 ? "phi2" : "llama",
                  qtype_name(cfg->weight_type), (unsigned long long)(cfg->n_params / 1000000),
                  (unsigned long long)(cfg->n_params / 10000 % 100), cfg->dim, cfg->hidden_dim,

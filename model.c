@@ -184,6 +184,7 @@ int model_probe(const void *hdr, size_t hdr_len, uint64_t file_size,
                                     ? (uint64_t)c.seq_len * (uint64_t)model_head_size(&c) * 4
                                     : 0);
     c.n_params = c.weight_bytes / 4;
+    model_guess_family(&c, NULL, 0);
     *ret_cfg = c;
     return 0;
 }
@@ -483,4 +484,56 @@ void model_free(struct model *m)
         plat_free(m->block, m->block_bytes);
     gguf_close(&m->gguf);
     memset(m, 0, sizeof *m);
+}
+
+/* Case-insensitive search of needle in the first n bytes of hay. */
+static int contains_ci(const char *hay, size_t n, const char *needle)
+{
+    size_t m = strlen(needle);
+    for (size_t i = 0; i + m <= n; i++) {
+        size_t j = 0;
+        while (j < m && (hay[i + j] | 32) == (needle[j] | 32))
+            j++;
+        if (j == m)
+            return 1;
+    }
+    return 0;
+}
+
+void model_guess_family(struct model_config *c, const char *name, size_t name_len)
+{
+    static const struct {
+        const char *marker, *family; /* general.name substrings, first match wins */
+    } by_name[] = {
+        {"tinyllama", "TinyLlama"}, {"codellama", "CodeLlama"}, {"code llama", "CodeLlama"},
+        {"mistral", "Mistral"},     {"smollm", "SmolLM"},       {"llama-3", "Llama 3"},
+        {"llama 3", "Llama 3"},     {"llama-2", "Llama 2"},     {"llama 2", "Llama 2"},
+        {"phi-2", "Phi-2"},         {"phi2", "Phi-2"},          {"qwen", "Qwen"},
+        {"stories", "TinyStories"},
+    };
+    static const struct {
+        int dim, layers, heads, kv_heads, vocab;
+        const char *family;
+    } by_dims[] = {
+        {64, 5, 8, 4, 512, "stories260K"},       {288, 6, 6, 6, 32000, "stories15M"},
+        {512, 8, 8, 8, 32000, "stories42M"},     {768, 12, 12, 12, 32000, "stories110M"},
+        {2048, 22, 32, 4, 32000, "TinyLlama-1.1B"}, {4096, 32, 32, 32, 32000, "Llama-2-7B"},
+        {4096, 32, 32, 32, 32016, "CodeLlama-7B"}, {4096, 32, 32, 8, 32000, "Mistral-7B"},
+        {4096, 32, 32, 8, 32768, "Mistral-7B"},  {2560, 32, 32, 32, 51200, "Phi-2"},
+    };
+    c->family[0] = 0;
+    for (size_t i = 0; name && i < ARRAY_LEN(by_name); i++) {
+        if (contains_ci(name, name_len, by_name[i].marker)) {
+            str_copy(c->family, sizeof c->family, by_name[i].family);
+            return;
+        }
+    }
+    for (size_t i = 0; i < ARRAY_LEN(by_dims); i++) {
+        if (by_dims[i].dim == c->dim && by_dims[i].layers == c->n_layers &&
+            by_dims[i].heads == c->n_heads && by_dims[i].kv_heads == c->n_kv_heads &&
+            by_dims[i].vocab == c->vocab_size) {
+            str_copy(c->family, sizeof c->family, by_dims[i].family);
+            return;
+        }
+    }
 }

@@ -45,6 +45,7 @@ struct model_config {
     int weight_type;  /* ggml type of most weight bytes, for display */
     uint64_t n_params;
     uint64_t weight_bytes; /* bytes of weights read for every token */
+    char family[40];       /* "stories15M", "TinyLlama-1.1B", ... or "" */
 };
 
 static inline int model_head_size(const struct model_config *c) { return c->dim / c->n_heads; }
@@ -153,6 +154,10 @@ int model_check_dims(const struct model_config *c, char *err, size_t errcap);
  * at 64-byte aligned offsets from m->block), then the layer_weights array
  * for m->cfg.n_layers (m->w.layers). */
 int model_alloc_block(struct model *m, uint64_t tensor_bytes, char *err, size_t errcap);
+
+/* Names the model family from a GGUF general.name (may be NULL/empty) or,
+ * failing that, from well-known dimensions; writes "" when unknown. */
+void model_guess_family(struct model_config *c, const char *name, size_t name_len);
 
 /* GGUF (model_gguf.c): config from the metadata of an open file. */
 int model_gguf_config(const struct gguf_file *g, struct model_config *ret_cfg, char *err,

@@ -121,6 +121,11 @@ int model_gguf_config(const struct gguf_file *g, struct model_config *ret_cfg, c
     c.norm_eps = opt_float(g, arch, c.arch == ARCH_PHI2 ? "attention.layer_norm_epsilon"
                                                         : "attention.layer_norm_rms_epsilon",
                            1e-5f);
+    struct gguf_str name = {NULL, 0};
+    gguf_get_str(g, "general.name", &name);
+    model_guess_family(&c, name.s, (size_t)name.n);
+    if (!c.family[0] && c.arch == ARCH_PHI2)
+        str_copy(c.family, sizeof c.family, "Phi-2");
     /* the type holding most of the bytes names the quantization */
     uint64_t by_type[GGML_TYPE_ID_LIMIT] = {0};
     for (uint64_t i = 0; i < g->n_tensors; i++) {

@@ -220,3 +220,30 @@ TEST(model_formats_give_identical_logits)
     free(legacy);
     CHECK_INT(plat_posix_live_bytes(), 0);
 }
+
+TEST(model_family_from_name_or_dims)
+{
+    static const struct {
+        const char *name;
+        int dim, layers, heads, kv, vocab;
+        const char *want;
+    } cases[] = {
+        {"TinyLlama 1.1B Chat v1.0", 2048, 22, 32, 4, 32000, "TinyLlama"},
+        {"codellama_codellama-7b-instruct-hf", 4096, 32, 32, 32, 32016, "CodeLlama"},
+        {"mistralai_mistral-7b-instruct-v0.2", 4096, 32, 32, 8, 32000, "Mistral"},
+        {"LLaMA v2", 4096, 32, 32, 32, 32000, "Llama-2-7B"}, /* name unhelpful: dims */
+        {"Phi2", 2560, 32, 32, 32, 51200, "Phi-2"},
+        {NULL, 288, 6, 6, 6, 32000, "stories15M"},
+        {NULL, 768, 12, 12, 12, 32000, "stories110M"},
+        {NULL, 2048, 22, 32, 4, 32000, "TinyLlama-1.1B"},
+        {NULL, 100, 3, 4, 4, 999, ""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct model_config c;
+        memset(&c, 0, sizeof c);
+        c.dim = cases[i].dim, c.n_layers = cases[i].layers, c.n_heads = cases[i].heads;
+        c.n_kv_heads = cases[i].kv, c.vocab_size = cases[i].vocab;
+        model_guess_family(&c, cases[i].name, cases[i].name ? strlen(cases[i].name) : 0);
+        CHECK_STR(c.family, cases[i].want);
+    }
+}
