@@ -117,12 +117,26 @@ fi
 # GGUF copy of the model and the conversation is prefilled into it again.
 mkdir -p "$tmp/chat"
 for f in stories260K.bin stories260K.gguf tok512.bin; do ln -s "$M/$f" "$tmp/chat/$f"; done
-printf 'autodemo=0\ntemperature=0\nsteps=20\ntemplate=qa\nsystem=Short answers.\n' >"$tmp/chat/llm.cfg"
+printf 'autodemo=0\ntemperature=0\nsteps=20\ntemplate=qa\nsystem=Short answers.\nfewshot=ex.txt\ncot=1\n' >"$tmp/chat/llm.cfg"
+printf 'Q: Who is Tom?\nA: A boy.\n\nQ: Where is Tom?\nA: At home.\n' >"$tmp/chat/ex.txt"
 printf '1\nWho is Lily?\nWhere is she?\n/model 2\nWhat next?\n/new\n/quit\n' |
     "$LLM" "$tmp/chat" >"$tmp/got" 2>"$tmp/err"
 if grep -qF "Chat template: qa" "$tmp/err" && [ "$(grep -c '^\[20 tokens,' "$tmp/got")" = 3 ] &&
    grep -qF "Loaded stories260K.gguf" "$tmp/err" && grep -qF "New conversation." "$tmp/got"; then
-    pass cli_chat_turns_and_swap
+    if grep -q "ex.txt" "$tmp/err"; then
+        fail cli_chat_turns_and_swap "a good few-shot file was refused: $(grep ex.txt "$tmp/err")"
+    else
+        pass cli_chat_turns_and_swap
+    fi
 else
     fail cli_chat_turns_and_swap "$(grep -m4 'tokens\|template\|Loaded' "$tmp/got" "$tmp/err")"
+fi
+
+# A broken few-shot file is reported with its line and the chat goes on.
+printf 'A: an answer without a question\n' >"$tmp/chat/ex.txt"
+printf '1\nHi?\n/quit\n' | "$LLM" "$tmp/chat" >"$tmp/got" 2>"$tmp/err"
+if grep -q "warning: ex.txt:1: .*; no examples" "$tmp/err" && grep -q '^\[20 tokens,' "$tmp/got"; then
+    pass cli_chat_bad_fewshot_file
+else
+    fail cli_chat_bad_fewshot_file "$(grep -m2 'ex.txt\|tokens' "$tmp/err" "$tmp/got")"
 fi
