@@ -82,3 +82,51 @@ double k_read_bandwidth(void)
     plat_free(buf, bytes);
     return best ? (double)bytes * 1e6 / (double)best : 0.0;
 }
+
+void k_quantize_q8g(const float *x, int8_t *xq, float *xs, int n, int gs)
+{
+    for (int g = 0; g < n / gs; g++) {
+        const float *v = x + g * gs;
+        float wmax = 0.0f;
+        for (int i = 0; i < gs; i++) {
+            float a = v[i] < 0 ? -v[i] : v[i];
+            if (a > wmax)
+                wmax = a;
+        }
+        float scale = wmax / 127.0f;
+        xs[g] = scale;
+        for (int i = 0; i < gs; i++) {
+            /* round(): half away from zero; exact in double for |q| <= 127 */
+            double q = scale > 0.0f ? (double)(v[i] / scale) : 0.0;
+            xq[g * gs + i] = (int8_t)(q >= 0 ? (long)(q + 0.5) : -(long)(-q + 0.5));
+        }
+    }
+}
+
+struct q8g_job {
+    float *out;
+    const int8_t *xq, *wq;
+    const float *xs, *ws;
+    int n, gs;
+};
+
+static void q8g_row(int i, void *ctx)
+{
+    const struct q8g_job *j = ctx;
+    size_t in = (size_t)i * (size_t)j->n;
+    float val = 0.0f;
+    for (int k = 0; k < j->n; k += j->gs) {
+        int32_t ival = 0;
+        for (int t = 0; t < j->gs; t++)
+            ival += (int32_t)j->xq[k + t] * (int32_t)j->wq[in + (size_t)k + (size_t)t];
+        val += ((float)ival) * j->ws[(in + (size_t)k) / (size_t)j->gs] * j->xs[k / j->gs];
+    }
+    j->out[i] = val;
+}
+
+void k_matmul_q8g(float *out, const int8_t *xq, const float *xs, const int8_t *wq,
+                  const float *ws, int n, int d, int gs)
+{
+    struct q8g_job job = {out, xq, wq, xs, ws, n, gs};
+    plat_parallel_for(d, q8g_row, &job);
+}

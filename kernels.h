@@ -2,12 +2,22 @@
 #ifndef KERNELS_H
 #define KERNELS_H
 
+#include <stdint.h>
+
 /* out = weight * x / sqrt(mean(x^2) + 1e-5); out may alias x. */
 void k_rmsnorm(float *out, const float *x, const float *weight, int size);
 /* In-place softmax of size >= 1 values. */
 void k_softmax(float *x, int size);
 /* out (d) = W (d, n) @ x (n); rows are spread over plat_parallel_for. */
 void k_matmul(float *out, const float *x, const float *w, int n, int d);
+
+/* llama2.c version 2 (runq.c) int8 groups: x is quantized per group of gs
+ * (scale = max|x|/127, values rounded half away from zero) into xq/xs
+ * (caller-owned: n bytes and n/gs floats), then out (d) = W (d, n) @ x with
+ * integer dot products per group scaled by both scales, as runq.c does. */
+void k_quantize_q8g(const float *x, int8_t *xq, float *xs, int n, int gs);
+void k_matmul_q8g(float *out, const int8_t *xq, const float *xs, const int8_t *wq,
+                  const float *ws, int n, int d, int gs);
 
 /* Measures the memory read bandwidth in bytes per second (a sum over a
  * buffer much larger than the caches); 0 when the buffer can't be had. */

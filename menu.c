@@ -165,12 +165,13 @@ const char *catalog_tokenizer_for(const struct catalog *c, int vocab_size, const
 
 void model_config_describe(const struct model_config *cfg, char *buf, size_t cap)
 {
-    static const char *const formats[] = {"?", "llama2.c", "llama2.c v1", "GGUF"};
+    static const char *const formats[] = {"?", "llama2.c", "llama2.c v1", "GGUF", "llama2.c v2"};
     fmt_snprintf(buf, cap, "%s%s%s %s %s, %llu.%02lluM params, dim %d, hidden %d, %d layers, "
                  "%d heads, %d kv heads, vocab %d, context %d",
                  cfg->family, cfg->family[0] ? ": " : "",
                  formats[cfg->format], cfg->arch == ARCH_PHI2 ? "phi2" : "llama",
-                 qtype_name(cfg->weight_type), (unsigned long long)(cfg->n_params / 1000000),
+                 cfg->weight_type == TENSOR_Q8_GROUPS ? "int8 groups" : qtype_name(cfg->weight_type),
+                 (unsigned long long)(cfg->n_params / 1000000),
                  (unsigned long long)(cfg->n_params / 10000 % 100), cfg->dim, cfg->hidden_dim,
                  cfg->n_layers, cfg->n_heads, cfg->n_kv_heads, cfg->vocab_size,
                  cfg->ctx_train);
@@ -234,7 +235,8 @@ void catalog_print_details(const struct catalog *c, int i)
                "rotary dims %d, rope base %.1f, norm eps %.7f\n"
                "vocabulary %d, trained context %d, KV cache for %d positions%s\n"
                "memory: %llu MiB weights + %llu MiB cache and buffers; %llu MiB free\n",
-               m->format, m->arch == ARCH_PHI2 ? "phi2" : "llama", qtype_name(m->weight_type),
+               m->format, m->arch == ARCH_PHI2 ? "phi2" : "llama",
+               m->weight_type == TENSOR_Q8_GROUPS ? "int8 groups" : qtype_name(m->weight_type),
                (unsigned long long)m->n_params, m->dim, m->hidden_dim, m->n_layers,
                m->n_heads, m->n_kv_heads, model_head_size(m), m->rope_dim,
                (double)m->rope_theta, (double)m->norm_eps, m->vocab_size, m->ctx_train,

@@ -64,7 +64,14 @@ enum slot {
 struct tensor_spec {
     enum slot slot;
     uint64_t floats;   /* element count */
+    int q8;            /* version 2: int8 values then one fp32 scale per group */
 };
+
+/* File bytes of a tensor: per layer, the int8 values then their scales. */
+static uint64_t spec_bytes(const struct model_config *c, const struct tensor_spec *t)
+{
+    return t->q8 ? t->floats + t->floats / (uint64_t)c->group_size * 4 : t->floats * 4;
+}
 
 /* Lists the tensors in file order and returns the payload size in bytes.
  * Overflow-checked. */
@@ -79,28 +86,36 @@ static int layout(const struct model_config *c, struct tensor_spec *t, int *ret_
         size_mul((uint64_t)c->seq_len, (uint64_t)model_head_size(c), &fcis))
         return ERR_RANGE;
     int n = 0;
-    if (c->format == MODEL_FMT_V1) {
+    if (c->format == MODEL_FMT_V2) { /* norms in fp32 first, then the int8 matrices */
+        const struct tensor_spec v2[] = {
+            {S_RMS_ATT, att, 0}, {S_RMS_FFN, att, 0}, {S_RMS_FINAL, dim, 0}, {S_EMB, emb, 1},
+            {S_WQ, lq, 1}, {S_WK, lkv, 1}, {S_WV, lkv, 1}, {S_WO, lq, 1}, {S_W1, lffn, 1},
+            {S_W2, lffn, 1}, {S_W3, lffn, 1}, {S_WCLS, emb, 1},
+        };
+        n = (int)ARRAY_LEN(v2) - (c->shared_classifier ? 1 : 0);
+        memcpy(t, v2, (size_t)n * sizeof *t);
+    } else if (c->format == MODEL_FMT_V1) {
         const struct tensor_spec v1[] = {
-            {S_RMS_ATT, att}, {S_RMS_FFN, att}, {S_RMS_FINAL, dim}, {S_EMB, emb},
-            {S_WQ, lq}, {S_WK, lkv}, {S_WV, lkv}, {S_WO, lq}, {S_W1, lffn}, {S_W2, lffn},
-            {S_W3, lffn}, {S_WCLS, emb},
+            {S_RMS_ATT, att, 0}, {S_RMS_FFN, att, 0}, {S_RMS_FINAL, dim, 0}, {S_EMB, emb, 0},
+            {S_WQ, lq, 0}, {S_WK, lkv, 0}, {S_WV, lkv, 0}, {S_WO, lq, 0}, {S_W1, lffn, 0}, {S_W2, lffn, 0},
+            {S_W3, lffn, 0}, {S_WCLS, emb, 0},
         };
         n = (int)ARRAY_LEN(v1) - (c->shared_classifier ? 1 : 0);
         memcpy(t, v1, (size_t)n * sizeof *t);
     } else {
         const struct tensor_spec legacy[] = {
-            {S_EMB, emb}, {S_RMS_ATT, att}, {S_WQ, lq}, {S_WK, lkv}, {S_WV, lkv},
-            {S_WO, lq}, {S_RMS_FFN, att}, {S_W1, lffn}, {S_W2, lffn}, {S_W3, lffn},
-            {S_RMS_FINAL, dim},
-            {S_SKIP, fcis}, /* freq_cis_real + freq_cis_imag */
-            {S_WCLS, emb},
+            {S_EMB, emb, 0}, {S_RMS_ATT, att, 0}, {S_WQ, lq, 0}, {S_WK, lkv, 0}, {S_WV, lkv, 0},
+            {S_WO, lq, 0}, {S_RMS_FFN, att, 0}, {S_W1, lffn, 0}, {S_W2, lffn, 0}, {S_W3, lffn, 0},
+            {S_RMS_FINAL, dim, 0},
+            {S_SKIP, fcis, 0}, /* freq_cis_real + freq_cis_imag */
+            {S_WCLS, emb, 0},
         };
         n = (int)ARRAY_LEN(legacy) - (c->shared_classifier ? 1 : 0);
         memcpy(t, legacy, (size_t)n * sizeof *t);
     }
     uint64_t total = 0, bytes;
     for (int i = 0; i < n; i++)
-        if (size_mul(t[i].floats, 4, &bytes) || size_add(total, bytes, &total))
+        if (size_mul(t[i].floats, 4, &bytes) || size_add(total, spec_bytes(c, &t[i]), &total))
             return ERR_RANGE;
     *ret_n = n;
     *ret_bytes = total;
@@ -116,16 +131,17 @@ int model_probe(const void *hdr, size_t hdr_len, uint64_t file_size,
     uint64_t header_bytes;
     if (hdr_len >= 8 && rd32(p) == MODEL_V1_MAGIC) {
         int32_t version = (int32_t)rd32(p + 4);
-        if (version != 1) {
-            fmt_snprintf(err, errcap, "version: expected 1 (fp32), found %d", version);
+        if (version != 1 && version != 2) {
+            fmt_snprintf(err, errcap, "version: expected 1 (fp32) or 2 (int8), found %d",
+                         version);
             return ERR_FORMAT;
         }
-        if (file_size < MODEL_V1_HEADER_BYTES || hdr_len < 8 + 7 * 4 + 1) {
+        if (file_size < MODEL_V1_HEADER_BYTES || hdr_len < 8 + 7 * 4 + 1 + 4) {
             fmt_snprintf(err, errcap, "header: expected %d bytes, file has %llu",
                          MODEL_V1_HEADER_BYTES, (unsigned long long)file_size);
             return ERR_FORMAT;
         }
-        c.format = MODEL_FMT_V1;
+        c.format = version == 2 ? MODEL_FMT_V2 : MODEL_FMT_V1;
         p += 8;
         header_bytes = MODEL_V1_HEADER_BYTES;
     } else {
@@ -144,7 +160,7 @@ int model_probe(const void *hdr, size_t hdr_len, uint64_t file_size,
     c.n_kv_heads = (int32_t)rd32(p + 16);
     c.vocab_size = (int32_t)rd32(p + 20);
     c.seq_len = (int32_t)rd32(p + 24);
-    if (c.format == MODEL_FMT_V1) {
+    if (c.format != MODEL_FMT_LEGACY) {
         c.shared_classifier = p[28];
         if (c.shared_classifier > 1) {
             fmt_snprintf(err, errcap, "shared_classifier: expected 0 or 1, found %d",
@@ -165,6 +181,16 @@ int model_probe(const void *hdr, size_t hdr_len, uint64_t file_size,
     int rc = model_check_dims(&c, err, errcap);
     if (rc)
         return rc;
+    if (c.format == MODEL_FMT_V2) {
+        c.group_size = (int32_t)rd32(p + 29);
+        c.weight_type = TENSOR_Q8_GROUPS;
+        /* groups must not straddle rows */
+        if (c.group_size < 1 || c.dim % c.group_size || c.hidden_dim % c.group_size) {
+            fmt_snprintf(err, errcap, "group_size: expected a divisor of dim %d and "
+                         "hidden_dim %d, found %d", c.dim, c.hidden_dim, c.group_size);
+            return ERR_FORMAT;
+        }
+    }
     c.rope_dim = model_head_size(&c);
     struct tensor_spec t[S_COUNT + 1];
     int n;
@@ -183,7 +209,9 @@ int model_probe(const void *hdr, size_t hdr_len, uint64_t file_size,
     c.weight_bytes = payload - (c.format == MODEL_FMT_LEGACY
                                     ? (uint64_t)c.seq_len * (uint64_t)model_head_size(&c) * 4
                                     : 0);
-    c.n_params = c.weight_bytes / 4;
+    c.n_params = 0;
+    for (int i = 0; i < n; i++)
+        c.n_params += t[i].slot == S_SKIP ? 0 : t[i].floats;
     model_guess_family(&c, NULL, 0);
     *ret_cfg = c;
     return 0;
@@ -278,11 +306,12 @@ static uint64_t align64(uint64_t n)
 }
 
 /* Bytes of a llama2.c block: every loaded tensor padded to 64 bytes. */
-static int block_bytes(const struct tensor_spec *t, int n, uint64_t *ret)
+static int block_bytes(const struct model_config *cfg, const struct tensor_spec *t, int n,
+                       uint64_t *ret)
 {
     uint64_t total = 0;
     for (int i = 0; i < n; i++)
-        if (t[i].slot != S_SKIP && size_add(total, align64(t[i].floats * 4), &total))
+        if (t[i].slot != S_SKIP && size_add(total, align64(spec_bytes(cfg, &t[i])), &total))
             return ERR_RANGE;
     *ret = total;
     return 0;
@@ -294,7 +323,7 @@ int model_weight_bytes(const struct model_config *cfg, uint64_t *ret_bytes)
     int n;
     uint64_t payload, bytes;
     int rc = layout(cfg, t, &n, &payload);
-    if (rc || (rc = block_bytes(t, n, &bytes)))
+    if (rc || (rc = block_bytes(cfg, t, n, &bytes)))
         return rc;
     return size_add(bytes, align64((uint64_t)cfg->n_layers * sizeof(struct layer_weights)),
                     ret_bytes);
@@ -315,32 +344,45 @@ int model_alloc_block(struct model *m, uint64_t tensor_bytes, char *err, size_t 
     return 0;
 }
 
-static struct tensor f32_tensor(const float *data, int rows, int cols)
+/* View of layer l of a stacked tensor of `rows` x `cols`: fp32, or (version
+ * 2) int8 values followed by one fp32 scale per group, layer after layer. */
+static struct tensor stacked(const struct model_config *c, const unsigned char *base, int q8,
+                             size_t l, int rows, int cols)
 {
-    struct tensor t = {data, GGML_TYPE_F32, rows, cols};
+    size_t n = (size_t)rows * (size_t)cols;
+    struct tensor t = {NULL, GGML_TYPE_F32, rows, cols, NULL, 0};
+    if (!q8) {
+        t.data = base + l * n * 4;
+        return t;
+    }
+    size_t layer_bytes = n + n / (size_t)c->group_size * 4;
+    t.data = base + l * layer_bytes;
+    t.scales = (const float *)(base + l * layer_bytes + n);
+    t.type = TENSOR_Q8_GROUPS;
+    t.group = c->group_size;
     return t;
 }
 
 /* Per-layer views into the stacked llama2.c tensors. */
-static void llama2c_views(struct model *m, float *const *slot)
+static void llama2c_views(struct model *m, unsigned char *const *slot)
 {
     const struct model_config *c = &m->cfg;
-    size_t dim = (size_t)c->dim, hid = (size_t)c->hidden_dim, kv = (size_t)model_kv_dim(c);
-    m->w.token_embd = f32_tensor(slot[S_EMB], c->vocab_size, c->dim);
-    m->w.output_norm = f32_tensor(slot[S_RMS_FINAL], 1, c->dim);
+    int q8 = c->format == MODEL_FMT_V2, kv = model_kv_dim(c);
+    m->w.token_embd = stacked(c, slot[S_EMB], q8, 0, c->vocab_size, c->dim);
+    m->w.output_norm = stacked(c, slot[S_RMS_FINAL], 0, 0, 1, c->dim);
     m->w.output = c->shared_classifier ? m->w.token_embd
-                                       : f32_tensor(slot[S_WCLS], c->vocab_size, c->dim);
+                                       : stacked(c, slot[S_WCLS], q8, 0, c->vocab_size, c->dim);
     for (size_t l = 0; l < (size_t)c->n_layers; l++) {
         struct layer_weights *L = &m->w.layers[l];
-        L->attn_norm = f32_tensor(slot[S_RMS_ATT] + l * dim, 1, c->dim);
-        L->wq = f32_tensor(slot[S_WQ] + l * dim * dim, c->dim, c->dim);
-        L->wk = f32_tensor(slot[S_WK] + l * dim * kv, (int)kv, c->dim);
-        L->wv = f32_tensor(slot[S_WV] + l * dim * kv, (int)kv, c->dim);
-        L->wo = f32_tensor(slot[S_WO] + l * dim * dim, c->dim, c->dim);
-        L->ffn_norm = f32_tensor(slot[S_RMS_FFN] + l * dim, 1, c->dim);
-        L->w_gate = f32_tensor(slot[S_W1] + l * dim * hid, c->hidden_dim, c->dim);
-        L->w_down = f32_tensor(slot[S_W2] + l * dim * hid, c->dim, c->hidden_dim);
-        L->w_up = f32_tensor(slot[S_W3] + l * dim * hid, c->hidden_dim, c->dim);
+        L->attn_norm = stacked(c, slot[S_RMS_ATT], 0, l, 1, c->dim);
+        L->wq = stacked(c, slot[S_WQ], q8, l, c->dim, c->dim);
+        L->wk = stacked(c, slot[S_WK], q8, l, kv, c->dim);
+        L->wv = stacked(c, slot[S_WV], q8, l, kv, c->dim);
+        L->wo = stacked(c, slot[S_WO], q8, l, c->dim, c->dim);
+        L->ffn_norm = stacked(c, slot[S_RMS_FFN], 0, l, 1, c->dim);
+        L->w_gate = stacked(c, slot[S_W1], q8, l, c->hidden_dim, c->dim);
+        L->w_down = stacked(c, slot[S_W2], q8, l, c->dim, c->hidden_dim);
+        L->w_up = stacked(c, slot[S_W3], q8, l, c->hidden_dim, c->dim);
     }
 }
 
@@ -361,7 +403,7 @@ static int llama2c_plan(struct model_loader *ld, struct model *m, const char *pa
     m->file_size = size;
 
     uint64_t tensor_bytes;
-    block_bytes(t, n, &tensor_bytes);
+    block_bytes(&cfg, t, n, &tensor_bytes);
     ld->items_bytes = (size_t)n * sizeof *ld->items;
     if ((ld->items = plat_alloc(ld->items_bytes)) == NULL) {
         fmt_snprintf(err, errcap, "out of memory");
@@ -369,14 +411,15 @@ static int llama2c_plan(struct model_loader *ld, struct model *m, const char *pa
     }
     if ((rc = model_alloc_block(m, tensor_bytes, err, errcap)) != 0)
         return rc;
-    float *slot[S_COUNT] = {0};
+    unsigned char *slot[S_COUNT] = {0};
     unsigned char *cursor = m->block;
     int n_loaded = 0;
-    uint64_t off = cfg.format == MODEL_FMT_V1 ? MODEL_V1_HEADER_BYTES : MODEL_LEGACY_HEADER_BYTES;
+    uint64_t off = cfg.format == MODEL_FMT_LEGACY ? MODEL_LEGACY_HEADER_BYTES
+                                                  : MODEL_V1_HEADER_BYTES;
     for (int i = 0; i < n; i++) {
-        uint64_t bytes = t[i].floats * 4;
+        uint64_t bytes = spec_bytes(&cfg, &t[i]);
         if (t[i].slot != S_SKIP) {
-            slot[t[i].slot] = (float *)cursor;
+            slot[t[i].slot] = cursor;
             struct load_item *it = &ld->items[n_loaded++];
             it->offset = off;
             it->bytes = bytes;

@@ -1,7 +1,9 @@
 /* model.h - model files -> struct model (config, typed weight views).
  *
  * Formats: llama2.c legacy (7 int32 header, fp32, optional freq_cis block),
- * llama2.c version 1 (magic "ak42", 256-byte header, fp32) and GGUF v2/v3
+ * llama2.c version 1 (magic "ak42", 256-byte header, fp32) and version 2
+ * (the same header plus a group size; int8 weights in groups with fp32
+ * scales, as llama2.c's export.py writes them) and GGUF v2/v3
  * (model_gguf.c; split files too). Loading is a job: model_load_begin
  * validates everything and allocates, then model_load_step reads one chunk
  * per call so the event loop stays responsive and can draw a progress bar. */
@@ -13,7 +15,11 @@
 #include "gguf.h"
 #include "platform.h"
 
-enum model_format { MODEL_FMT_LEGACY = 1, MODEL_FMT_V1 = 2, MODEL_FMT_GGUF = 3 };
+enum model_format { MODEL_FMT_LEGACY = 1, MODEL_FMT_V1 = 2, MODEL_FMT_GGUF = 3, MODEL_FMT_V2 = 4 };
+
+/* llama2.c version 2 weights: int8 values, one fp32 scale per group of
+ * group_size values (not a ggml type: kept apart from their ids). */
+#define TENSOR_Q8_GROUPS 0x10000
 enum model_arch { ARCH_LLAMA = 1, ARCH_PHI2 = 2 };
 
 #define MODEL_V1_MAGIC 0x616b3432u  /* "ak42" little-endian */
@@ -42,7 +48,8 @@ struct model_config {
     float rope_theta; /* RoPE frequency base */
     float norm_eps;   /* RMSNorm / LayerNorm epsilon */
     int sliding_window; /* attention window in positions (Mistral), 0 = none */
-    int weight_type;  /* ggml type of most weight bytes, for display */
+    int weight_type;  /* ggml type of most weight bytes (or TENSOR_Q8_GROUPS) */
+    int group_size;   /* llama2.c version 2: values per int8 scale group */
     uint64_t n_params;
     uint64_t weight_bytes; /* bytes of weights read for every token */
     char family[40];       /* "stories15M", "TinyLlama-1.1B", ... or "" */
@@ -59,8 +66,10 @@ static inline int model_kv_dim(const struct model_config *c)
  * data == NULL means the tensor is absent (optional biases). */
 struct tensor {
     const void *data;
-    int type;         /* enum ggml_type; GGML_TYPE_F32 for llama2.c files */
+    int type;         /* enum ggml_type, or TENSOR_Q8_GROUPS */
     int rows, cols;
+    const float *scales; /* TENSOR_Q8_GROUPS: one per group, row-major */
+    int group;           /* TENSOR_Q8_GROUPS: values per scale */
 };
 
 struct layer_weights {

@@ -30,6 +30,8 @@ static uint64_t qscratch_floats(const struct model_config *c)
         if (n % 256 == 0 || (n % 32 == 0 && types[i] != GGML_TYPE_Q4_K &&
                              types[i] != GGML_TYPE_Q6_K) || i < 2)
             most = MAX(most, qmatvec_scratch_bytes(types[i], n));
+    if (c->group_size) /* llama2.c int8 groups: the values, then one scale per group */
+        most = MAX(most, (size_t)n + 4 + (size_t)(n / c->group_size) * 4);
     return (most + 3) / 4;
 }
 
@@ -98,9 +100,14 @@ void run_state_free(struct run_state *s)
  * reference kernel, quantized types the way llama.cpp computes them. */
 static void matvec(struct run_state *s, float *out, const struct tensor *t, const float *x)
 {
-    if (t->type == GGML_TYPE_F32)
+    if (t->type == GGML_TYPE_F32) {
         k_matmul(out, x, t->data, t->cols, t->rows);
-    else
+    } else if (t->type == TENSOR_Q8_GROUPS) {
+        int8_t *xq = (int8_t *)s->qscratch;
+        float *xs = (float *)(xq + ((t->cols + 3) & ~3));
+        k_quantize_q8g(x, xq, xs, t->cols, t->group);
+        k_matmul_q8g(out, xq, xs, t->data, t->scales, t->cols, t->rows, t->group);
+    } else
         qmatvec(out, t->data, t->type, x, t->cols, t->rows, s->qscratch);
 }
 
@@ -116,6 +123,13 @@ static void add_bias(float *x, const struct tensor *b)
 /* x = row `token` of the embedding table, dequantized if need be. */
 static void embed(const struct tensor *emb, int token, float *x)
 {
+    if (emb->type == TENSOR_Q8_GROUPS) {
+        const int8_t *q = (const int8_t *)emb->data + (size_t)token * (size_t)emb->cols;
+        const float *s = emb->scales + (size_t)token * (size_t)emb->cols / (size_t)emb->group;
+        for (int i = 0; i < emb->cols; i++)
+            x[i] = (float)q[i] * s[i / emb->group];
+        return;
+    }
     uint64_t row_bytes = (uint64_t)emb->cols * 4;
     if (emb->type != GGML_TYPE_F32)
         qtype_row_bytes(emb->type, (uint64_t)emb->cols, &row_bytes);

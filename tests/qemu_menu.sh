@@ -20,11 +20,44 @@ with open(sys.argv[2], 'wb') as f:
     f.write(weights)
     f.truncate(28 + len(weights) + new_seq * head * 4)
 PY
+# llama2.c version 2: int8 weights in groups of 4 with fp32 scales, in the
+# layout of llama2.c's export.py (norms first, then each matrix per layer).
+python3 - "$MODELS/stories260K.bin" "$QT/storiesv2.bin" <<'PY'
+import array, struct, sys
+src = open(sys.argv[1], 'rb').read()
+dim, hid, L, heads, kvh, vocab, seq = struct.unpack('<7i', src[:28])
+kv = dim // heads * kvh
+w = array.array('f'); w.frombytes(src[28:])
+sizes = [vocab*dim, L*dim, L*dim*dim, L*dim*kv, L*dim*kv, L*dim*dim, L*dim, L*dim*hid, L*dim*hid, L*dim*hid, dim]
+t, o = [], 0
+for n in sizes:
+    t.append(w[o:o+n]); o += n
+gs = 4
+out = open(sys.argv[2], 'wb')
+hdr = struct.pack('<Ii7iBi', 0x616b3432, 2, dim, hid, L, heads, kvh, vocab, seq, 1, gs)
+out.write(hdr + b'\0' * (256 - len(hdr)))
+for i in (1, 6, 10):
+    out.write(t[i].tobytes())
+def rnd(x):                      # round half away from zero
+    return int(x + 0.5) if x >= 0 else -int(-x + 0.5)
+for i in (0, 2, 3, 4, 5, 7, 8, 9):
+    layers = 1 if i == 0 else L
+    per = len(t[i]) // layers
+    for l in range(layers):
+        m = t[i][l*per:(l+1)*per]
+        q, s = array.array('b'), array.array('f')
+        for g in range(0, per, gs):
+            grp = m[g:g+gs]
+            sc = struct.unpack('f', struct.pack('f', max(abs(v) for v in grp) / 127.0))[0]
+            s.append(sc)
+            q.extend(rnd(v / sc) if sc > 0 else 0 for v in grp)
+        out.write(q.tobytes() + s.tobytes())
+PY
 head -c 5000 /dev/urandom >"$QT/garbage.bin"
 printf 'autodemo=0\n' >"$QT/llm.cfg"
 qemu_image "$QT/a.img" MODEL="$MODELS/stories260K.bin" TOKENIZER="$MODELS/tok512.bin" \
     CFG="$QT/llm.cfg" \
-    EXTRA="$MODELS/stories260K.gguf:stories260K.gguf $QT/huge.bin:huge.bin $QT/garbage.bin:garbage.bin" ||
+    EXTRA="$MODELS/stories260K.gguf:stories260K.gguf $QT/huge.bin:huge.bin $QT/garbage.bin:garbage.bin $QT/storiesv2.bin:storiesv2.bin" ||
     { fail menu_image "mkimage failed"; finish; }
 qemu_start "$QT/a.img"
 wait_for "model> " 120 || { fail menu_listing "no menu"; finish; }
@@ -56,6 +89,16 @@ if wait_for "Loaded stories260K.gguf" 120 && wait_for "> " 30; then
     wait_for "$want" 300 && pass menu_gguf_generates || fail menu_gguf_generates "no greedy text"
 else
     fail menu_gguf_generates "the GGUF model did not load"
+fi
+# the int8 (version 2) copy: listed as such, and its greedy story starts
+# like the fp32 model's
+wait_for "> " 120 && send_line "/model 5"
+if wait_for "Loaded storiesv2.bin (stories260K: llama2.c v2 llama int8 groups" 120 &&
+   expect_send "> " "Once upon a time" 30 &&
+   wait_for "Once upon a time, there was a little girl named Lily." 300; then
+    pass menu_llama2c_v2_int8
+else
+    fail menu_llama2c_v2_int8 "the version 2 model did not load or generate"
 fi
 wait_for "> " 120 && send_line "/quit"
 qemu_wait 60 || fail menu_quit "QEMU still running after /quit"
