@@ -44,8 +44,11 @@ static int on_entry(const struct plat_dirent *d, void *ctx)
 {
     struct scan_ctx *s = ctx;
     struct catalog *c = s->c;
+    uint32_t part, parts;
     if (d->is_dir || !(str_ends_with_ci(d->name, ".bin") || str_ends_with_ci(d->name, ".gguf")))
         return 0;
+    if (gguf_split_name(d->name, &part, &parts) && part > 1)
+        return 0; /* later parts of a split model load with the first */
     if (c->n == CATALOG_MAX)
         return 1;
     struct catalog_entry *e = &c->e[c->n];

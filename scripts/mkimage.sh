@@ -130,7 +130,9 @@ content=0
 for i in "${!srcs[@]}"; do
     sz=$(stat -Lc %s "${srcs[$i]}")
     [ "$sz" -le $fat32_max ] ||
-        die "${srcs[$i]} is $sz bytes: FAT32 cannot hold a file of 4 GiB or more"
+        die "${srcs[$i]} is $sz bytes: FAT32 cannot hold a file of 4 GiB or more;" \
+            "split it first: build/llm gguf-split ${srcs[$i]} --parts $((sz / 3758096384 + 1))" \
+            "and put the first part (NAME-00001-of-...gguf) in MODEL, the others in EXTRA"
     content=$((content + sz))
 done
 # Each file wastes up to a cluster (32 KiB at most here); directories too.
