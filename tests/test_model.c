@@ -357,3 +357,46 @@ TEST(model_v2_int8_groups_follow_the_fp32_model)
     unlink(v2);
     CHECK_INT(plat_posix_live_bytes(), 0);
 }
+
+/* Sliding-window attention (Mistral): with a window of one position every
+ * token sees only itself, and RoPE cancels in a token's score against its own
+ * key, so position p computes what a lone token at position 0 computes. */
+TEST(model_sliding_window_of_one_sees_only_itself)
+{
+    char path[512], err[256];
+    snprintf(path, sizeof path, "%s/stories260K.bin", test_models_dir());
+    struct model m;
+    struct run_state s, lone;
+    if (model_load(&m, path, err, sizeof err)) {
+        CHECK_MSG(0, "%s", err);
+        return;
+    }
+    CHECK_INT(run_state_alloc(&s, &m.cfg), 0);
+    CHECK_INT(run_state_alloc(&lone, &m.cfg), 0);
+    static const int toks[] = {1, 403, 407, 261, 378};
+    int vocab = m.cfg.vocab_size;
+    float *windowed = malloc(sizeof(float) * (size_t)vocab);
+    float *full = malloc(sizeof(float) * (size_t)vocab);
+    float *l = NULL;
+    for (int pos = 0; pos < 5; pos++) /* no window: for comparison */
+        l = transformer_forward(&m, &s, toks[pos], pos);
+    memcpy(full, l, sizeof(float) * (size_t)vocab);
+    m.cfg.sliding_window = 1;
+    for (int pos = 0; pos < 5; pos++)
+        l = transformer_forward(&m, &s, toks[pos], pos);
+    memcpy(windowed, l, sizeof(float) * (size_t)vocab);
+    m.cfg.sliding_window = 0;
+    l = transformer_forward(&m, &lone, toks[4], 0);
+    float worst = 0, moved = 0;
+    for (int i = 0; i < vocab; i++) {
+        worst = fmaxf(worst, fabsf(windowed[i] - l[i]));
+        moved = fmaxf(moved, fabsf(windowed[i] - full[i]));
+    }
+    CHECK_MSG(worst < 1e-4f, "window 1 vs lone token: max difference %g", worst);
+    CHECK_MSG(moved > 0.1f, "the window changed nothing (%g)", moved);
+    free(windowed);
+    free(full);
+    run_state_free(&s);
+    run_state_free(&lone);
+    model_free(&m);
+}
