@@ -8,6 +8,7 @@
 #include "../errors.h"
 #include "../engine.h"
 #include "../generate.h"
+#include "../gguf_write.h"
 #include "../platform_posix.h"
 
 static int argmax(const float *x, int n)
@@ -107,5 +108,54 @@ TEST(chat_renders_turns_and_history)
     CHECK(chat_render_turn(&c, "New", buf, sizeof buf) > 0);
     CHECK_STR(buf, "Q: New\nA:");
     chat_free(&c);
+    CHECK_INT(plat_posix_live_bytes(), 0);
+}
+
+static int to_buf(void *ctx, const void *data, size_t n)
+{
+    struct test_text *b = ctx;
+    if (b->n + n > sizeof b->s)
+        return -1;
+    memcpy(b->s + b->n, data, n);
+    b->n += n;
+    return 0;
+}
+
+/* The template comes from the model's GGUF tokenizer.chat_template unless a
+ * name is given. */
+TEST(chat_template_from_gguf_metadata)
+{
+    static const char *const jinja[] = {
+        "{% for m in messages %}{{'<|im_start|>' + m['role'] + '\\n' + m['content'] + "
+        "'<|im_end|>' + '\\n'}}{% endfor %}",
+        "{{ bos_token }}{% for m in messages %}{% if m['role'] == 'user' %}"
+        "{{ '[INST] ' + m['content'] + ' [/INST]' }}{% endif %}{% endfor %}",
+        NULL, /* no template in the file */
+    };
+    static const char *const want[] = {"chatml", "mistral", "raw"};
+    for (int i = 0; i < 3; i++) {
+        struct gguf_writer w;
+        struct test_text file = {.n = 0};
+        gguf_writer_init(&w);
+        gguf_w_str(&w, "general.architecture", "llama");
+        if (jinja[i])
+            gguf_w_str(&w, "tokenizer.chat_template", jinja[i]);
+        CHECK_INT(gguf_w_write(&w, to_buf, &file), 0);
+        gguf_writer_free(&w);
+        struct model m;
+        memset(&m, 0, sizeof m);
+        char err[200];
+        CHECK_INT(gguf_parse(&m.gguf, file.s, file.n, file.n, err, sizeof err), 0);
+        struct chat c;
+        CHECK_INT(chat_init(&c, template_find("qa")), 0);
+        CHECK_INT(chat_choose_template(&c, &m, ""), 0);
+        CHECK_STR(template_name(c.tpl), want[i]);
+        CHECK_INT(chat_choose_template(&c, &m, "alpaca"), 0); /* a name wins */
+        CHECK_STR(template_name(c.tpl), "alpaca");
+        CHECK_INT(chat_choose_template(&c, &m, "nonesuch"), ERR_NOT_FOUND);
+        CHECK_STR(template_name(c.tpl), "alpaca");
+        chat_free(&c);
+        gguf_close(&m.gguf);
+    }
     CHECK_INT(plat_posix_live_bytes(), 0);
 }
