@@ -31,10 +31,7 @@
  * strictly greater score, so pieces scored at or below it never merge. */
 #define MERGE_SCORE_FLOOR -1e10f
 
-static void set_err(char *err, size_t errcap, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errcap, const char *fmt, ...)
+void tokenizer_set_err(char *err, size_t errcap, const char *fmt, ...)
 {
     if (!err || errcap == 0)
         return;
@@ -62,16 +59,16 @@ static int parse(struct tokenizer *t, const unsigned char *d, size_t len, const 
                  char *err, size_t errcap)
 {
     if (len >= 4 && memcmp(d, "GGUF", 4) == 0) {
-        set_err(err, errcap, "%s: this is a GGUF file, not a llama2.c tokenizer.bin", name);
+        tokenizer_set_err(err, errcap, "%s: this is a GGUF file, not a llama2.c tokenizer.bin", name);
         return ERR_FORMAT;
     }
     if (len < 4) {
-        set_err(err, errcap, "%s: file too short (%zu bytes) for the 4-byte header", name, len);
+        tokenizer_set_err(err, errcap, "%s: file too short (%zu bytes) for the 4-byte header", name, len);
         return ERR_FORMAT;
     }
     uint32_t max_token_length = rd_u32(d);
     if (max_token_length > MAX_TOKEN_LENGTH_LIMIT) {
-        set_err(err, errcap, "%s: max_token_length %u is implausible (limit %u); not a tokenizer.bin?",
+        tokenizer_set_err(err, errcap, "%s: max_token_length %u is implausible (limit %u); not a tokenizer.bin?",
                 name, max_token_length, MAX_TOKEN_LENGTH_LIMIT);
         return ERR_FORMAT;
     }
@@ -82,7 +79,7 @@ static int parse(struct tokenizer *t, const unsigned char *d, size_t len, const 
     while (off < len) {
         size_t left = len - off;
         if (left < 8) {
-            set_err(err, errcap, "%s: record %llu at offset %zu: truncated (%zu bytes left, need 8)",
+            tokenizer_set_err(err, errcap, "%s: record %llu at offset %zu: truncated (%zu bytes left, need 8)",
                     name, (unsigned long long)n, off, left);
             return ERR_FORMAT;
         }
@@ -90,17 +87,17 @@ static int parse(struct tokenizer *t, const unsigned char *d, size_t len, const 
         int32_t plen;
         memcpy(&plen, &len_bits, sizeof plen);
         if ((score_bits & 0x7f800000u) == 0x7f800000u) {
-            set_err(err, errcap, "%s: record %llu at offset %zu: score is not finite",
+            tokenizer_set_err(err, errcap, "%s: record %llu at offset %zu: score is not finite",
                     name, (unsigned long long)n, off);
             return ERR_FORMAT;
         }
         if (plen < 0) {
-            set_err(err, errcap, "%s: record %llu at offset %zu: negative length %d",
+            tokenizer_set_err(err, errcap, "%s: record %llu at offset %zu: negative length %d",
                     name, (unsigned long long)n, off, (int)plen);
             return ERR_FORMAT;
         }
         if ((uint64_t)plen > left - 8) {
-            set_err(err, errcap, "%s: record %llu at offset %zu: length %d exceeds file end (%zu bytes left)",
+            tokenizer_set_err(err, errcap, "%s: record %llu at offset %zu: length %d exceeds file end (%zu bytes left)",
                     name, (unsigned long long)n, off, (int)plen, left - 8);
             return ERR_FORMAT;
         }
@@ -109,12 +106,12 @@ static int parse(struct tokenizer *t, const unsigned char *d, size_t len, const 
         n++;
     }
     if (n == 0) {
-        set_err(err, errcap, "%s: no token records after the header", name);
+        tokenizer_set_err(err, errcap, "%s: no token records after the header", name);
         return ERR_FORMAT;
     }
     /* 8 bytes per record at least, so this only trips on > 16 GiB inputs. */
     if (n > 0x7fffffff) {
-        set_err(err, errcap, "%s: too many records (%llu)", name, (unsigned long long)n);
+        tokenizer_set_err(err, errcap, "%s: too many records (%llu)", name, (unsigned long long)n);
         return ERR_FORMAT;
     }
 
@@ -124,12 +121,12 @@ static int parse(struct tokenizer *t, const unsigned char *d, size_t len, const 
         size_mul(n, sizeof(float), &sz_scores) || size_add(sz_vocab, sz_sorted, &total) ||
         size_add(total, sz_scores, &total) || size_add(total, 512, &total) ||
         size_add(total, pool, &total) || total > (uint64_t)SIZE_MAX) {
-        set_err(err, errcap, "%s: vocabulary too large", name);
+        tokenizer_set_err(err, errcap, "%s: vocabulary too large", name);
         return ERR_FORMAT;
     }
     unsigned char *mem = plat_alloc((size_t)total);
     if (!mem) {
-        set_err(err, errcap, "%s: out of memory (%llu bytes for %llu tokens)", name,
+        tokenizer_set_err(err, errcap, "%s: out of memory (%llu bytes for %llu tokens)", name,
                 (unsigned long long)total, (unsigned long long)n);
         return ERR_NOMEM;
     }
@@ -167,7 +164,7 @@ static int parse(struct tokenizer *t, const unsigned char *d, size_t len, const 
     void *tmp = plat_alloc((size_t)sz_sorted);
     if (!tmp) {
         plat_free(mem, (size_t)total);
-        set_err(err, errcap, "%s: out of memory sorting %d tokens", name, vocab_size);
+        tokenizer_set_err(err, errcap, "%s: out of memory sorting %d tokens", name, vocab_size);
         return ERR_NOMEM;
     }
     lib_sort(sorted, (size_t)n, sizeof *sorted, tmp, cmp_index);
@@ -202,7 +199,7 @@ int tokenizer_init(struct tokenizer *t, const void *data, size_t len, char *err,
         return ERR_INVAL;
     memset(t, 0, sizeof *t);
     if (!data && len) {
-        set_err(err, errcap, "tokenizer: no data");
+        tokenizer_set_err(err, errcap, "tokenizer: no data");
         return ERR_INVAL;
     }
     return parse(t, data ? data : "", len, "tokenizer", err, errcap);
@@ -216,16 +213,16 @@ int tokenizer_load(struct tokenizer *t, const char *path, char *err, size_t errc
     plat_file *f;
     int rc = plat_file_open(path, &f);
     if (rc) {
-        set_err(err, errcap, "tokenizer %s: cannot open: %s", path, err_str(rc));
+        tokenizer_set_err(err, errcap, "tokenizer %s: cannot open: %s", path, err_str(rc));
         return rc;
     }
     uint64_t size;
     if ((rc = plat_file_size(f, &size)) != 0) {
-        set_err(err, errcap, "tokenizer %s: cannot get size: %s", path, err_str(rc));
+        tokenizer_set_err(err, errcap, "tokenizer %s: cannot get size: %s", path, err_str(rc));
         goto err_file;
     }
     if (size > FILE_SIZE_LIMIT) {
-        set_err(err, errcap, "tokenizer %s: %llu bytes is too large for a tokenizer (limit %llu)",
+        tokenizer_set_err(err, errcap, "tokenizer %s: %llu bytes is too large for a tokenizer (limit %llu)",
                 path, (unsigned long long)size, FILE_SIZE_LIMIT);
         rc = ERR_FORMAT;
         goto err_file;
@@ -233,7 +230,7 @@ int tokenizer_load(struct tokenizer *t, const char *path, char *err, size_t errc
     size_t n = (size_t)size, cap = n ? n : 1;
     unsigned char *buf = plat_alloc(cap);
     if (!buf) {
-        set_err(err, errcap, "tokenizer %s: out of memory (%zu bytes)", path, n);
+        tokenizer_set_err(err, errcap, "tokenizer %s: out of memory (%zu bytes)", path, n);
         rc = ERR_NOMEM;
         goto err_file;
     }
@@ -241,11 +238,11 @@ int tokenizer_load(struct tokenizer *t, const char *path, char *err, size_t errc
     for (size_t done = 0; done < n;) {
         size_t got, want = MIN(n - done, (size_t)READ_CHUNK);
         if ((rc = plat_file_read(f, buf + done, want, &got)) != 0) {
-            set_err(err, errcap, "tokenizer %s: read failed at offset %zu: %s", path, done, err_str(rc));
+            tokenizer_set_err(err, errcap, "tokenizer %s: read failed at offset %zu: %s", path, done, err_str(rc));
             goto err_buf;
         }
         if (got == 0) {
-            set_err(err, errcap, "tokenizer %s: file ended after %zu of %zu bytes", path, done, n);
+            tokenizer_set_err(err, errcap, "tokenizer %s: file ended after %zu of %zu bytes", path, done, n);
             rc = ERR_IO;
             goto err_buf;
         }

@@ -260,6 +260,10 @@ int tokenizer_max_tokens(const struct tokenizer *t, size_t text_len);
 int tokenizer_is_eog(const struct tokenizer *t, int id);
 
 /* ---- internal: shared by tokenizer.c, tokenizer_spm.c and tokenizer_bpe.c ------ */
+
+/* Formats a one-line error into err (may be NULL or errcap 0). */
+void tokenizer_set_err(char *err, size_t errcap, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* Id of the piece made of the n1 bytes at s1 followed by the n2 bytes at s2,
  * or -1 (GGUF vocabularies). */
 int tok_lookup2(const struct tokenizer *t, const char *s1, size_t n1, const char *s2, size_t n2);

@@ -32,18 +32,6 @@
 #define EMPTY_PIECE_MAX 24            /* "[EMPTY_" + 10 digits + "]" + NUL */
 #define DEC_POOL_LIMIT (256ull << 20) /* decoded pieces (BPE "[UNK_BYTE_0x..]" can grow) */
 
-static void set_err(char *err, size_t errcap, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errcap, const char *fmt, ...)
-{
-    if (!err || errcap == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    fmt_vsnprintf(err, errcap, fmt, ap);
-    va_end(ap);
-}
 
 static int lookup(const struct tokenizer *t, const char *s, size_t n)
 {
@@ -106,7 +94,7 @@ static int read_id(struct loader *L, const char *key, int *id, int strict)
         return 0;
     int64_t v;
     if (kv->type == GGUF_TYPE_ARRAY || gguf_kv_int(kv, &v) != 0) {
-        set_err(L->err, L->errcap, "tokenizer: %s is not an integer", key);
+        tokenizer_set_err(L->err, L->errcap, "tokenizer: %s is not an integer", key);
         return ERR_FORMAT;
     }
     if (v == -1 || v == 0xFFFFFFFFll)
@@ -114,7 +102,7 @@ static int read_id(struct loader *L, const char *key, int *id, int strict)
     if (v < 0 || v >= L->n) {
         if (!strict)
             return 0;
-        set_err(L->err, L->errcap, "tokenizer: %s %lld is out of range (%d tokens)", key,
+        tokenizer_set_err(L->err, L->errcap, "tokenizer: %s %lld is out of range (%d tokens)", key,
                 (long long)v, L->n);
         return ERR_FORMAT;
     }
@@ -128,7 +116,7 @@ static int read_bool(struct loader *L, const char *key, int *val)
     if (rc == ERR_NOT_FOUND)
         return 0;
     if (rc) {
-        set_err(L->err, L->errcap, "tokenizer: %s is not a bool", key);
+        tokenizer_set_err(L->err, L->errcap, "tokenizer: %s is not a bool", key);
         return ERR_FORMAT;
     }
     *val = v;
@@ -345,13 +333,13 @@ static int build_merges(struct loader *L, const struct gguf_str *merges, struct 
         while (sp < len && s[sp] != ' ')
             sp++;
         if (sp >= len) {
-            set_err(L->err, L->errcap, "tokenizer: merge %u has no space between its two parts", i);
+            tokenizer_set_err(L->err, L->errcap, "tokenizer: merge %u has no space between its two parts", i);
             return ERR_FORMAT;
         }
         int a = lookup(t, s, sp), b = lookup(t, s + sp + 1, len - sp - 1);
         int r = tok_lookup2(t, s, sp, s + sp + 1, len - sp - 1);
         if (a < 0 || b < 0 || r < 0) {
-            set_err(L->err, L->errcap, "tokenizer: merge %u: %s is not a token", i,
+            tokenizer_set_err(L->err, L->errcap, "tokenizer: merge %u: %s is not a token", i,
                     a < 0 ? "its first part" : b < 0 ? "its second part" : "the merged piece");
             return ERR_FORMAT;
         }
@@ -385,7 +373,7 @@ static int build_specials(struct loader *L, uint16_t *attr, int32_t *specials)
         size_t bytes = 2 * (size_t)ns * sizeof(struct len_id);
         struct len_id *li = plat_alloc(bytes);
         if (!li) {
-            set_err(L->err, L->errcap, "tokenizer: out of memory sorting %d special tokens", ns);
+            tokenizer_set_err(L->err, L->errcap, "tokenizer: out of memory sorting %d special tokens", ns);
             return ERR_NOMEM;
         }
         for (int i = 0; i < ns; i++)
@@ -522,11 +510,11 @@ static int load(struct loader *L)
     struct gguf_str model;
     rc = gguf_get_str(g, "tokenizer.ggml.model", &model);
     if (rc == ERR_NOT_FOUND) {
-        set_err(err, errcap, "tokenizer: no tokenizer.ggml.model in the metadata");
+        tokenizer_set_err(err, errcap, "tokenizer: no tokenizer.ggml.model in the metadata");
         return ERR_FORMAT;
     }
     if (rc) {
-        set_err(err, errcap, "tokenizer: tokenizer.ggml.model is not a string");
+        tokenizer_set_err(err, errcap, "tokenizer: tokenizer.ggml.model is not a string");
         return ERR_FORMAT;
     }
     int kind;
@@ -540,7 +528,7 @@ static int load(struct loader *L)
         for (char *p = shown; *p; p++)
             if ((unsigned char)*p < 0x20 || *p == 0x7f)
                 *p = '?';
-        set_err(err, errcap, "tokenizer: tokenizer.ggml.model '%s' is not supported (llama, gpt2)",
+        tokenizer_set_err(err, errcap, "tokenizer: tokenizer.ggml.model '%s' is not supported (llama, gpt2)",
                 shown);
         return ERR_UNSUPPORTED;
     }
@@ -557,14 +545,14 @@ static int load(struct loader *L)
                 for (char *p = shown; *p; p++)
                     if ((unsigned char)*p < 0x20 || *p == 0x7f)
                         *p = '?';
-                set_err(err, errcap, "tokenizer: pre-tokenizer '%s' is not supported (default, "
+                tokenizer_set_err(err, errcap, "tokenizer: pre-tokenizer '%s' is not supported (default, "
                         "gpt-2, llama-bpe, qwen2, smollm and their aliases)", shown);
                 return ERR_UNSUPPORTED;
             }
         } else if (rc == ERR_NOT_FOUND) {
             clean_spaces = 1; /* "default" */
         } else {
-            set_err(err, errcap, "tokenizer: tokenizer.ggml.pre is not a string");
+            tokenizer_set_err(err, errcap, "tokenizer: tokenizer.ggml.pre is not a string");
             return ERR_FORMAT;
         }
     } else {
@@ -577,15 +565,15 @@ static int load(struct loader *L)
     uint64_t n64 = 0;
     const struct gguf_str *toks = kt ? gguf_arr_data(kt, GGUF_TYPE_STRING, &n64) : NULL;
     if (!kt) {
-        set_err(err, errcap, "tokenizer: no tokenizer.ggml.tokens in the metadata");
+        tokenizer_set_err(err, errcap, "tokenizer: no tokenizer.ggml.tokens in the metadata");
         return ERR_FORMAT;
     }
     if (!toks) {
-        set_err(err, errcap, "tokenizer: tokenizer.ggml.tokens is not an array of strings");
+        tokenizer_set_err(err, errcap, "tokenizer: tokenizer.ggml.tokens is not an array of strings");
         return ERR_FORMAT;
     }
     if (n64 == 0 || n64 > GGUF_MAX_ARRAY) {
-        set_err(err, errcap, "tokenizer: tokenizer.ggml.tokens has %llu entries",
+        tokenizer_set_err(err, errcap, "tokenizer: tokenizer.ggml.tokens has %llu entries",
                 (unsigned long long)n64);
         return ERR_FORMAT;
     }
@@ -601,11 +589,11 @@ static int load(struct loader *L)
             (sdata = gguf_arr_data(ks, GGUF_TYPE_INT32, &ns)) != NULL)
             scores_int = 1;
         if (!sdata) {
-            set_err(err, errcap, "tokenizer: tokenizer.ggml.scores is not an array of float32/int32");
+            tokenizer_set_err(err, errcap, "tokenizer: tokenizer.ggml.scores is not an array of float32/int32");
             return ERR_FORMAT;
         }
         if (ns != n64) {
-            set_err(err, errcap, "tokenizer: tokenizer.ggml.scores has %llu entries for %d tokens",
+            tokenizer_set_err(err, errcap, "tokenizer: tokenizer.ggml.scores has %llu entries for %d tokens",
                     (unsigned long long)ns, n);
             return ERR_FORMAT;
         }
@@ -615,11 +603,11 @@ static int load(struct loader *L)
     if (ky) {
         uint64_t ny = 0;
         if ((types = gguf_arr_data(ky, GGUF_TYPE_INT32, &ny)) == NULL) {
-            set_err(err, errcap, "tokenizer: tokenizer.ggml.token_type is not an array of int32");
+            tokenizer_set_err(err, errcap, "tokenizer: tokenizer.ggml.token_type is not an array of int32");
             return ERR_FORMAT;
         }
         if (ny != n64) {
-            set_err(err, errcap, "tokenizer: tokenizer.ggml.token_type has %llu entries for %d tokens",
+            tokenizer_set_err(err, errcap, "tokenizer: tokenizer.ggml.token_type has %llu entries for %d tokens",
                     (unsigned long long)ny, n);
             return ERR_FORMAT;
         }
@@ -629,11 +617,11 @@ static int load(struct loader *L)
     if (kind == TOKENIZER_BPE) {
         const struct gguf_kv *km = gguf_find(g, "tokenizer.ggml.merges");
         if (!km) {
-            set_err(err, errcap, "tokenizer: no tokenizer.ggml.merges (needed by a gpt2 vocabulary)");
+            tokenizer_set_err(err, errcap, "tokenizer: no tokenizer.ggml.merges (needed by a gpt2 vocabulary)");
             return ERR_FORMAT;
         }
         if ((merges = gguf_arr_data(km, GGUF_TYPE_STRING, &nm)) == NULL) {
-            set_err(err, errcap, "tokenizer: tokenizer.ggml.merges is not an array of strings");
+            tokenizer_set_err(err, errcap, "tokenizer: tokenizer.ggml.merges is not an array of strings");
             return ERR_FORMAT;
         }
     }
@@ -645,7 +633,7 @@ static int load(struct loader *L)
         const struct gguf_str *s = &toks[i];
         for (uint64_t k = 0; k < s->n; k++)
             if (s->s[k] == 0) {
-                set_err(err, errcap, "tokenizer: token %d contains a NUL byte", i);
+                tokenizer_set_err(err, errcap, "tokenizer: token %d contains a NUL byte", i);
                 return ERR_FORMAT;
             }
         uint64_t len = s->n ? s->n : EMPTY_PIECE_MAX, d = len;
@@ -658,19 +646,19 @@ static int load(struct loader *L)
             return ERR_RANGE;
     }
     if (dpool > DEC_POOL_LIMIT) {
-        set_err(err, errcap, "tokenizer: decoded pieces need %llu bytes (limit %llu)",
+        tokenizer_set_err(err, errcap, "tokenizer: decoded pieces need %llu bytes (limit %llu)",
                 (unsigned long long)dpool, DEC_POOL_LIMIT);
         return ERR_FORMAT;
     }
     uint32_t hcap = pow2_at_least(2 * (uint64_t)n), mcap = nm ? pow2_at_least(2 * nm) : 0;
     struct layout y;
     if (lay(&y, (uint64_t)n, hcap, nm, mcap, pool, dpool) || y.total > (uint64_t)SIZE_MAX) {
-        set_err(err, errcap, "tokenizer: vocabulary too large (%d tokens)", n);
+        tokenizer_set_err(err, errcap, "tokenizer: vocabulary too large (%d tokens)", n);
         return ERR_FORMAT;
     }
     unsigned char *mem = plat_alloc((size_t)y.total);
     if (!mem) {
-        set_err(err, errcap, "tokenizer: out of memory (%llu bytes for %d tokens)",
+        tokenizer_set_err(err, errcap, "tokenizer: out of memory (%llu bytes for %d tokens)",
                 (unsigned long long)y.total, n);
         return ERR_NOMEM;
     }
@@ -728,7 +716,7 @@ static int load(struct loader *L)
             for (char *q = shown; *q; q++)
                 if ((unsigned char)*q < 0x20 || *q == 0x7f)
                     *q = '?';
-            set_err(err, errcap, "tokenizer: token %d '%s' duplicates token %d", i, shown, dup);
+            tokenizer_set_err(err, errcap, "tokenizer: token %d '%s' duplicates token %d", i, shown, dup);
             return ERR_FORMAT;
         }
         uint32_t h = tok_piece_hash(vocab[i], len, NULL, 0) & t->hash_mask;
@@ -754,7 +742,7 @@ static int load(struct loader *L)
             uint32_t bits;
             memcpy(&bits, &f, 4);
             if ((bits & 0x7f800000u) == 0x7f800000u) {
-                set_err(err, errcap, "tokenizer: score of token %d is not finite", i);
+                tokenizer_set_err(err, errcap, "tokenizer: score of token %d is not finite", i);
                 return ERR_FORMAT;
             }
         }
@@ -810,7 +798,7 @@ int tokenizer_init_gguf(struct tokenizer *t, const struct gguf_file *g, char *er
         return ERR_INVAL;
     memset(t, 0, sizeof *t);
     if (!g) {
-        set_err(err, errcap, "tokenizer: no GGUF file");
+        tokenizer_set_err(err, errcap, "tokenizer: no GGUF file");
         return ERR_INVAL;
     }
     if (err && errcap)
@@ -819,7 +807,7 @@ int tokenizer_init_gguf(struct tokenizer *t, const struct gguf_file *g, char *er
     int rc = load(&L);
     if (rc) {
         if (err && errcap && !err[0])
-            set_err(err, errcap, "tokenizer: %s", err_str(rc));
+            tokenizer_set_err(err, errcap, "tokenizer: %s", err_str(rc));
         if (t->mem)
             plat_free(t->mem, t->mem_size);
         memset(t, 0, sizeof *t);
