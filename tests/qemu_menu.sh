@@ -80,7 +80,11 @@ wait_for "garbage.bin is unusable:" 30 && pass menu_refuses_broken ||
 wait_for "model> " 30 && send "4i"
 wait_for "== stories260K.gguf ==" 30 && wait_for "llama.attention.head_count_kv = uint32 4" 30 &&
     pass menu_details_page || fail menu_details_page "no details page for the GGUF model"
-wait_for "model> " 30 && send_line "4"
+# arrows move the selection (the details page left it on 4), Enter loads it
+wait_for "model> " 30 && send $'\e[A'
+wait_for "> 3. stories260K.bin" 30 && send $'\e[B' && wait_for "> 4. stories260K.gguf" 30 &&
+    pass menu_arrow_keys || fail menu_arrow_keys "the arrow keys did not move the selection"
+send $'\r'
 if wait_for "Loaded stories260K.gguf" 120 && wait_for "> " 30; then
     send_line "/temp 0"
     wait_for "> " 30 && send_line "Once upon a time"
