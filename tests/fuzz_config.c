@@ -24,6 +24,7 @@
 #include "../config.h"
 #include "../demo.h"
 #include "../errors.h"
+#include "../lib.h"
 #include "../platform_posix.h"
 
 #include "fuzz_require.h"
@@ -60,49 +61,11 @@ static void warn_cb(const char *msg, void *ctx)
     }
 }
 
-/* Valid UTF-8 without control characters: what config.h promises for
- * string values (and demo.h for prompts). */
-static int is_text(const char *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        unsigned char b = (unsigned char)s[i];
-        if (b < 0x80) {
-            if (b < 0x20 || b == 0x7f)
-                return 0;
-            i++;
-            continue;
-        }
-        size_t len;
-        uint32_t cp, min;
-        if (b >= 0xc2 && b <= 0xdf)
-            len = 2, cp = b & 0x1f, min = 0x80;
-        else if (b >= 0xe0 && b <= 0xef)
-            len = 3, cp = b & 0x0f, min = 0x800;
-        else if (b >= 0xf0 && b <= 0xf4)
-            len = 4, cp = b & 0x07, min = 0x10000;
-        else
-            return 0;
-        if (n - i < len)
-            return 0;
-        for (size_t k = 1; k < len; k++) {
-            unsigned char cb = (unsigned char)s[i + k];
-            if ((cb & 0xc0) != 0x80)
-                return 0;
-            cp = (cp << 6) | (cb & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return 0;
-        i += len;
-    }
-    return 1;
-}
-
 static void check_string_field(const char *f, size_t cap, int is_path, const char *name)
 {
     size_t n = strnlen(f, cap);
     REQUIRE(n < cap, "%s not NUL-terminated", name);
-    REQUIRE(is_text(f, n), "%s is not valid text", name);
+    REQUIRE(utf8_is_text(f, n), "%s is not valid text", name);
     if (is_path)
         REQUIRE(strchr(f, '\\') == NULL, "%s keeps a backslash: '%s'", name, f);
 }
@@ -199,12 +162,12 @@ static void fuzz_demo_parse(const char *text, size_t len)
         REQUIRE(p && p->text && p->category, "prompt %d incomplete", i);
         REQUIRE(inside(p->text, &d), "prompt %d text outside the block", i);
         size_t tl = strlen(p->text);
-        REQUIRE(tl >= 1 && tl < DEMO_PROMPT_MAX && is_text(p->text, tl), "prompt %d bad text", i);
+        REQUIRE(tl >= 1 && tl < DEMO_PROMPT_MAX && utf8_is_text(p->text, tl), "prompt %d bad text", i);
         REQUIRE(p->text[0] != '#' && p->text[0] != ' ' && p->text[0] != '\t' &&
                     p->text[tl - 1] != ' ' && p->text[tl - 1] != '\t',
                 "prompt %d not trimmed or starts with '#'", i);
         size_t cl = strlen(p->category);
-        REQUIRE(cl >= 1 && cl < DEMO_CATEGORY_MAX && is_text(p->category, cl),
+        REQUIRE(cl >= 1 && cl < DEMO_CATEGORY_MAX && utf8_is_text(p->category, cl),
                 "prompt %d bad category", i);
         REQUIRE(strcmp(p->category, "General") == 0 || inside(p->category, &d),
                 "category outside the block");

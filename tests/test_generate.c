@@ -17,21 +17,6 @@ static int load_model(struct engine *e, const char *file)
     return rc;
 }
 
-/* Parses space-separated ids into out; returns the count. */
-static int parse_ids(const char *s, int *out, int cap)
-{
-    int n = 0;
-    char *end;
-    while (*s && n < cap) {
-        long v = strtol(s, &end, 10);
-        if (end == s)
-            break;
-        out[n++] = (int)v;
-        s = end;
-    }
-    return n;
-}
-
 static int load_stories(struct engine *e)
 {
     return load_model(e, "stories260K.bin");
@@ -64,7 +49,7 @@ static void check_greedy_reference(const char *model_file)
         test_tsv_unescape(f[0]);
         test_tsv_unescape(f[3]);
         int want_prompt[64], want_gen[600];
-        int n_prompt = parse_ids(f[1], want_prompt, 64), n_gen = parse_ids(f[2], want_gen, 600);
+        int n_prompt = test_parse_ids(f[1], want_prompt, 64), n_gen = test_parse_ids(f[2], want_gen, 600);
 
         struct generation g;
         struct test_text text = {.n = 0};

@@ -39,6 +39,28 @@ char *test_read_file(const char *path, size_t *ret_len)
     return buf;
 }
 
+int test_parse_ids(const char *s, int *ids, int cap)
+{
+    int n = 0;
+    while (*s && n < cap) {
+        char *end;
+        long v = strtol(s, &end, 10);
+        if (end == s)
+            break;
+        ids[n++] = (int)v;
+        s = end;
+    }
+    return n;
+}
+
+void test_format_ids(char *buf, size_t cap, const int *ids, int n)
+{
+    size_t k = 0;
+    buf[0] = 0;
+    for (int i = 0; i < n && k + 16 < cap; i++)
+        k += (size_t)snprintf(buf + k, cap - k, "%s%d", i ? " " : "", ids[i]);
+}
+
 void test_collect(const char *text, size_t len, void *ctx)
 {
     struct test_text *b = ctx;

@@ -66,29 +66,6 @@ static void img_record(struct image *im, float score, const char *s, size_t n)
     img_bytes(im, s, n);
 }
 
-/* Parses "1 15043 3186" into ids; returns the count. */
-static int parse_ids(const char *s, int *ids, int cap)
-{
-    int n = 0;
-    while (*s && n < cap) {
-        char *end;
-        long v = strtol(s, &end, 10);
-        if (end == s)
-            break;
-        ids[n++] = (int)v;
-        s = end;
-    }
-    return n;
-}
-
-static void fmt_ids(char *buf, size_t cap, const int *ids, int n)
-{
-    size_t k = 0;
-    buf[0] = 0;
-    for (int i = 0; i < n && k + 16 < cap; i++)
-        k += (size_t)snprintf(buf + k, cap - k, "%s%d", i ? " " : "", ids[i]);
-}
-
 /* ---- a direct port of run.c's encode, as the reference -------------------------- */
 
 struct ref_entry {
@@ -210,8 +187,8 @@ static int same_as_ref(const struct ref *r, const char *text, int bos, int eos)
     int ok = nb < 0 ? rc == ERR_UNSUPPORTED : rc == 0 && na == nb && !memcmp(a, b, (size_t)na * sizeof *a);
     if (!ok) {
         char sa[512], sb[512];
-        fmt_ids(sa, sizeof sa, a, rc ? 0 : na);
-        fmt_ids(sb, sizeof sb, b, nb < 0 ? 0 : nb);
+        test_format_ids(sa, sizeof sa, a, rc ? 0 : na);
+        test_format_ids(sb, sizeof sb, b, nb < 0 ? 0 : nb);
         fprintf(stderr, "  encode mismatch (bos %d eos %d, rc %d): ours [%s] ref [%s]\n", bos, eos, rc, sa, sb);
     }
     free(a);
@@ -248,15 +225,15 @@ static int check_tsv(const char *tok_file, const char *tsv_file, int expect_rows
         *tab = 0;
         char *text = line;
         test_tsv_unescape(text);
-        int want[1024], got[1024], nwant = parse_ids(tab + 1, want, 1024), ngot = -1;
+        int want[1024], got[1024], nwant = test_parse_ids(tab + 1, want, 1024), ngot = -1;
         rows++;
         int rc = tokenizer_encode(&t, text, 1, 0, got, 1024, &ngot);
         if (rc == 0 && ngot == nwant && !memcmp(got, want, (size_t)nwant * sizeof *got)) {
             matched++;
         } else {
             char sa[2048], sb[2048];
-            fmt_ids(sa, sizeof sa, got, rc ? 0 : ngot);
-            fmt_ids(sb, sizeof sb, want, nwant);
+            test_format_ids(sa, sizeof sa, got, rc ? 0 : ngot);
+            test_format_ids(sb, sizeof sb, want, nwant);
             CHECK_MSG(0, "%s:%d rc %d\n    got  [%s]\n    want [%s]", tsv_file, line_no, rc, sa, sb);
             continue;
         }
@@ -333,7 +310,7 @@ TEST(tokenizer_greedy_reference_text)
         test_tsv_unescape(f[0]);
         test_tsv_unescape(f[3]);
         int want[600], got[600], gen[600], n = -1;
-        int nwant = parse_ids(f[1], want, 600), ngen = parse_ids(f[2], gen, 600);
+        int nwant = test_parse_ids(f[1], want, 600), ngen = test_parse_ids(f[2], gen, 600);
         CHECK_INT(tokenizer_encode(&t, f[0], 1, 0, got, 600, &n), 0);
         CHECK_MSG(n == nwant && !memcmp(got, want, (size_t)nwant * sizeof *got), "line %d: prompt ids",
                   line_no);

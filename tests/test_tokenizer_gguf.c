@@ -19,28 +19,6 @@
 
 /* ---- helpers ---------------------------------------------------------------------- */
 
-static int parse_ids(const char *s, int *ids, int cap)
-{
-    int n = 0;
-    while (*s && n < cap) {
-        char *end;
-        long v = strtol(s, &end, 10);
-        if (end == s)
-            break;
-        ids[n++] = (int)v;
-        s = end;
-    }
-    return n;
-}
-
-static void fmt_ids(char *buf, size_t cap, const int *ids, int n)
-{
-    size_t k = 0;
-    buf[0] = 0;
-    for (int i = 0; i < n && k + 16 < cap; i++)
-        k += (size_t)snprintf(buf + k, cap - k, "%s%d", i ? " " : "", ids[i]);
-}
-
 static int open_model_vocab(struct tokenizer *t, const char *name)
 {
     char path[1024], err[256] = "";
@@ -75,8 +53,8 @@ static int same_ids(const int *a, int na, const int *b, int nb)
         int got_[256];                                                                       \
         int ng_ = enc((t), (text), (flags), got_, 256);                                      \
         char sg_[1024], sw_[1024];                                                           \
-        fmt_ids(sg_, sizeof sg_, got_, ng_ < 0 ? 0 : ng_);                                   \
-        fmt_ids(sw_, sizeof sw_, want_, (int)N_OF(want_));                                   \
+        test_format_ids(sg_, sizeof sg_, got_, ng_ < 0 ? 0 : ng_);                                   \
+        test_format_ids(sw_, sizeof sw_, want_, (int)N_OF(want_));                                   \
         CHECK_MSG(same_ids(got_, ng_, want_, (int)N_OF(want_)), "\"%s\": got [%s] (%d), want [%s]", \
                   (text), sg_, ng_, sw_);                                                    \
     } while (0)
@@ -237,7 +215,7 @@ TEST(tokenizer_gguf_stories260K_tsv)
             continue;
         *tab = 0;
         test_tsv_unescape(line);
-        int want[1024], got[1024], got2[1024], nw = parse_ids(tab + 1, want, 1024), n2 = -1;
+        int want[1024], got[1024], got2[1024], nw = test_parse_ids(tab + 1, want, 1024), n2 = -1;
         rows++;
         int ng = enc(&t, line, TOK_ADD_SPECIAL, got, 1024);
         CHECK_INT(tokenizer_encode(&t, line, 1, 0, got2, 1024, &n2), 0);
@@ -245,8 +223,8 @@ TEST(tokenizer_gguf_stories260K_tsv)
             matched++;
         else {
             char sa[2048], sb[2048];
-            fmt_ids(sa, sizeof sa, got, ng < 0 ? 0 : ng);
-            fmt_ids(sb, sizeof sb, want, nw);
+            test_format_ids(sa, sizeof sa, got, ng < 0 ? 0 : ng);
+            test_format_ids(sb, sizeof sb, want, nw);
             CHECK_MSG(0, "line %d \"%s\"\n    got  [%s]\n    want [%s]", line_no, line, sa, sb);
         }
         /* the same as the llama2.c tokenizer on tok512.bin */
@@ -296,15 +274,15 @@ TEST(tokenizer_gguf_llama_spm_vectors)
         if (!nl)
             break;
         *nl = 0;
-        int want[1024], got[1024], nw = parse_ids(o, want, 1024);
+        int want[1024], got[1024], nw = test_parse_ids(o, want, 1024);
         rows++;
         int ng = enc(&t, p, 0, got, 1024);
         if (same_ids(got, ng, want, nw)) {
             matched++;
         } else {
             char sa[4096], sb[4096];
-            fmt_ids(sa, sizeof sa, got, ng < 0 ? 0 : ng);
-            fmt_ids(sb, sizeof sb, want, nw);
+            test_format_ids(sa, sizeof sa, got, ng < 0 ? 0 : ng);
+            test_format_ids(sb, sizeof sb, want, nw);
             CHECK_MSG(0, "vector %d \"%s\"\n    got  [%s]\n    want [%s]", rows, p, sa, sb);
         }
         /* BOS as the vocabulary asks, and detokenizing gives the text */
@@ -924,8 +902,8 @@ TEST(tokenizer_gguf_bpe_trained_vs_reference)
         int nw = ref_bpe(&tr, text, want), ng = enc(&t, text, 0, got, 8192);
         if (!same_ids(got, ng, want, nw) && bad++ < 5) {
             char sa[2048], sb[2048];
-            fmt_ids(sa, sizeof sa, got, ng < 0 ? 0 : ng);
-            fmt_ids(sb, sizeof sb, want, nw);
+            test_format_ids(sa, sizeof sa, got, ng < 0 ? 0 : ng);
+            test_format_ids(sb, sizeof sb, want, nw);
             CHECK_MSG(0, "\"%s\"\n    got  [%s]\n    want [%s]", text, sa, sb);
         }
         /* the pieces give the text back (valid UTF-8 only: bad bytes became U+FFFD) */

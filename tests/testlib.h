@@ -70,6 +70,11 @@ struct test_text {
     size_t n;
 };
 void test_collect(const char *text, size_t len, void *ctx);
+/* Parses space-separated decimal ids ("1 15043 3186") into ids; returns
+ * the count (at most cap). */
+int test_parse_ids(const char *s, int *ids, int cap);
+/* Formats ids space-separated into buf (truncated to fit). */
+void test_format_ids(char *buf, size_t cap, const int *ids, int n);
 /* Writes len bytes to path (replacing it); 0 or -1. */
 int test_write_file(const char *path, const void *data, size_t len);
 /* Unescapes a reference TSV field in place (\\ \t \n \r). */
