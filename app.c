@@ -656,6 +656,7 @@ int app_main(const struct config *cli)
     config_load(&A.cfg, "llm.cfg", warn_line, NULL);
     if (cli)
         config_apply(&A.cfg, cli);
+    plat_set_threads(A.cfg.threads);
     if (demo_prompts_load(&A.prompts, "prompts.txt") != 0)
         demo_prompts_builtin(&A.prompts);
     else if (A.prompts.skipped)

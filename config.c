@@ -37,6 +37,7 @@ static const struct key keys[] = {
     {"system", K_STR, offsetof(struct config, system), FIELD_SIZE(system), CONFIG_SET_SYSTEM, 0, 0},
     {"fewshot", K_PATH, offsetof(struct config, fewshot), FIELD_SIZE(fewshot), CONFIG_SET_FEWSHOT, 0, 0},
     {"cot", K_INT, offsetof(struct config, cot), 0, CONFIG_SET_COT, 0, 0},
+    {"threads", K_INT, offsetof(struct config, threads), 0, CONFIG_SET_THREADS, 0, 0},
 };
 
 void config_defaults(struct config *c)

@@ -28,6 +28,8 @@
  *   prompt      string: non-interactive mode generates once for it ("")
  *   shutdown    0/1 (also yes/no, true/false, on/off): power off after the
  *               non-interactive prompt (0)
+ *   threads     int >= 0  threads for the matrix kernels, the boot
+ *               processor included (0 = all cores)
  * Paths use '/' separators; '\' in model/tokenizer paths is turned into '/'.
  * String values must be valid UTF-8 without control characters.
  */
@@ -58,6 +60,7 @@ struct config {
     char system[1024];      /* system prompt for chat templates */
     char fewshot[256];      /* file of example exchanges shown before the chat */
     int cot;                /* chain of thought: 0 off, 1 in the question, 2 in the answer */
+    int threads;            /* parallel_for threads; 0 = all cores */
     unsigned set_mask; /* CONFIG_SET_* bits of the keys given successfully */
 };
 
@@ -75,7 +78,8 @@ enum {
     CONFIG_SET_TEMPLATE = 1u << 10,
     CONFIG_SET_SYSTEM = 1u << 11,
     CONFIG_SET_FEWSHOT = 1u << 12,
-    CONFIG_SET_COT = 1u << 13
+    CONFIG_SET_COT = 1u << 13,
+    CONFIG_SET_THREADS = 1u << 14
 };
 
 /* Fills c with the defaults above; set_mask = 0. */

@@ -33,6 +33,20 @@ void k_softmax(float *x, int size)
         x[i] /= sum;
 }
 
+/* Below this many multiply-adds a matrix-vector product is done before the
+ * other cores would have woken up. */
+#define PARALLEL_MIN_WORK (1 << 16)
+
+void k_parallel_rows(int d, int n, void (*fn)(int i, void *ctx), void *ctx)
+{
+    if ((int64_t)d * n < PARALLEL_MIN_WORK) {
+        for (int i = 0; i < d; i++)
+            fn(i, ctx);
+        return;
+    }
+    plat_parallel_for(d, fn, ctx);
+}
+
 /* out (d) = W (d, n) @ x (n), one row per output, summed left to right. */
 struct matmul_job {
     float *out;
@@ -53,7 +67,7 @@ static void matmul_row(int i, void *ctx)
 void k_matmul(float *out, const float *x, const float *w, int n, int d)
 {
     struct matmul_job job = {out, x, w, n};
-    plat_parallel_for(d, matmul_row, &job);
+    k_parallel_rows(d, n, matmul_row, &job);
 }
 
 
@@ -128,5 +142,5 @@ void k_matmul_q8g(float *out, const int8_t *xq, const float *xs, const int8_t *w
                   const float *ws, int n, int d, int gs)
 {
     struct q8g_job job = {out, xq, wq, xs, ws, n, gs};
-    plat_parallel_for(d, q8g_row, &job);
+    k_parallel_rows(d, n, q8g_row, &job);
 }

@@ -6,6 +6,10 @@
 
 /* out = weight * x / sqrt(mean(x^2) + 1e-5); out may alias x. */
 void k_rmsnorm(float *out, const float *x, const float *weight, int size);
+/* Runs fn over d rows of n columns each: on every thread when the matrix is
+ * big enough to pay for waking them, else on this one (tiny models run
+ * faster serially). Row results never depend on the choice. */
+void k_parallel_rows(int d, int n, void (*fn)(int i, void *ctx), void *ctx);
 /* In-place softmax of size >= 1 values. */
 void k_softmax(float *x, int size);
 /* out (d) = W (d, n) @ x (n); rows are spread over plat_parallel_for. */

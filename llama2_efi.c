@@ -1,5 +1,5 @@
-/* llama2_efi.c - efi_main: CPU/FPU/AVX state, watchdog off, platform set-up,
- * then the application's event loop (app_main). */
+/* llama2_efi.c - efi_main: CPU/FPU/AVX state, watchdog off, platform set-up
+ * (worker cores included), then the application's event loop (app_main). */
 #include <efi.h>
 #include <efilib.h>
 
@@ -43,7 +43,7 @@ static inline NO_SIMD uint64_t xgetbv0(void)
     return ((uint64_t)hi << 32) | lo;
 }
 
-NO_SIMD uint64_t efi_cpu_enable_simd(void)
+NO_SIMD uint64_t EFIAPI efi_cpu_enable_simd(void)
 {
     uint64_t cr0, cr4;
     uint32_t r[4];
@@ -113,5 +113,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
         Print(L"llm: platform init failed: %r\n", status);
         return status;
     }
-    return app_main(NULL) == 0 ? EFI_SUCCESS : EFI_ABORTED; /* no command line: llm.cfg only */
+    int rc = app_main(NULL); /* no command line: llm.cfg only */
+    platform_efi_fini();      /* the worker cores leave this image before it unloads */
+    return rc == 0 ? EFI_SUCCESS : EFI_ABORTED;
 }

@@ -2,7 +2,7 @@
  * application the firmware runs (app_main), on the terminal.
  *
  *   llm [DIR]                              menu over the models in DIR (default .)
- *   llm MODEL [-z TOK] [-t T] [-p P] [-s SEED] [-n STEPS] [-i PROMPT]
+ *   llm MODEL [-z TOK] [-t T] [-p P] [-s SEED] [-n STEPS] [-i PROMPT] [-T THREADS]
  *   llm synth|greedy-ids|gguf-split ...   host tools (tool_synth.c)
  * With -i it generates once (stdout: the text only) and exits. */
 #include <stdio.h>
@@ -23,9 +23,10 @@ static void usage(const char *argv0)
     fprintf(stderr,
             "usage: %s [DIR]\n"
             "       %s MODEL [-z TOKENIZER] [-t TEMP] [-p TOPP] [-s SEED] [-n STEPS] "
-            "[-i PROMPT]\n"
+            "[-i PROMPT] [-T THREADS]\n"
             "  DIR     directory to list models from (the host's boot volume), default .\n"
-            "  -i      generate once for PROMPT and exit; without it the REPL starts\n",
+            "  -i      generate once for PROMPT and exit; without it the REPL starts\n"
+            "  -T      threads for the matrix kernels (0 = all cores, the default)\n",
             argv0, argv0);
 }
 
@@ -58,7 +59,8 @@ int main(int argc, char **argv)
         char flag;
         const char *key;
     } flags[] = {{'z', "tokenizer"}, {'t', "temperature"}, {'p', "topp"},
-                 {'s', "seed"},      {'n', "steps"},       {'i', "prompt"}};
+                 {'s', "seed"},      {'n', "steps"},       {'i', "prompt"},
+                 {'T', "threads"}};
     for (; i < argc; i += 2) {
         size_t f = sizeof flags / sizeof flags[0];
         if (argv[i][0] == '-' && argv[i][1] && !argv[i][2])

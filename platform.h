@@ -89,11 +89,19 @@ void plat_idle(void);
 void plat_shutdown(int status) __attribute__((noreturn));
 
 /* ---- compute ----------------------------------------------------------------- */
-/* Number of threads parallel_for uses (>= 1). */
+/* Number of threads parallel_for uses (>= 1), the calling one included. */
 int plat_num_threads(void);
+/* Limits parallel_for to n threads (the calling one included); n <= 0 means
+ * all cores. UEFI clamps n to the processors MP Services started; the host
+ * takes n as given (up to a fixed cap), so tests can oversubscribe. Call
+ * from the main thread, never from inside parallel_for. */
+void plat_set_threads(int n);
 /* Runs fn(i, ctx) for every i in [0, n), spread over all threads, and returns
- * when all calls have finished. fn runs on worker cores: it must not call any
- * plat_* function except plat_num_threads. */
+ * when all calls have finished. Each i runs exactly once, on one thread, so
+ * results do not depend on the thread count when the fn(i) are independent.
+ * fn runs on worker cores: it must not call any plat_* function except
+ * plat_num_threads. Only the main thread calls plat_parallel_for; a nested
+ * call (from inside fn) runs serially on the caller. */
 void plat_parallel_for(int n, void (*fn)(int i, void *ctx), void *ctx);
 
 #endif

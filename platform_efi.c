@@ -1,6 +1,6 @@
 /* platform_efi.c - platform.h on UEFI (gnu-efi): page allocation, the boot
- * volume's file system, the text console, a TSC clock and (for now serial)
- * parallel_for. EFI_STATUS values never leave this file: efi_to_err maps
+ * volume's file system, the text console, a TSC clock and parallel_for on
+ * every core (MP Services). EFI_STATUS values never leave this file: efi_to_err maps
  * them to ERR_* codes. */
 #include <efi.h>
 #include <efilib.h>
@@ -749,42 +749,275 @@ void plat_shutdown(int status)
 }
 
 /* ---- compute --------------------------------------------------------------
- * Serial on the boot processor for now. MP Services comes in a later issue:
- * the APs will be started once into a spin loop that waits for g_job to
- * change, calls efi_cpu_enable_simd() (CR4/XCR0 are per core) and then
- * pf_run(g_job); plat_parallel_for will publish the job, run pf_run itself
- * and wait until every AP has checked out. Nothing outside this section
- * needs to change for that. */
+ * All cores through the PI MP Services protocol (declared here: Debian's
+ * gnu-efi has no efimp.h). At start-up every enabled AP is started once, in
+ * non-blocking mode (a WaitEvent), into ap_entry: it enables its own SIMD
+ * state (CR4/XCR0 are per core) and spins in ap_loop, never calling the
+ * firmware. Each worker has a sequence number in its own cache line;
+ * plat_parallel_for fills g_job, bumps the sequence of the workers it wants,
+ * takes indices from the same atomic cursor itself and spins until the
+ * workers' pending count is 0. Each index runs once, on one core, so results
+ * do not depend on the thread count. At exit (platform_efi_fini) the workers
+ * return to the firmware, so no AP runs this image's code once it is
+ * unloaded. ResetSystem needs none of that. */
+
+#define EFI_MP_SERVICES_GUID \
+    {0x3fdda605, 0xa76e, 0x4f46, {0xad, 0x29, 0x12, 0xf4, 0x53, 0x1b, 0x3d, 0x08}}
+#define MP_PROCESSOR_AS_BSP 0x1u
+#define MP_PROCESSOR_ENABLED 0x2u
+
+typedef VOID(EFIAPI *efi_ap_procedure)(VOID *arg);
+
+/* EFI_PROCESSOR_INFORMATION (PI 1.7 layout; ExtendedInformation is written
+ * only when the caller asks for it, but the room costs nothing). */
+struct efi_processor_info {
+    UINT64 ProcessorId;
+    UINT32 StatusFlag;
+    UINT32 Package, Core, Thread; /* EFI_CPU_PHYSICAL_LOCATION */
+    UINT32 Extended[6];           /* EFI_CPU_PHYSICAL_LOCATION2 */
+};
+
+struct efi_mp_services {
+    EFI_STATUS(EFIAPI *GetNumberOfProcessors)(struct efi_mp_services *This, UINTN *total,
+                                              UINTN *enabled);
+    EFI_STATUS(EFIAPI *GetProcessorInfo)(struct efi_mp_services *This, UINTN cpu,
+                                         struct efi_processor_info *info);
+    EFI_STATUS(EFIAPI *StartupAllAPs)(struct efi_mp_services *This, efi_ap_procedure proc,
+                                      BOOLEAN single_thread, EFI_EVENT wait_event,
+                                      UINTN timeout_us, VOID *arg, UINTN **failed_cpus);
+    EFI_STATUS(EFIAPI *StartupThisAP)(struct efi_mp_services *This, efi_ap_procedure proc,
+                                      UINTN cpu, EFI_EVENT wait_event, UINTN timeout_us,
+                                      VOID *arg, BOOLEAN *finished);
+    EFI_STATUS(EFIAPI *SwitchBSP)(struct efi_mp_services *This, UINTN cpu, BOOLEAN enable_old);
+    EFI_STATUS(EFIAPI *EnableDisableAP)(struct efi_mp_services *This, UINTN cpu,
+                                        BOOLEAN enable, UINT32 *health);
+    EFI_STATUS(EFIAPI *WhoAmI)(struct efi_mp_services *This, UINTN *cpu);
+};
+
+#define PF_MAX_WORKERS 255
+/* Start-up waits this long for started APs to reach ap_loop, exit this long
+ * for them to return to the firmware (milliseconds). */
+#define AP_CHECKIN_MS 2000
+#define AP_EXIT_MS 2000
 
 struct pf_job {
     void (*fn)(int i, void *ctx);
     void *ctx;
     int n;
-    int next; /* next unclaimed index, taken with an atomic add */
+    int chunk;   /* indices claimed at a time */
+    int next;    /* next unclaimed index (atomic) */
+    int pending; /* woken workers that have not finished (atomic) */
 };
 
+struct pf_slot {
+    UINT32 seq; /* bumped by the BSP to hand this worker a job (atomic) */
+} __attribute__((aligned(64)));
+
+static struct pf_job g_job;
+static struct pf_slot g_slot[PF_MAX_WORKERS];
+static int g_ap_ready;  /* workers that reached ap_loop; hands out ids (atomic) */
+static int g_ap_quit;   /* set at exit: workers return to the firmware (atomic) */
+static int g_workers;   /* workers that checked in at start-up (ids 0..g_workers-1) */
+static int g_threads = 1; /* threads parallel_for uses, BSP included */
+static int g_in_job;    /* a job is running (atomic): nested calls run serially */
+static EFI_EVENT *g_ap_events; /* one WaitEvent per started AP (pool memory) */
+static UINTN g_ap_started;
+
+#define NO_SIMD __attribute__((target("general-regs-only")))
+
+static inline void cpu_relax(void)
+{
+    __asm__ volatile("pause" ::: "memory");
+}
+
+/* Claims chunks of job->chunk indices from the shared cursor until none are
+ * left: chunks rather than single indices keep the cursor's cache line from
+ * bouncing between cores once per row of a small matrix. */
 static void pf_run(struct pf_job *job)
 {
     for (;;) {
-        int i = __atomic_fetch_add(&job->next, 1, __ATOMIC_RELAXED);
+        int i = __atomic_fetch_add(&job->next, job->chunk, __ATOMIC_RELAXED);
         if (i >= job->n)
             break;
-        job->fn(i, job->ctx);
+        int end = job->n - i < job->chunk ? job->n : i + job->chunk;
+        for (; i < end; i++)
+            job->fn(i, job->ctx);
     }
+}
+
+/* The worker loop, on an AP with SIMD state enabled. MS ABI like its caller,
+ * so the XMM registers it must preserve are saved here, after
+ * efi_cpu_enable_simd, not in ap_entry. Returns only at exit. */
+static __attribute__((noinline)) void EFIAPI ap_loop(void *arg)
+{
+    int id = __atomic_fetch_add(&g_ap_ready, 1, __ATOMIC_ACQ_REL);
+    UINT32 seen = 0, seq = 0;
+
+    (void)arg;
+    /* A worker that checked in after start-up gave up waiting (id >=
+     * g_workers) is never handed a job: its sequence stays 0. */
+    struct pf_slot *slot = id < PF_MAX_WORKERS ? &g_slot[id] : NULL;
+    for (;;) {
+        while (!slot || (seq = __atomic_load_n(&slot->seq, __ATOMIC_ACQUIRE)) == seen) {
+            if (__atomic_load_n(&g_ap_quit, __ATOMIC_ACQUIRE))
+                return;
+            cpu_relax();
+        }
+        seen = seq;
+        pf_run(&g_job);
+        __atomic_sub_fetch(&g_job.pending, 1, __ATOMIC_RELEASE);
+    }
+}
+
+/* What MP Services calls on each AP. No SSE here: the AP's CR4 may not
+ * allow it yet. Its callees are MS ABI too, so it has no XMM registers to
+ * save. */
+static NO_SIMD void EFIAPI ap_entry(void *arg)
+{
+    efi_cpu_enable_simd();
+    ap_loop(arg);
+}
+
+static void diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void diag(const char *fmt, ...)
+{
+    char buf[160];
+    va_list ap;
+    va_start(ap, fmt);
+    fmt_vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    plat_write_diag(buf, strlen(buf));
+}
+
+/* Starts every enabled AP into ap_entry and waits for them to check in.
+ * Without MP Services or with one CPU, parallel_for stays on the BSP. */
+static void mp_start(void)
+{
+    EFI_GUID guid = EFI_MP_SERVICES_GUID;
+    struct efi_mp_services *mp = NULL;
+    UINTN total = 0, enabled = 0, self = 0;
+
+    if (EFI_ERROR(g_bs->LocateProtocol(&guid, NULL, (void **)&mp)) || !mp) {
+        diag("No MP Services: running single-threaded.\n");
+        return;
+    }
+    if (EFI_ERROR(mp->GetNumberOfProcessors(mp, &total, &enabled)) || enabled <= 1 ||
+        EFI_ERROR(mp->WhoAmI(mp, &self))) {
+        diag("One CPU: running single-threaded.\n");
+        return;
+    }
+    if (EFI_ERROR(g_bs->AllocatePool(EfiLoaderData, total * sizeof(EFI_EVENT),
+                                     (void **)&g_ap_events))) {
+        g_ap_events = NULL;
+        diag("Out of memory for MP start-up: running single-threaded.\n");
+        return;
+    }
+    for (UINTN cpu = 0; cpu < total && g_ap_started < PF_MAX_WORKERS; cpu++) {
+        struct efi_processor_info info;
+        EFI_EVENT ev;
+        memset(&info, 0, sizeof info);
+        if (cpu == self || EFI_ERROR(mp->GetProcessorInfo(mp, cpu, &info)) ||
+            (info.StatusFlag & (MP_PROCESSOR_AS_BSP | MP_PROCESSOR_ENABLED)) !=
+                MP_PROCESSOR_ENABLED)
+            continue;
+        if (EFI_ERROR(g_bs->CreateEvent(0, 0, NULL, NULL, &ev)))
+            break;
+        /* Non-blocking (a WaitEvent), no time-out: the AP never finishes
+         * until platform_efi_fini tells it to. */
+        if (EFI_ERROR(mp->StartupThisAP(mp, ap_entry, cpu, ev, 0, NULL, NULL))) {
+            g_bs->CloseEvent(ev);
+            continue;
+        }
+        g_ap_events[g_ap_started++] = ev;
+    }
+    for (int ms = 0; ms < AP_CHECKIN_MS &&
+                     __atomic_load_n(&g_ap_ready, __ATOMIC_ACQUIRE) < (int)g_ap_started;
+         ms++)
+        g_bs->Stall(1000);
+    /* Those that check in later get ids >= g_workers and are never used. */
+    g_workers = __atomic_load_n(&g_ap_ready, __ATOMIC_ACQUIRE);
+    if (g_workers > PF_MAX_WORKERS)
+        g_workers = PF_MAX_WORKERS;
+    g_threads = g_workers + 1;
+    if (g_workers < (int)enabled - 1)
+        diag("%d of %d processors started.\n", g_workers + 1, (int)enabled);
+}
+
+/* Sends the workers back to the firmware and waits until MP Services
+ * reports them finished, so no AP runs in this image after it returns. */
+void platform_efi_fini(void)
+{
+    g_threads = 1;
+    g_workers = 0;
+    if (!g_ap_started)
+        return;
+    __atomic_store_n(&g_ap_quit, 1, __ATOMIC_RELEASE);
+    /* MP Services polls its APs on a timer (every 100 ms in EDK2) and then
+     * signals their WaitEvents. */
+    UINTN done = 0;
+    for (int ms = 0; ms < AP_EXIT_MS && done < g_ap_started; ms++) {
+        done = 0;
+        for (UINTN i = 0; i < g_ap_started; i++)
+            if (g_ap_events[i] && g_bs->CheckEvent(g_ap_events[i]) == EFI_SUCCESS) {
+                g_bs->CloseEvent(g_ap_events[i]);
+                g_ap_events[i] = NULL;
+            }
+        for (UINTN i = 0; i < g_ap_started; i++)
+            done += g_ap_events[i] == NULL;
+        if (done < g_ap_started)
+            g_bs->Stall(1000);
+    }
+    /* An AP that has not finished keeps its event (the firmware still owns
+     * the request); there is nothing more to do for it. */
+    if (done == g_ap_started) {
+        g_bs->FreePool(g_ap_events);
+        g_ap_events = NULL;
+    }
+    g_ap_started = 0;
 }
 
 int plat_num_threads(void)
 {
-    return 1;
+    return g_threads;
+}
+
+void plat_set_threads(int n)
+{
+    int all = g_ap_quit ? 1 : g_workers + 1;
+    g_threads = n <= 0 || n > all ? all : n;
+    if (n > all)
+        diag("threads: %d (threads=%d asked; %d processors)\n", g_threads, n, all);
+    else
+        diag("threads: %d\n", g_threads);
 }
 
 void plat_parallel_for(int n, void (*fn)(int i, void *ctx), void *ctx)
 {
-    struct pf_job job = {fn, ctx, n, 0};
-
     if (n <= 0)
         return;
-    pf_run(&job);
+    int nw = g_threads - 1;
+    if (nw > n - 1)
+        nw = n - 1; /* no more workers than indices */
+    if (nw <= 0 || __atomic_exchange_n(&g_in_job, 1, __ATOMIC_ACQUIRE)) {
+        for (int i = 0; i < n; i++) /* one thread, or a nested call */
+            fn(i, ctx);
+        return;
+    }
+    /* No worker reads g_job now: all of the previous job's have finished. */
+    g_job.fn = fn;
+    g_job.ctx = ctx;
+    g_job.n = n;
+    /* about 8 chunks per thread: big enough to amortize the atomic, small
+     * enough to balance a late or slow worker */
+    g_job.chunk = n / ((nw + 1) * 8) > 1 ? n / ((nw + 1) * 8) : 1;
+    __atomic_store_n(&g_job.next, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&g_job.pending, nw, __ATOMIC_RELAXED);
+    for (int w = 0; w < nw; w++)
+        __atomic_store_n(&g_slot[w].seq, g_slot[w].seq + 1, __ATOMIC_RELEASE);
+    pf_run(&g_job);
+    while (__atomic_load_n(&g_job.pending, __ATOMIC_ACQUIRE) != 0)
+        cpu_relax();
+    __atomic_store_n(&g_in_job, 0, __ATOMIC_RELEASE);
 }
 
 /* ---- set-up --------------------------------------------------------------- */
@@ -799,5 +1032,6 @@ EFI_STATUS platform_efi_init(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
     if (EFI_ERROR(open_volume(&g_root)))
         g_root = NULL;
     tsc_calibrate();
+    mp_start();
     return EFI_SUCCESS;
 }

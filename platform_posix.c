@@ -1,5 +1,6 @@
 /* platform_posix.c - platform.h on Linux: files under a root directory, the
- * terminal (raw mode) or a pipe as keyboard, stdout as console. */
+ * terminal (raw mode) or a pipe as keyboard, stdout as console, a pthread
+ * pool for parallel_for. */
 #include "platform.h"
 #include "platform_posix.h"
 #include "errors.h"
@@ -7,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -280,15 +282,170 @@ void plat_shutdown(int status)
 }
 
 /* ---- compute ----
- * Serial for now; the threaded pool arrives with the speed work and keeps
- * this interface. */
+ * A pool of worker threads started lazily (and grown when more threads are
+ * asked for). Each worker has its own sequence number; plat_parallel_for
+ * fills g_job, bumps the sequence of the workers it wants and wakes them.
+ * The caller and the workers take indices from one atomic cursor, so every
+ * index runs exactly once, on one thread; the caller returns when the
+ * pending count of woken workers is back to 0. Workers spin a little before
+ * sleeping on the condition variable: matmuls come in quick bursts. */
+#define PF_MAX_THREADS 64
+#define PF_SPIN 4000 /* pause loops before sleeping, about 0.1-0.5 ms */
+
+struct pf_job {
+    void (*fn)(int i, void *ctx);
+    void *ctx;
+    int n;
+    int chunk;   /* indices claimed at a time */
+    int next;    /* next unclaimed index (atomic) */
+    int pending; /* woken workers that have not finished (atomic) */
+};
+
+struct pf_worker {
+    pthread_t tid;
+    unsigned seq; /* bumped by the caller to hand out a job (atomic) */
+} __attribute__((aligned(64)));
+
+static struct pf_job g_job;
+static struct pf_worker g_workers[PF_MAX_THREADS - 1];
+static int g_started;     /* workers running */
+static int g_threads_req; /* plat_set_threads: 0 = all cores */
+static int g_in_job;      /* a job is running (atomic): nested calls run serially */
+static int g_cpus;        /* online CPUs, read once */
+static pthread_mutex_t g_pf_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t g_pf_wake = PTHREAD_COND_INITIALIZER; /* new job */
+static pthread_cond_t g_pf_done = PTHREAD_COND_INITIALIZER; /* pending hit 0 */
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+/* Claims chunks of job->chunk indices from the shared cursor until none are
+ * left: chunks rather than single indices keep the cursor's cache line from
+ * bouncing between cores once per row of a small matrix. */
+static void pf_run(struct pf_job *job)
+{
+    for (;;) {
+        int i = __atomic_fetch_add(&job->next, job->chunk, __ATOMIC_RELAXED);
+        if (i >= job->n)
+            break;
+        int end = job->n - i < job->chunk ? job->n : i + job->chunk;
+        for (; i < end; i++)
+            job->fn(i, job->ctx);
+    }
+}
+
+static void *pf_worker_main(void *arg)
+{
+    struct pf_worker *w = arg;
+    unsigned seen = 0, seq;
+
+    for (;;) {
+        int spin = 0;
+        while ((seq = __atomic_load_n(&w->seq, __ATOMIC_ACQUIRE)) == seen && spin < PF_SPIN) {
+            cpu_relax();
+            spin++;
+        }
+        if (seq == seen) {
+            pthread_mutex_lock(&g_pf_mu);
+            while ((seq = __atomic_load_n(&w->seq, __ATOMIC_ACQUIRE)) == seen)
+                pthread_cond_wait(&g_pf_wake, &g_pf_mu);
+            pthread_mutex_unlock(&g_pf_mu);
+        }
+        seen = seq;
+        pf_run(&g_job);
+        if (__atomic_sub_fetch(&g_job.pending, 1, __ATOMIC_ACQ_REL) == 0) {
+            pthread_mutex_lock(&g_pf_mu);
+            pthread_cond_signal(&g_pf_done);
+            pthread_mutex_unlock(&g_pf_mu);
+        }
+    }
+    return NULL;
+}
+
 int plat_num_threads(void)
 {
-    return 1;
+    int n = g_threads_req;
+    if (n <= 0) {
+        if (!g_cpus) {
+            long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+            g_cpus = cpus > 0 ? (int)(cpus < PF_MAX_THREADS ? cpus : PF_MAX_THREADS) : 1;
+        }
+        n = g_cpus;
+    }
+    return n < PF_MAX_THREADS ? n : PF_MAX_THREADS;
+}
+
+void plat_set_threads(int n)
+{
+    g_threads_req = n > 0 ? n : 0;
+}
+
+/* Starts workers until want run (or thread creation fails); returns how many
+ * run. Threads are detached and live until the process exits. */
+static int pf_grow(int want)
+{
+    while (g_started < want) {
+        struct pf_worker *w = &g_workers[g_started];
+        pthread_attr_t attr;
+        int ok = pthread_attr_init(&attr) == 0;
+        if (ok) {
+            pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+            ok = pthread_create(&w->tid, &attr, pf_worker_main, w) == 0;
+            pthread_attr_destroy(&attr);
+        }
+        if (!ok)
+            break;
+        g_started++;
+    }
+    return g_started;
 }
 
 void plat_parallel_for(int n, void (*fn)(int i, void *ctx), void *ctx)
 {
-    for (int i = 0; i < n; i++)
-        fn(i, ctx);
+    if (n <= 0)
+        return;
+    int nw = plat_num_threads() - 1;
+    if (nw > n - 1)
+        nw = n - 1; /* no more threads than indices */
+    if (nw > 0 && !__atomic_exchange_n(&g_in_job, 1, __ATOMIC_ACQUIRE)) {
+        if (pf_grow(nw) < nw)
+            nw = g_started;
+        if (nw <= 0)
+            __atomic_store_n(&g_in_job, 0, __ATOMIC_RELEASE);
+    } else {
+        nw = 0; /* one thread, or a nested call */
+    }
+    if (nw <= 0) {
+        for (int i = 0; i < n; i++)
+            fn(i, ctx);
+        return;
+    }
+    /* No worker reads g_job now: the previous job's workers all finished. */
+    g_job.fn = fn;
+    g_job.ctx = ctx;
+    g_job.n = n;
+    /* about 8 chunks per thread: big enough to amortize the atomic, small
+     * enough to balance a late or slow worker */
+    g_job.chunk = n / ((nw + 1) * 8) > 1 ? n / ((nw + 1) * 8) : 1;
+    __atomic_store_n(&g_job.next, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&g_job.pending, nw, __ATOMIC_RELAXED);
+    pthread_mutex_lock(&g_pf_mu);
+    for (int w = 0; w < nw; w++)
+        __atomic_store_n(&g_workers[w].seq, g_workers[w].seq + 1, __ATOMIC_RELEASE);
+    pthread_cond_broadcast(&g_pf_wake);
+    pthread_mutex_unlock(&g_pf_mu);
+    pf_run(&g_job);
+    for (int spin = 0; __atomic_load_n(&g_job.pending, __ATOMIC_ACQUIRE) != 0 && spin < PF_SPIN; spin++)
+        cpu_relax();
+    if (__atomic_load_n(&g_job.pending, __ATOMIC_ACQUIRE) != 0) {
+        pthread_mutex_lock(&g_pf_mu);
+        while (__atomic_load_n(&g_job.pending, __ATOMIC_ACQUIRE) != 0)
+            pthread_cond_wait(&g_pf_done, &g_pf_mu);
+        pthread_mutex_unlock(&g_pf_mu);
+    }
+    __atomic_store_n(&g_in_job, 0, __ATOMIC_RELEASE);
 }

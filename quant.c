@@ -50,6 +50,7 @@
  * ISA (ggml has no x86 SIMD one), as do the 4-row interleaved quantizers of
  * the repack path (checked equal). */
 #include "quant.h"
+#include "kernels.h"
 #include "errors.h"
 #include "mathf.h"
 #include "platform.h"
@@ -1067,7 +1068,7 @@ int qmatvec_prepared(float *out, const void *w, int type, const void *xq, int n,
     if (d < 0 || !out || !w || !xq || misaligned(w, type) || ((uintptr_t)xq & 3))
         return ERR_INVAL;
     struct qmv_job job = {out, w, row_bytes(t, n), type, n, xq, NULL};
-    plat_parallel_for(d, qmv_row, &job);
+    k_parallel_rows(d, n, qmv_row, &job);
     return 0;
 }
 
@@ -1108,6 +1109,6 @@ int qmatvec_float(float *out, const void *w, int type, const float *x, int n, in
     if (d < 0 || !out || !w || !x || misaligned(w, type))
         return ERR_INVAL;
     struct qmv_job job = {out, w, row_bytes(t, n), type, n, NULL, x};
-    plat_parallel_for(d, qmvf_row, &job);
+    k_parallel_rows(d, n, qmvf_row, &job);
     return 0;
 }

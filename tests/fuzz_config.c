@@ -80,7 +80,8 @@ static void check_config(const struct config *c)
     REQUIRE(c->topp >= 0.0f && c->topp <= 1.0f, "topp %g", (double)c->topp);
     REQUIRE(c->steps >= 0 && c->autodemo >= 0 && c->demo_delay >= 0, "negative int setting");
     REQUIRE(c->shutdown == 0 || c->shutdown == 1, "shutdown %d", c->shutdown);
-    REQUIRE((c->set_mask & ~((1u << 10) - 1)) == 0, "set_mask 0x%x", c->set_mask);
+    REQUIRE((c->set_mask & ~((1u << config_key_count()) - 1)) == 0, "set_mask 0x%x",
+            c->set_mask);
 
     /* Every key formats, in a roomy and in a tiny buffer. */
     for (int i = 0; i < config_key_count(); i++) {
