@@ -11,7 +11,7 @@ MODELS_DIR ?= $(abspath ../shared/models)
 CORE_SRC := errors.c lib.c fmt.c mathf.c kernels.c model.c model_gguf.c gguf.c quant.c engine.c tokenizer.c tokenizer_spm.c tokenizer_bpe.c transformer.c \
             sampler.c generate.c config.c menu.c demo.c template.c chat.c app.c gguf_write.c
 EFI_SRC  := llama2_efi.c platform_efi.c crt_efi.c
-HOST_SRC := main_host.c platform_posix.c tool_synth.c
+HOST_SRC := main_host.c platform_posix.c tool_synth.c tool_bench.c
 
 WARN    := -Wall -Wextra -Werror
 # No FMA contraction and no -ffast-math: the generic kernels must round
@@ -38,7 +38,7 @@ SAN_OBJ  := $(addprefix $(BUILD)/san/,$(CORE_SRC:.c=.o) platform_posix.o)
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_OBJ := $(addprefix $(BUILD)/san/,$(TEST_SRC:.c=.o))
 
-.PHONY: all efi host test unit run image deps clean
+.PHONY: all efi host test unit run image deps clean bench
 all: efi host
 
 efi: $(BUILD)/llm.efi
@@ -90,6 +90,10 @@ unit: $(BUILD)/san/unit_tests
 test: deps
 	@$(MAKE) --no-print-directory all
 	@MODELS_DIR=$(MODELS_DIR) scripts/run_tests.sh
+
+# Speed: decode/prefill tok/s against the bandwidth roofline (not a test).
+bench: $(BUILD)/llm
+	@scripts/bench.sh
 
 clean:
 	rm -rf $(BUILD)

@@ -23,8 +23,9 @@ void k_quantize_q8g(const float *x, int8_t *xq, float *xs, int n, int gs);
 void k_matmul_q8g(float *out, const int8_t *xq, const float *xs, const int8_t *wq,
                   const float *ws, int n, int d, int gs);
 
-/* Measures the memory read bandwidth in bytes per second (a sum over a
- * buffer much larger than the caches); 0 when the buffer can't be had. */
+/* Measures the memory read bandwidth in bytes per second with every thread
+ * plat_parallel_for uses (a sum over a buffer much larger than the caches);
+ * 0 when the buffer can't be had. */
 double k_read_bandwidth(void);
 
 #endif

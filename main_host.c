@@ -17,6 +17,8 @@
  * that programs linked without tool_synth.o (build/san/llm) still link; they
  * say the tools are missing. */
 int tool_main(int argc, char **argv) __attribute__((weak));
+/* `llm bench` (tool_bench.c), weak for the same reason. */
+int bench_main(int argc, char **argv) __attribute__((weak));
 
 static void usage(const char *argv0)
 {
@@ -42,6 +44,13 @@ int main(int argc, char **argv)
             return 2;
         }
         return tool_main(argc - 1, argv + 1);
+    }
+    if (argc > 1 && !strcmp(argv[1], "bench")) {
+        if (!bench_main) {
+            fprintf(stderr, "%s: bench is not in this build (use build/llm)\n", argv[0]);
+            return 2;
+        }
+        return bench_main(argc - 1, argv + 1);
     }
     config_defaults(&cli);
     cli.set_mask = 0;
