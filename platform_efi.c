@@ -7,6 +7,7 @@
 
 #include "errors.h"
 #include "lib.h"
+#include "pfjob.h"
 #include "platform.h"
 #include "platform_efi.h"
 
@@ -800,15 +801,6 @@ struct efi_mp_services {
 #define AP_CHECKIN_MS 2000
 #define AP_EXIT_MS 2000
 
-struct pf_job {
-    void (*fn)(int i, void *ctx);
-    void *ctx;
-    int n;
-    int chunk;   /* indices claimed at a time */
-    int next;    /* next unclaimed index (atomic) */
-    int pending; /* woken workers that have not finished (atomic) */
-};
-
 struct pf_slot {
     UINT32 seq; /* bumped by the BSP to hand this worker a job (atomic) */
 } __attribute__((aligned(64)));
@@ -830,21 +822,6 @@ static inline void cpu_relax(void)
     __asm__ volatile("pause" ::: "memory");
 }
 
-/* Claims chunks of job->chunk indices from the shared cursor until none are
- * left: chunks rather than single indices keep the cursor's cache line from
- * bouncing between cores once per row of a small matrix. */
-static void pf_run(struct pf_job *job)
-{
-    for (;;) {
-        int i = __atomic_fetch_add(&job->next, job->chunk, __ATOMIC_RELAXED);
-        if (i >= job->n)
-            break;
-        int end = job->n - i < job->chunk ? job->n : i + job->chunk;
-        for (; i < end; i++)
-            job->fn(i, job->ctx);
-    }
-}
-
 /* The worker loop, on an AP with SIMD state enabled. MS ABI like its caller,
  * so the XMM registers it must preserve are saved here, after
  * efi_cpu_enable_simd, not in ap_entry. Returns only at exit. */
@@ -864,7 +841,7 @@ static __attribute__((noinline)) void EFIAPI ap_loop(void *arg)
             cpu_relax();
         }
         seen = seq;
-        pf_run(&g_job);
+        pf_job_run(&g_job);
         __atomic_sub_fetch(&g_job.pending, 1, __ATOMIC_RELEASE);
     }
 }
@@ -1004,17 +981,10 @@ void plat_parallel_for(int n, void (*fn)(int i, void *ctx), void *ctx)
         return;
     }
     /* No worker reads g_job now: all of the previous job's have finished. */
-    g_job.fn = fn;
-    g_job.ctx = ctx;
-    g_job.n = n;
-    /* about 8 chunks per thread: big enough to amortize the atomic, small
-     * enough to balance a late or slow worker */
-    g_job.chunk = n / ((nw + 1) * 8) > 1 ? n / ((nw + 1) * 8) : 1;
-    __atomic_store_n(&g_job.next, 0, __ATOMIC_RELAXED);
-    __atomic_store_n(&g_job.pending, nw, __ATOMIC_RELAXED);
+    pf_job_start(&g_job, fn, ctx, n, nw);
     for (int w = 0; w < nw; w++)
         __atomic_store_n(&g_slot[w].seq, g_slot[w].seq + 1, __ATOMIC_RELEASE);
-    pf_run(&g_job);
+    pf_job_run(&g_job);
     while (__atomic_load_n(&g_job.pending, __ATOMIC_ACQUIRE) != 0)
         cpu_relax();
     __atomic_store_n(&g_in_job, 0, __ATOMIC_RELEASE);

@@ -1,6 +1,7 @@
 /* platform_posix.c - platform.h on Linux: files under a root directory, the
  * terminal (raw mode) or a pipe as keyboard, stdout as console, a pthread
  * pool for parallel_for. */
+#include "pfjob.h"
 #include "platform.h"
 #include "platform_posix.h"
 #include "errors.h"
@@ -292,15 +293,6 @@ void plat_shutdown(int status)
 #define PF_MAX_THREADS 64
 #define PF_SPIN 4000 /* pause loops before sleeping, about 0.1-0.5 ms */
 
-struct pf_job {
-    void (*fn)(int i, void *ctx);
-    void *ctx;
-    int n;
-    int chunk;   /* indices claimed at a time */
-    int next;    /* next unclaimed index (atomic) */
-    int pending; /* woken workers that have not finished (atomic) */
-};
-
 struct pf_worker {
     pthread_t tid;
     unsigned seq; /* bumped by the caller to hand out a job (atomic) */
@@ -323,21 +315,6 @@ static inline void cpu_relax(void)
 #endif
 }
 
-/* Claims chunks of job->chunk indices from the shared cursor until none are
- * left: chunks rather than single indices keep the cursor's cache line from
- * bouncing between cores once per row of a small matrix. */
-static void pf_run(struct pf_job *job)
-{
-    for (;;) {
-        int i = __atomic_fetch_add(&job->next, job->chunk, __ATOMIC_RELAXED);
-        if (i >= job->n)
-            break;
-        int end = job->n - i < job->chunk ? job->n : i + job->chunk;
-        for (; i < end; i++)
-            job->fn(i, job->ctx);
-    }
-}
-
 static void *pf_worker_main(void *arg)
 {
     struct pf_worker *w = arg;
@@ -356,7 +333,7 @@ static void *pf_worker_main(void *arg)
             pthread_mutex_unlock(&g_pf_mu);
         }
         seen = seq;
-        pf_run(&g_job);
+        pf_job_run(&g_job);
         if (__atomic_sub_fetch(&g_job.pending, 1, __ATOMIC_ACQ_REL) == 0) {
             pthread_mutex_lock(&g_pf_mu);
             pthread_cond_signal(&g_pf_done);
@@ -425,20 +402,13 @@ void plat_parallel_for(int n, void (*fn)(int i, void *ctx), void *ctx)
         return;
     }
     /* No worker reads g_job now: the previous job's workers all finished. */
-    g_job.fn = fn;
-    g_job.ctx = ctx;
-    g_job.n = n;
-    /* about 8 chunks per thread: big enough to amortize the atomic, small
-     * enough to balance a late or slow worker */
-    g_job.chunk = n / ((nw + 1) * 8) > 1 ? n / ((nw + 1) * 8) : 1;
-    __atomic_store_n(&g_job.next, 0, __ATOMIC_RELAXED);
-    __atomic_store_n(&g_job.pending, nw, __ATOMIC_RELAXED);
+    pf_job_start(&g_job, fn, ctx, n, nw);
     pthread_mutex_lock(&g_pf_mu);
     for (int w = 0; w < nw; w++)
         __atomic_store_n(&g_workers[w].seq, g_workers[w].seq + 1, __ATOMIC_RELEASE);
     pthread_cond_broadcast(&g_pf_wake);
     pthread_mutex_unlock(&g_pf_mu);
-    pf_run(&g_job);
+    pf_job_run(&g_job);
     for (int spin = 0; __atomic_load_n(&g_job.pending, __ATOMIC_ACQUIRE) != 0 && spin < PF_SPIN; spin++)
         cpu_relax();
     if (__atomic_load_n(&g_job.pending, __ATOMIC_ACQUIRE) != 0) {

@@ -90,7 +90,7 @@ fi
 for t in $targets; do
     [ -f "tests/fuzz_$t.c" ] || { fail "fuzz_$t" "tests/fuzz_$t.c missing"; continue; }
     # shellcheck disable=SC2046
-    ( "$CLANG" "${CFLAGS[@]}" "tests/fuzz_$t.c" $(sources "$t") platform_posix.c -lm \
+    ( "$CLANG" "${CFLAGS[@]}" "tests/fuzz_$t.c" $(sources "$t") platform_posix.c pfjob.c -lm \
           -o "$out/fuzz_$t" >"$out/fuzz_$t.build.log" 2>&1
       echo $? >"$tmp/build_$t.rc" ) &
     pids+=($!)

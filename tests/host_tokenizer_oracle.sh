@@ -37,7 +37,7 @@ trap '[ -n "${KEEP_TMP:-}" ] || rm -rf "$tmp"' EXIT
 if ! gcc -std=c11 -O1 -g -D_GNU_SOURCE -Wall -Wextra -Werror \
         -fsanitize=address,undefined -fno-sanitize-recover=undefined -I. \
         tests/tokenize_cli.c tokenizer.c tokenizer_spm.c tokenizer_bpe.c gguf.c lib.c fmt.c \
-        errors.c platform_posix.c -o "$tmp/tokenize_cli" -lpthread -lm 2>"$tmp/cc.log"; then
+        errors.c platform_posix.c pfjob.c -o "$tmp/tokenize_cli" -lpthread -lm 2>"$tmp/cc.log"; then
     echo "FAIL: tokenizer_oracle_build: $(head -n 5 "$tmp/cc.log" | tr '\n' ' ')"
     exit 1
 fi
