@@ -30,7 +30,6 @@
 
 #include "fuzz_require.h"
 
-static char tmp_path[512];
 
 static int is_zero(const void *p, size_t n)
 {
@@ -162,14 +161,6 @@ static void check_file(const struct gguf_file *g, uint64_t file_size)
     REQUIRE(bytes == g->tensor_bytes && unsup == g->n_unsupported, "totals");
 }
 
-static void write_file(const uint8_t *data, size_t len)
-{
-    FILE *f = fopen(tmp_path, "wb");
-    REQUIRE(f != NULL, "cannot create %s", tmp_path);
-    REQUIRE(len == 0 || fwrite(data, 1, len, f) == len, "cannot write %s", tmp_path);
-    REQUIRE(fclose(f) == 0, "cannot write %s", tmp_path);
-}
-
 static void same_tables(const struct gguf_file *a, const struct gguf_file *b)
 {
     REQUIRE(a->n_kv == b->n_kv && a->n_tensors == b->n_tensors && a->version == b->version &&
@@ -192,19 +183,10 @@ static void same_tables(const struct gguf_file *a, const struct gguf_file *b)
     }
 }
 
-static void cleanup(void)
-{
-    if (tmp_path[0])
-        unlink(tmp_path);
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc, (void)argv;
-    const char *dir = getenv("TMPDIR");
-    snprintf(tmp_path, sizeof tmp_path, "%s/fuzz_gguf_%d.gguf", dir && *dir ? dir : "/tmp",
-             (int)getpid());
-    atexit(cleanup);
+    fuzz_tmp_init("fuzz_gguf");
     return 0;
 }
 
@@ -271,12 +253,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     /* 4. the file path with a small window */
     if (size <= FILE_MAX) {
-        write_file(buf, size);
+        fuzz_tmp_write(buf, size);
         struct gguf_file h;
         char err3[256];
         size_t chunk = 64 + (size ? buf[size / 2] % 64 : 0);
         memset(&h, 0xA5, sizeof h);
-        int rc3 = gguf_open_chunked(&h, tmp_path, chunk, err3, sizeof err3);
+        int rc3 = gguf_open_chunked(&h, fuzz_tmp_path, chunk, err3, sizeof err3);
         /* a part of a split model does not open alone under this name */
         int64_t count = 0, no = 0;
         int split = rc == 0 && ((gguf_get_i64(&g, "split.count", &count) == 0 && count > 1) ||
@@ -301,7 +283,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 REQUIRE(is_zero(&h, sizeof h), "struct not zeroed after a failed open");
             } else {
                 same_tables(&g, &h);
-                REQUIRE(!strcmp(h.parts[0].path, tmp_path), "part path");
+                REQUIRE(!strcmp(h.parts[0].path, fuzz_tmp_path), "part path");
                 gguf_close(&h);
             }
         }

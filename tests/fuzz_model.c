@@ -101,15 +101,6 @@ static void probe_once(const uint8_t *hdr, size_t len, uint64_t size, size_t err
         *ret_rc = rc;
 }
 
-static char tmp_path[512];
-
-static void write_file(const uint8_t *data, size_t len)
-{
-    FILE *f = fopen(tmp_path, "wb");
-    REQUIRE(f != NULL, "cannot create %s", tmp_path);
-    REQUIRE(len == 0 || fwrite(data, 1, len, f) == len, "cannot write %s", tmp_path);
-    REQUIRE(fclose(f) == 0, "cannot write %s", tmp_path);
-}
 
 /* A successful load: views, sizes and weights agree with the file. */
 static void check_loaded(const struct model *m, const struct model_config *probed,
@@ -193,13 +184,13 @@ static void load_once(const uint8_t *file, size_t len)
     probe_once(file, len < MODEL_PROBE_BYTES ? len : MODEL_PROBE_BYTES, len, 300, &probed,
                &probe_rc);
 
-    write_file(file, len);
+    fuzz_tmp_write(file, len);
     size_t before = plat_posix_live_bytes();
     struct model m;
     memset(&m, 0xA5, sizeof m);
     char err[256];
     memset(err, 'Z', sizeof err);
-    int rc = model_load(&m, tmp_path, err, sizeof err);
+    int rc = model_load(&m, fuzz_tmp_path, err, sizeof err);
     REQUIRE((rc == 0) == (probe_rc == 0), "model_load %d but model_probe %d (%s)", rc,
             probe_rc, err);
     if (rc) {
@@ -221,24 +212,15 @@ static void load_once(const uint8_t *file, size_t len)
     /* probe_file agrees too */
     struct model_config pc;
     uint64_t sz = 0;
-    REQUIRE(model_probe_file(tmp_path, &pc, &sz, err, sizeof err) == 0 && sz == len &&
+    REQUIRE(model_probe_file(fuzz_tmp_path, &pc, &sz, err, sizeof err) == 0 && sz == len &&
                 memcmp(&pc, &probed, sizeof pc) == 0,
             "model_probe_file disagrees: %s", err);
-}
-
-static void cleanup(void)
-{
-    if (tmp_path[0])
-        unlink(tmp_path);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc, (void)argv;
-    const char *dir = getenv("TMPDIR");
-    snprintf(tmp_path, sizeof tmp_path, "%s/fuzz_model_%d.bin", dir && *dir ? dir : "/tmp",
-             (int)getpid());
-    atexit(cleanup);
+    fuzz_tmp_init("fuzz_model");
     return 0;
 }
 

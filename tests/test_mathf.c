@@ -18,19 +18,6 @@
 #include "mathf.h"
 #include "testlib.h"
 
-static uint32_t fbits(float f)
-{
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    return u;
-}
-
-static float bitsf(uint32_t u)
-{
-    float f;
-    memcpy(&f, &u, 4);
-    return f;
-}
 
 static int same(float a, float b)
 {

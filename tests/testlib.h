@@ -6,6 +6,7 @@
 #ifndef TESTLIB_H
 #define TESTLIB_H
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,6 +76,21 @@ void test_collect(const char *text, size_t len, void *ctx);
 int test_parse_ids(const char *s, int *ids, int cap);
 /* Formats ids space-separated into buf (truncated to fit). */
 void test_format_ids(char *buf, size_t cap, const int *ids, int n);
+/* The bits of a float and back. */
+static inline uint32_t fbits(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    return u;
+}
+
+static inline float bitsf(uint32_t u)
+{
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
 /* Writes len bytes to path (replacing it); 0 or -1. */
 int test_write_file(const char *path, const void *data, size_t len);
 /* Unescapes a reference TSV field in place (\\ \t \n \r). */
