@@ -8,7 +8,7 @@ BUILD   := build
 MODELS_DIR ?= $(abspath ../shared/models)
 
 # Freestanding core: only platform.h and lib.h below it.
-CORE_SRC := errors.c pfjob.c lib.c fmt.c mathf.c kernels.c model.c model_gguf.c gguf.c quant.c engine.c tokenizer.c tokenizer_spm.c tokenizer_bpe.c transformer.c \
+CORE_SRC := errors.c pfjob.c lib.c fmt.c mathf.c kernels.c simd.c simd_avx2.c simd_avx512.c model.c model_gguf.c gguf.c quant.c engine.c tokenizer.c tokenizer_spm.c tokenizer_bpe.c transformer.c \
             sampler.c generate.c config.c menu.c demo.c template.c chat.c app.c gguf_write.c
 EFI_SRC  := llama2_efi.c platform_efi.c crt_efi.c
 HOST_SRC := main_host.c platform_posix.c tool_synth.c tool_bench.c
@@ -17,6 +17,13 @@ WARN    := -Wall -Wextra -Werror
 # No FMA contraction and no -ffast-math: the generic kernels must round
 # exactly like the reference implementation.
 COMMON  := -std=c11 -O2 -ffp-contract=off -fno-math-errno $(WARN) -MMD -MP
+
+# Each ISA file is built with its extensions only; simd.c calls into it only
+# when CPUID and XGETBV say this CPU can run it.
+ISA_AVX2   := -mavx2 -mfma -mf16c
+ISA_AVX512 := $(ISA_AVX2) -mavx512f -mavx512dq -mavx512bw -mavx512vl -mavx512vnni
+$(foreach b,efi host san,$(BUILD)/$(b)/simd_avx2.o): ISA_FLAGS := $(ISA_AVX2)
+$(foreach b,efi host san,$(BUILD)/$(b)/simd_avx512.o): ISA_FLAGS := $(ISA_AVX512)
 
 # ---- UEFI build -------------------------------------------------------------
 EFI_INC    := /usr/include/efi
@@ -46,7 +53,7 @@ host: $(BUILD)/llm $(BUILD)/san/llm $(BUILD)/san/unit_tests
 
 $(BUILD)/efi/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(EFI_CFLAGS) -c $< -o $@
+	$(CC) $(EFI_CFLAGS) $(ISA_FLAGS) -c $< -o $@
 
 $(BUILD)/llm.so: $(EFI_OBJ)
 	ld $(EFI_LDFLAGS) $(EFI_LIBDIR)/crt0-efi-x86_64.o $^ -o $@ -lefi -lgnuefi
@@ -58,14 +65,14 @@ $(BUILD)/llm.efi: $(BUILD)/llm.so
 
 $(BUILD)/host/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(HOST_CFLAGS) -c $< -o $@
+	$(CC) $(HOST_CFLAGS) $(ISA_FLAGS) -c $< -o $@
 
 $(BUILD)/llm: $(HOST_OBJ)
 	$(CC) $^ -o $@ -lpthread
 
 $(BUILD)/san/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(HOST_CFLAGS) $(SAN_FLAGS) -I. -c $< -o $@
+	$(CC) $(HOST_CFLAGS) $(SAN_FLAGS) $(ISA_FLAGS) -I. -c $< -o $@
 
 $(BUILD)/san/llm: $(SAN_OBJ) $(BUILD)/san/main_host.o
 	$(CC) $(SAN_FLAGS) $^ -o $@ -lpthread

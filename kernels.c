@@ -5,6 +5,7 @@
 #include "lib.h"
 #include "mathf.h"
 #include "platform.h"
+#include "simd.h"
 
 void k_rmsnorm(float *out, const float *x, const float *weight, int size)
 {
@@ -19,6 +20,11 @@ void k_rmsnorm(float *out, const float *x, const float *weight, int size)
 }
 
 void k_softmax(float *x, int size)
+{
+    g_simd->softmax(x, size);
+}
+
+void gen_softmax(float *x, int size)
 {
     float max_val = x[0];
     for (int i = 1; i < size; i++)
@@ -54,14 +60,40 @@ struct matmul_job {
     int n;
 };
 
+float gen_dot_f32_seq(const float *a, const float *b, int n)
+{
+    float val = 0.0f;
+    for (int k = 0; k < n; k++)
+        val += a[k] * b[k];
+    return val;
+}
+
+void gen_axpy(float *y, float a, const float *x, int n)
+{
+    for (int i = 0; i < n; i++)
+        y[i] += a * x[i];
+}
+
+void gen_swiglu(float *hb, const float *up, int n)
+{
+    for (int i = 0; i < n; i++) {
+        float val = hb[i];
+        hb[i] = val * (1.0f / (1.0f + m_expf(-val))) * up[i];
+    }
+}
+
+void gen_swiglu_ggml(float *hb, const float *up, int n)
+{
+    for (int i = 0; i < n; i++) {
+        float val = hb[i];
+        hb[i] = val / (1.0f + m_expf(-val)) * up[i];
+    }
+}
+
 static void matmul_row(int i, void *ctx)
 {
     const struct matmul_job *j = ctx;
-    const float *row = j->w + (size_t)i * (size_t)j->n;
-    float val = 0.0f;
-    for (int k = 0; k < j->n; k++)
-        val += row[k] * j->x[k];
-    j->out[i] = val;
+    j->out[i] = g_simd->dot_f32(j->w + (size_t)i * (size_t)j->n, j->x, j->n);
 }
 
 void k_matmul(float *out, const float *x, const float *w, int n, int d)
@@ -141,18 +173,24 @@ struct q8g_job {
     int n, gs;
 };
 
+float gen_dot_q8g(const int8_t *w, const float *ws, const int8_t *x, const float *xs, int n,
+                  int gs)
+{
+    float val = 0.0f;
+    for (int k = 0; k < n; k += gs) {
+        int32_t ival = 0;
+        for (int t = 0; t < gs; t++)
+            ival += (int32_t)x[k + t] * (int32_t)w[k + t];
+        val += ((float)ival) * ws[k / gs] * xs[k / gs];
+    }
+    return val;
+}
+
 static void q8g_row(int i, void *ctx)
 {
     const struct q8g_job *j = ctx;
     size_t in = (size_t)i * (size_t)j->n;
-    float val = 0.0f;
-    for (int k = 0; k < j->n; k += j->gs) {
-        int32_t ival = 0;
-        for (int t = 0; t < j->gs; t++)
-            ival += (int32_t)j->xq[k + t] * (int32_t)j->wq[in + (size_t)k + (size_t)t];
-        val += ((float)ival) * j->ws[(in + (size_t)k) / (size_t)j->gs] * j->xs[k / j->gs];
-    }
-    j->out[i] = val;
+    j->out[i] = g_simd->dot_q8g(j->wq + in, j->ws + in / (size_t)j->gs, j->xq, j->xs, j->n, j->gs);
 }
 
 void k_matmul_q8g(float *out, const int8_t *xq, const float *xs, const int8_t *wq,

@@ -51,6 +51,7 @@
  * the repack path (checked equal). */
 #include "quant.h"
 #include "kernels.h"
+#include "simd.h"
 #include "errors.h"
 #include "mathf.h"
 #include "platform.h"
@@ -985,6 +986,35 @@ float qdot_row(int type, const void *wrow, const void *xq, int n)
     }
 }
 
+/* ---- the generic kernel table's entries (simd.h) ------------------------------ */
+
+float gen_dot_f32(const void *w, const void *x, int n) { return qdot_row(QT_F32, w, x, n); }
+float gen_dot_f16(const void *w, const void *x, int n) { return qdot_row(QT_F16, w, x, n); }
+float gen_dot_bf16(const void *w, const void *x, int n) { return qdot_row(QT_BF16, w, x, n); }
+float gen_dot_q4_0(const void *w, const void *x, int n) { return dot_q4_0(w, x, n / QK4_0); }
+float gen_dot_q4_1(const void *w, const void *x, int n) { return dot_q4_1(w, x, n / QK4_1); }
+float gen_dot_q8_0(const void *w, const void *x, int n) { return dot_q8_0(w, x, n / QK8_0); }
+float gen_dot_q4_K(const void *w, const void *x, int n) { return dot_q4_K(w, x, n / QK_K); }
+float gen_dot_q6_K(const void *w, const void *x, int n) { return dot_q6_K(w, x, n / QK_K); }
+
+void gen_act_f16(const float *x, void *xq, int n)
+{
+    qf16 *s = xq;
+    for (int i = 0; i < n; i++)
+        s[i] = f32_to_f16(x[i]);
+}
+
+void gen_act_bf16(const float *x, void *xq, int n)
+{
+    qbf16 *s = xq;
+    for (int i = 0; i < n; i++)
+        s[i] = f32_to_bf16(x[i]);
+}
+
+void gen_act_q8_0(const float *x, void *xq, int n) { quantize_act_q8_0(x, xq, n); }
+void gen_act_q8_1(const float *x, void *xq, int n) { quantize_act_q8_1(x, xq, n); }
+void gen_act_q8_K(const float *x, void *xq, int n) { quantize_act_q8_K(x, xq, n); }
+
 /* ---- matrix-vector ------------------------------------------------------------ */
 
 /* The weight type's info if (type, n) is a valid weight row, else NULL. */
@@ -1023,24 +1053,10 @@ int qmatvec_prepare(int type, const float *x, int n, void *scratch)
         return 0; /* F32 rows use x as it is */
     if (!scratch || ((uintptr_t)scratch & 3))
         return ERR_INVAL;
-    switch (t->vec_dot_type) {
-    case QT_F16: {
-        qf16 *s = scratch;
-        for (int i = 0; i < n; i++)
-            s[i] = f32_to_f16(x[i]);
-        break;
-    }
-    case QT_BF16: {
-        qbf16 *s = scratch;
-        for (int i = 0; i < n; i++)
-            s[i] = f32_to_bf16(x[i]);
-        break;
-    }
-    case QT_Q8_0: quantize_act_q8_0(x, scratch, n); break;
-    case QT_Q8_1: quantize_act_q8_1(x, scratch, n); break;
-    case QT_Q8_K: quantize_act_q8_K(x, scratch, n); break;
-    default: return ERR_UNSUPPORTED;
-    }
+    simd_act_fn act = g_simd->act[t->vec_dot_type];
+    if (!act)
+        return ERR_UNSUPPORTED;
+    act(x, scratch, n);
     return 0;
 }
 
@@ -1056,7 +1072,7 @@ struct qmv_job {
 static void qmv_row(int i, void *ctx)
 {
     const struct qmv_job *j = ctx;
-    j->out[i] = qdot_row(j->type, j->w + (size_t)i * j->row_bytes, j->xq, j->n);
+    j->out[i] = g_simd->dot[j->type](j->w + (size_t)i * j->row_bytes, j->xq, j->n);
 }
 
 int qmatvec_prepared(float *out, const void *w, int type, const void *xq, int n, int d)

@@ -8,6 +8,7 @@
 #include "kernels.h"
 #include "mathf.h"
 #include "quant.h"
+#include "simd.h"
 
 #define SLOT_ALIGN 64
 
@@ -176,7 +177,7 @@ static void norm(const struct model_config *c, float *out, const float *x,
     else if (c->format == MODEL_FMT_GGUF)
         rmsnorm_ggml(out, x, w->data, c->dim, c->norm_eps);
     else
-        k_rmsnorm(out, x, w->data, c->dim); /* llama2.c's exact arithmetic */
+        g_simd->rmsnorm(out, x, w->data, c->dim); /* generic: llama2.c's exact arithmetic */
 }
 
 /* RoPE as llama2.c computes it: every pair's frequency from powf. */
@@ -234,9 +235,7 @@ static void attention(const struct model_config *c, struct run_state *s, size_t 
         size_t head_off = loff + (size_t)(h / kv_mul) * (size_t)head_size;
         for (int t = t0; t <= pos; t++) {
             const float *k = s->key_cache + head_off + (size_t)t * (size_t)kv_dim;
-            float score = 0.0f;
-            for (int i = 0; i < head_size; i++)
-                score += q[i] * k[i];
+            float score = g_simd->dot_f32(q, k, head_size);
             /* llama2.c divides, ggml multiplies by the inverse */
             att[t - t0] = c->format == MODEL_FMT_GGUF ? score * inv : score / sq;
         }
@@ -245,9 +244,7 @@ static void attention(const struct model_config *c, struct run_state *s, size_t 
         memset(xb, 0, (size_t)head_size * sizeof(float));
         for (int t = t0; t <= pos; t++) {
             const float *v = s->value_cache + head_off + (size_t)t * (size_t)kv_dim;
-            float a = att[t - t0];
-            for (int i = 0; i < head_size; i++)
-                xb[i] += a * v[i];
+            g_simd->axpy(xb, att[t - t0], v, head_size);
         }
     }
 }
@@ -293,14 +290,12 @@ static void qkv_projection(const struct model *m, struct run_state *s, const str
 /* SwiGLU FFN of llama on s->xb; result in s->xb. */
 static void ffn_swiglu(const struct model *m, struct run_state *s, const struct layer_weights *L)
 {
-    int hidden = m->cfg.hidden_dim, ggml = m->cfg.format == MODEL_FMT_GGUF;
     matvec(s, s->hb, &L->w_gate, s->xb);
     matvec(s, s->hb2, &L->w_up, s->xb);
-    for (int i = 0; i < hidden; i++) { /* silu(gate) * up */
-        float val = s->hb[i];
-        val = ggml ? val / (1.0f + m_expf(-val)) : val * (1.0f / (1.0f + m_expf(-val)));
-        s->hb[i] = val * s->hb2[i];
-    }
+    if (m->cfg.format == MODEL_FMT_GGUF)
+        g_simd->swiglu_ggml(s->hb, s->hb2, m->cfg.hidden_dim);
+    else
+        g_simd->swiglu(s->hb, s->hb2, m->cfg.hidden_dim);
     matvec(s, s->xb, &L->w_down, s->hb);
 }
 

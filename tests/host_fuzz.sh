@@ -49,7 +49,7 @@ failed=0
 # name -> core sources, max input length, extra link flags
 sources() {
     case $1 in
-        model) echo "model.c model_gguf.c gguf.c quant.c kernels.c mathf.c lib.c fmt.c errors.c" ;;
+        model) echo "model.c model_gguf.c gguf.c quant.c kernels.c simd.c mathf.c lib.c fmt.c errors.c" ;;
         tokenizer) echo "tokenizer.c lib.c fmt.c errors.c" ;;
         config) echo "config.c demo.c lib.c fmt.c errors.c" ;;
         numbers) echo "lib.c fmt.c errors.c" ;;

@@ -1,0 +1,99 @@
+/* simd.h - the kernel table: one set of per-token kernels per instruction
+ * set, chosen once at start-up from CPUID/XGETBV (or forced by isa= / --isa).
+ *
+ * The generic table is the portable C of quant.c and kernels.c, the
+ * reference every other table is differential-tested against
+ * (tests/test_simd.c). An ISA table fills only the entries it speeds up;
+ * simd_select() merges it over the generic one, so the active table is always
+ * complete. Contracts per entry:
+ *  - act[vdt]: converts n floats to the activation type vdt (QT_Q8_0, QT_Q8_1,
+ *    QT_Q8_K, QT_F16, QT_BF16). Must equal the generic result bit for bit:
+ *    quantized activations feed integer sums, so matching them keeps every
+ *    table's integer part identical.
+ *  - dot[type]: dot product of one weight row of n values of `type` with
+ *    activations prepared by act[] (F32 rows take the float x as it is).
+ *    Integer parts are exact; the float sums may be ordered differently from
+ *    the generic ones (tests bound the difference).
+ *  - dot_f32, axpy, rmsnorm, softmax, swiglu: float kernels of the llama2.c
+ *    path and of attention; results within a few ULP-scaled bound of generic.
+ * Every function must accept any n its contract allows (multiples of the
+ * block size for dot/act; any n >= 1 for the float kernels) and unaligned
+ * pointers (weights are 32-byte aligned in GGUF but rows need not be).
+ * Kernels are called from several threads at once: no shared state. */
+#ifndef SIMD_H
+#define SIMD_H
+
+#include "quant.h"
+
+typedef float (*simd_dot_fn)(const void *wrow, const void *xq, int n);
+typedef void (*simd_act_fn)(const float *x, void *xq, int n);
+
+struct simd_kernels {
+    const char *name; /* "generic", "avx2", "avx512", "avx512vnni" */
+    simd_dot_fn dot[QT_ID_LIMIT];
+    simd_act_fn act[QT_ID_LIMIT];
+    /* sum of a[i]*b[i] (llama2.c matmul rows, attention scores) */
+    float (*dot_f32)(const float *a, const float *b, int n);
+    /* llama2.c v2 int8 groups: sum over groups of (int dot) * ws[g] * xs[g] */
+    float (*dot_q8g)(const int8_t *w, const float *ws, const int8_t *x, const float *xs, int n,
+                     int gs);
+    /* y[i] += a * x[i] (attention's weighted sum of values) */
+    void (*axpy)(float *y, float a, const float *x, int n);
+    /* k_rmsnorm's contract (llama2.c: eps 1e-5, out may alias x) */
+    void (*rmsnorm)(float *out, const float *x, const float *w, int n);
+    /* in-place softmax, n >= 1 */
+    void (*softmax)(float *x, int n);
+    /* hb[i] = silu(hb[i]) * up[i]: x * (1 / (1 + e^-x)) as llama2.c writes
+     * it, and x / (1 + e^-x) as ggml does (generic rounds each its way) */
+    void (*swiglu)(float *hb, const float *up, int n);
+    void (*swiglu_ggml)(float *hb, const float *up, int n);
+};
+
+/* The tables compiled into this program, generic first; each with whether
+ * this CPU (and its OS/firmware state) can run it. */
+struct simd_choice {
+    const struct simd_kernels *k; /* the ISA's own entries (NULLs = generic) */
+    int usable;
+};
+int simd_tables(const struct simd_choice **ret);
+
+/* Makes the named table active ("auto" or NULL: the best usable one).
+ * ERR_NOT_FOUND for an unknown name, ERR_UNSUPPORTED when this CPU can't run
+ * it; the active table is unchanged on error. Not thread-safe: call at
+ * start-up or between generations. */
+int simd_select(const char *name);
+/* The active, complete table (generic until simd_select is called). */
+extern const struct simd_kernels *g_simd;
+/* Fills a complete table: the generic entries overridden by k's non-NULL
+ * ones (what simd_select activates; tests use it to compare tables). */
+void simd_merge(struct simd_kernels *out, const struct simd_kernels *k);
+
+/* The generic entries (quant.c and kernels.c). */
+float gen_dot_f32(const void *w, const void *x, int n);
+float gen_dot_f16(const void *w, const void *x, int n);
+float gen_dot_bf16(const void *w, const void *x, int n);
+float gen_dot_q4_0(const void *w, const void *x, int n);
+float gen_dot_q4_1(const void *w, const void *x, int n);
+float gen_dot_q8_0(const void *w, const void *x, int n);
+float gen_dot_q4_K(const void *w, const void *x, int n);
+float gen_dot_q6_K(const void *w, const void *x, int n);
+void gen_act_f16(const float *x, void *xq, int n);
+void gen_act_bf16(const float *x, void *xq, int n);
+void gen_act_q8_0(const float *x, void *xq, int n);
+void gen_act_q8_1(const float *x, void *xq, int n);
+void gen_act_q8_K(const float *x, void *xq, int n);
+float gen_dot_f32_seq(const float *a, const float *b, int n);
+float gen_dot_q8g(const int8_t *w, const float *ws, const int8_t *x, const float *xs, int n,
+                  int gs);
+void gen_axpy(float *y, float a, const float *x, int n);
+void gen_softmax(float *x, int n);
+void gen_swiglu(float *hb, const float *up, int n);
+void gen_swiglu_ggml(float *hb, const float *up, int n);
+
+/* The tables (simd.c and the ISA files). */
+extern const struct simd_kernels simd_generic;
+extern const struct simd_kernels simd_avx2;
+extern const struct simd_kernels simd_avx512;
+extern const struct simd_kernels simd_avx512vnni;
+
+#endif
