@@ -8,6 +8,7 @@
  *   DEMO_PAUSE  kiosk pause between two demo prompts
  * Keys typed while loading or generating are queued for the next input mode. */
 #include "app.h"
+#include "simd.h"
 #include "chat.h"
 #include "config.h"
 #include "demo.h"
@@ -649,6 +650,20 @@ static void load_few_shot(void)
         diag_printf("warning: %s:%d: %s; no examples\n", A.cfg.fewshot, line, err_str(rc));
 }
 
+/* Activates the isa= kernel table; one the CPU can't run (or an unknown
+ * name) falls back to the best one with a warning. */
+static void select_kernels(const char *isa)
+{
+    int rc = simd_select(isa);
+    if (rc == ERR_UNSUPPORTED)
+        diag_printf("warning: isa=%s: this CPU cannot run it; using the best it can\n", isa);
+    else if (rc)
+        diag_printf("warning: isa=%s: unknown (auto, generic, avx2, avx512, avx512vnni); "
+                    "using the best this CPU runs\n", isa);
+    if (rc)
+        simd_select("auto");
+}
+
 int app_main(const struct config *cli)
 {
     memset(&A, 0, sizeof A);
@@ -657,6 +672,7 @@ int app_main(const struct config *cli)
     if (cli)
         config_apply(&A.cfg, cli);
     plat_set_threads(A.cfg.threads);
+    select_kernels(A.cfg.isa);
     if (demo_prompts_load(&A.prompts, "prompts.txt") != 0)
         demo_prompts_builtin(&A.prompts);
     else if (A.prompts.skipped)

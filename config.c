@@ -38,6 +38,8 @@ static const struct key keys[] = {
     {"fewshot", K_PATH, offsetof(struct config, fewshot), FIELD_SIZE(fewshot), CONFIG_SET_FEWSHOT, 0, 0},
     {"cot", K_INT, offsetof(struct config, cot), 0, CONFIG_SET_COT, 0, 0},
     {"threads", K_INT, offsetof(struct config, threads), 0, CONFIG_SET_THREADS, 0, 0},
+    {"isa", K_STR, offsetof(struct config, isa), FIELD_SIZE(isa), CONFIG_SET_ISA, 0, 0},
+    {"bench", K_BOOL, offsetof(struct config, bench), 0, CONFIG_SET_BENCH, 0, 0},
 };
 
 void config_defaults(struct config *c)

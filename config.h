@@ -30,6 +30,10 @@
  *               non-interactive prompt (0)
  *   threads     int >= 0  threads for the matrix kernels, the boot
  *               processor included (0 = all cores)
+ *   isa         kernel table: auto (the best this CPU runs), generic, avx2,
+ *               avx512, avx512vnni (auto)
+ *   bench       0/1: run the speed benchmark over the models on the volume
+ *               instead of the menu (0)
  * Paths use '/' separators; '\' in model/tokenizer paths is turned into '/'.
  * String values must be valid UTF-8 without control characters.
  */
@@ -61,6 +65,8 @@ struct config {
     char fewshot[256];      /* file of example exchanges shown before the chat */
     int cot;                /* chain of thought: 0 off, 1 in the question, 2 in the answer */
     int threads;            /* parallel_for threads; 0 = all cores */
+    char isa[16];           /* kernel table name; "" or "auto" = best */
+    int bench;              /* run the benchmark instead of the menu */
     unsigned set_mask; /* CONFIG_SET_* bits of the keys given successfully */
 };
 
@@ -79,7 +85,9 @@ enum {
     CONFIG_SET_SYSTEM = 1u << 11,
     CONFIG_SET_FEWSHOT = 1u << 12,
     CONFIG_SET_COT = 1u << 13,
-    CONFIG_SET_THREADS = 1u << 14
+    CONFIG_SET_THREADS = 1u << 14,
+    CONFIG_SET_ISA = 1u << 15,
+    CONFIG_SET_BENCH = 1u << 16
 };
 
 /* Fills c with the defaults above; set_mask = 0. */

@@ -19,16 +19,19 @@
 int tool_main(int argc, char **argv) __attribute__((weak));
 /* `llm bench` (tool_bench.c), weak for the same reason. */
 int bench_main(int argc, char **argv) __attribute__((weak));
+/* `llm quantize` (tool_quantize.c), weak for the same reason. */
+int quantize_main(int argc, char **argv) __attribute__((weak));
 
 static void usage(const char *argv0)
 {
     fprintf(stderr,
             "usage: %s [DIR]\n"
             "       %s MODEL [-z TOKENIZER] [-t TEMP] [-p TOPP] [-s SEED] [-n STEPS] "
-            "[-i PROMPT] [-T THREADS]\n"
+            "[-i PROMPT] [-T THREADS] [--isa ISA]\n"
             "  DIR     directory to list models from (the host's boot volume), default .\n"
             "  -i      generate once for PROMPT and exit; without it the REPL starts\n"
-            "  -T      threads for the matrix kernels (0 = all cores, the default)\n",
+            "  -T      threads for the matrix kernels (0 = all cores, the default)\n"
+            "  --isa   kernels: auto (default), generic, avx2, avx512, avx512vnni\n",
             argv0, argv0);
 }
 
@@ -45,12 +48,18 @@ int main(int argc, char **argv)
         }
         return tool_main(argc - 1, argv + 1);
     }
-    if (argc > 1 && !strcmp(argv[1], "bench")) {
-        if (!bench_main) {
-            fprintf(stderr, "%s: bench is not in this build (use build/llm)\n", argv[0]);
+    static const struct {
+        const char *name;
+        int (*fn)(int argc, char **argv);
+    } tools[] = {{"bench", bench_main}, {"quantize", quantize_main}};
+    for (size_t t = 0; argc > 1 && t < sizeof tools / sizeof tools[0]; t++) {
+        if (strcmp(argv[1], tools[t].name))
+            continue;
+        if (!tools[t].fn) {
+            fprintf(stderr, "%s: %s is not in this build (use build/llm)\n", argv[0], argv[1]);
             return 2;
         }
-        return bench_main(argc - 1, argv + 1);
+        return tools[t].fn(argc - 1, argv + 1);
     }
     config_defaults(&cli);
     cli.set_mask = 0;
@@ -72,6 +81,13 @@ int main(int argc, char **argv)
                  {'T', "threads"}};
     for (; i < argc; i += 2) {
         size_t f = sizeof flags / sizeof flags[0];
+        if (!strcmp(argv[i], "--isa") && i + 1 < argc) {
+            if (config_set(&cli, "isa", argv[i + 1], err, sizeof err)) {
+                fprintf(stderr, "%s\n", err);
+                return 1;
+            }
+            continue;
+        }
         if (argv[i][0] == '-' && argv[i][1] && !argv[i][2])
             for (f = 0; f < sizeof flags / sizeof flags[0]; f++)
                 if (flags[f].flag == argv[i][1])
