@@ -359,3 +359,12 @@ float *transformer_forward(const struct model *m, struct run_state *s, int token
     add_bias(s->logits, &w->output_b);
     return s->logits;
 }
+
+float *transformer_prefill(const struct model *m, struct run_state *s, const int *tokens, int n,
+                           int pos)
+{
+    float *logits = NULL;
+    for (int i = 0; i < n; i++)
+        logits = transformer_forward(m, s, tokens[i], pos + i);
+    return logits;
+}

@@ -33,4 +33,12 @@ void run_state_free(struct run_state *s);
  * the KV cache at pos; returns s->logits (vocab_size floats, owned by s). */
 float *transformer_forward(const struct model *m, struct run_state *s, int token, int pos);
 
+/* Runs n tokens at positions pos..pos+n-1 (pos + n <= seq_len) in batches:
+ * each weight matrix is read once per batch instead of once per token.
+ * Fills the KV cache exactly as n transformer_forward calls would (bit for
+ * bit) and returns the logits of the last token (s->logits), or NULL when
+ * n <= 0. */
+float *transformer_prefill(const struct model *m, struct run_state *s, const int *tokens, int n,
+                           int pos);
+
 #endif
