@@ -1,0 +1,295 @@
+/* test_simd.c - every kernel of every ISA table this CPU runs, against the
+ * generic C table (simd.h), on random data of many lengths and alignments.
+ *
+ * Activation converters must equal generic bit for bit. Dot products and the
+ * float kernels may sum in another order; each result is held to
+ *   |simd - generic| <= REL_TOL * (sum of |terms|) + ABS_TOL
+ * where the terms are the products being summed (for quantized types the
+ * dequantized weights times the dequantized activations), which bounds any
+ * summation order's rounding. Kernels with exp (softmax, SwiGLU) are held to
+ * a relative bound per element. Tables the CPU cannot run are reported as
+ * skipped, never silently passed. */
+#include <math.h>
+
+#include "errors.h"
+#include "kernels.h"
+#include "quant.h"
+#include "simd.h"
+#include "testlib.h"
+
+#define REL_TOL 2e-6f /* a few float epsilons, scaled by the absolute sum */
+#define ABS_TOL 1e-30f
+#define EXP_TOL 2e-6f /* per element, relative, for softmax and SwiGLU */
+#define MAX_N 8192
+
+static uint64_t rs = 0x9e3779b97f4a7c15ULL;
+static uint32_t rnd(void)
+{
+    rs ^= rs << 13;
+    rs ^= rs >> 7;
+    rs ^= rs << 17;
+    return (uint32_t)(rs >> 32);
+}
+
+/* Uniform in [-scale, scale), with an occasional zero or outlier so block
+ * maxima and zero blocks get exercised. */
+static float rnd_val(float scale)
+{
+    uint32_t r = rnd();
+    if (r % 97 == 0)
+        return 0.0f;
+    float v = ((float)(rnd() >> 8) / 8388608.0f - 1.0f) * scale;
+    return r % 89 == 0 ? v * 9.0f : v;
+}
+
+static void fill(float *x, int n, float scale)
+{
+    for (int i = 0; i < n; i++)
+        x[i] = rnd_val(scale);
+}
+
+/* The tables this CPU runs, other than generic, merged over generic. */
+static int usable_tables(struct simd_kernels *out, int cap)
+{
+    const struct simd_choice *list;
+    int n = simd_tables(&list), got = 0;
+    for (int i = 1; i < n && got < cap; i++) {
+        if (!list[i].usable) {
+            printf("SKIP: simd_%s (this CPU cannot run it)\n", list[i].k->name);
+            continue;
+        }
+        simd_merge(&out[got++], list[i].k);
+    }
+    return got;
+}
+
+static const int weight_types[] = {QT_F32, QT_F16, QT_BF16, QT_Q4_0, QT_Q4_1, QT_Q8_0, QT_Q4_K, QT_Q6_K};
+static const int act_types[] = {QT_Q8_0, QT_Q8_1, QT_Q8_K, QT_F16, QT_BF16};
+/* lengths: one block, odd block counts, model widths */
+static const int block_lengths[] = {256, 512, 768, 1280, 2048, 5632 - 5632 % 256, 8192};
+static const int small_lengths[] = {32, 64, 96, 160, 288};
+
+/* The activation type a weight type's dot product takes. */
+static int act_of(int type)
+{
+    return qtype_get(type)->vec_dot_type;
+}
+
+/* Sum of |w_i * x_i| over the dequantized row and activations. */
+static double abs_terms(int type, const void *w, const void *xq, const float *x, int n)
+{
+    static float wf[MAX_N], xf[MAX_N];
+    dequantize_row(type, w, wf, n);
+    int at = act_of(type);
+    if (at == QT_F32)
+        memcpy(xf, x, (size_t)n * 4);
+    else
+        dequantize_row(at, xq, xf, n);
+    double s = 0;
+    for (int i = 0; i < n; i++)
+        s += fabs((double)wf[i] * (double)xf[i]);
+    return s;
+}
+
+/* One weight type at length n: a few random rows, activations prepared by
+ * the generic converter (the act[] test checks the others equal it). */
+static void check_dot(const struct simd_kernels *k, int type, int n, double *worst)
+{
+    static float w[MAX_N], x[MAX_N + 1];
+    static unsigned char wq[MAX_N * 4 + 64], xq[MAX_N * 4 + 64];
+    uint64_t rb;
+    qtype_row_bytes(type, (uint64_t)n, &rb);
+    for (int trial = 0; trial < 4; trial++) {
+        float scale = trial == 3 ? 1e-3f : 1.0f;
+        fill(w, n, scale);
+        /* x one float past an aligned address: kernels must take unaligned x */
+        float *xu = x + (trial & 1);
+        fill(xu, n, trial == 2 ? 30.0f : 1.0f);
+        /* rows start wherever their element type allows: 2-aligned blocks
+         * (34-byte Q8_0 rows), 4-aligned F32 */
+        unsigned char *wrow = wq + (trial & 1) * (type == QT_F32 ? 4 : 2);
+        CHECK_INT(quantize_row(type, w, wrow, n), 0);
+        const void *xin = xu;
+        if (act_of(type) != QT_F32) {
+            simd_generic.act[act_of(type)](xu, xq, n);
+            xin = xq;
+        }
+        float g = simd_generic.dot[type](wrow, xin, n);
+        float s = k->dot[type](wrow, xin, n);
+        double bound = REL_TOL * abs_terms(type, wrow, xin, xu, n) + ABS_TOL;
+        double err = fabs((double)s - (double)g);
+        if (bound > 0 && err / bound > *worst)
+            *worst = err / bound;
+        CHECK_MSG(err <= bound, "%s dot %s n=%d: %.9g vs generic %.9g (bound %.3g)", k->name,
+                  qtype_name(type), n, s, g, bound);
+        (void)rb;
+    }
+}
+
+TEST(simd_dot_products_match_generic)
+{
+    struct simd_kernels tables[4];
+    int nt = usable_tables(tables, 4);
+    for (int t = 0; t < nt; t++) {
+        int tested = 0;
+        for (size_t ti = 0; ti < ARRAY_LEN(weight_types); ti++) {
+            int type = weight_types[ti];
+            double worst = 0;
+            int block = qtype_get(type)->block_elems;
+            for (size_t li = 0; li < ARRAY_LEN(block_lengths); li++)
+                check_dot(&tables[t], type, block_lengths[li], &worst);
+            for (size_t li = 0; li < ARRAY_LEN(small_lengths); li++)
+                if (small_lengths[li] % (block > 32 ? 256 : 32) == 0)
+                    check_dot(&tables[t], type, small_lengths[li], &worst);
+            tested++;
+            printf("  %s dot %s: worst error %.3f of the bound\n", tables[t].name, qtype_name(type),
+                   worst);
+        }
+        CHECK_INT(tested, (int)ARRAY_LEN(weight_types));
+    }
+}
+
+TEST(simd_activation_converters_bit_identical)
+{
+    struct simd_kernels tables[4];
+    int nt = usable_tables(tables, 4);
+    static float x[MAX_N + 1];
+    static unsigned char a[MAX_N * 4 + 64], b[MAX_N * 4 + 64];
+    for (int t = 0; t < nt; t++) {
+        for (size_t ai = 0; ai < ARRAY_LEN(act_types); ai++) {
+            int at = act_types[ai];
+            for (size_t li = 0; li < ARRAY_LEN(block_lengths); li++) {
+                int n = block_lengths[li];
+                uint64_t bytes;
+                qtype_row_bytes(at, (uint64_t)n, &bytes);
+                for (int trial = 0; trial < 6; trial++) {
+                    float *xu = x + (trial & 1);
+                    fill(xu, n, trial == 4 ? 1e-6f : 3.0f);
+                    if (trial == 5) /* exact ties at .5 and a zero block */
+                        for (int i = 0; i < n; i++)
+                            xu[i] = i < 256 ? 0.0f : (float)((i % 255) - 127) * 0.5f;
+                    memset(a, 0xa5, bytes);
+                    memset(b, 0x5a, bytes);
+                    simd_generic.act[at](xu, a, n);
+                    tables[t].act[at](xu, b, n);
+                    CHECK_MSG(memcmp(a, b, bytes) == 0, "%s act %s n=%d trial %d differs",
+                              tables[t].name, qtype_name(at), n, trial);
+                }
+            }
+        }
+    }
+}
+
+static double rel_err(float s, float g, double scale)
+{
+    return fabs((double)s - (double)g) / (scale > 0 ? scale : 1e-30);
+}
+
+TEST(simd_float_kernels_match_generic)
+{
+    struct simd_kernels tables[4];
+    int nt = usable_tables(tables, 4);
+    static float a[MAX_N + 1], b[MAX_N + 1], w[MAX_N], y1[MAX_N + 1], y2[MAX_N + 1];
+    static const int lens[] = {1, 2, 3, 7, 8, 15, 16, 17, 31, 33, 48, 63, 64, 65, 100, 288, 1000,
+                               4096, 5632};
+    for (int t = 0; t < nt; t++) {
+        const struct simd_kernels *k = &tables[t];
+        for (size_t li = 0; li < ARRAY_LEN(lens); li++) {
+            int n = lens[li];
+            float *au = a + (n & 1), *bu = b + 1 - (n & 1);
+            fill(au, n, 1.0f);
+            fill(bu, n, 2.0f);
+            double terms = 0;
+            for (int i = 0; i < n; i++)
+                terms += fabs((double)au[i] * (double)bu[i]);
+            float g = simd_generic.dot_f32(au, bu, n), s = k->dot_f32(au, bu, n);
+            CHECK_MSG(rel_err(s, g, terms) <= REL_TOL, "%s dot_f32 n=%d: %.9g vs %.9g", k->name,
+                      n, s, g);
+
+            /* axpy: one multiply-add per element, FMA may round once */
+            memcpy(y1, bu, (size_t)n * 4);
+            memcpy(y2, bu, (size_t)n * 4);
+            simd_generic.axpy(y1, 0.37f, au, n);
+            k->axpy(y2, 0.37f, au, n);
+            for (int i = 0; i < n; i++)
+                CHECK_MSG(rel_err(y2[i], y1[i], fabs(bu[i]) + fabs(0.37 * au[i])) <= 1.2e-7,
+                          "%s axpy n=%d i=%d", k->name, n, i);
+
+            /* rmsnorm, in place and out of place */
+            fill(w, n, 1.0f);
+            memcpy(y2, au, (size_t)n * 4);
+            k_rmsnorm(y1, au, w, n);
+            k->rmsnorm(y2, y2, w, n);
+            for (int i = 0; i < n; i++)
+                CHECK_MSG(rel_err(y2[i], y1[i], fabs(y1[i]) + 1e-30) <= 4e-6, "%s rmsnorm n=%d i=%d: %.9g vs %.9g",
+                          k->name, n, i, y2[i], y1[i]);
+
+            /* softmax over a wide range, including very negative scores */
+            for (int i = 0; i < n; i++)
+                y1[i] = y2[i] = au[i] * (i % 3 ? 20.0f : 200.0f);
+            simd_generic.softmax(y1, n);
+            k->softmax(y2, n);
+            double sum = 0;
+            for (int i = 0; i < n; i++) {
+                sum += y2[i];
+                CHECK_MSG(rel_err(y2[i], y1[i], fabs(y1[i]) + 1e-37) <= EXP_TOL * 4,
+                          "%s softmax n=%d i=%d: %.9g vs %.9g", k->name, n, i, y2[i], y1[i]);
+            }
+            CHECK_MSG(fabs(sum - 1.0) < 1e-5, "%s softmax n=%d sums to %.9g", k->name, n, sum);
+
+            /* SwiGLU both roundings, gate values from -100 to 100 */
+            for (int form = 0; form < 2; form++) {
+                for (int i = 0; i < n; i++)
+                    y1[i] = y2[i] = au[i] * (i % 5 ? 8.0f : 100.0f);
+                void (*gen)(float *, const float *, int) = form ? simd_generic.swiglu_ggml : simd_generic.swiglu;
+                void (*fast)(float *, const float *, int) = form ? k->swiglu_ggml : k->swiglu;
+                gen(y1, bu, n);
+                fast(y2, bu, n);
+                for (int i = 0; i < n; i++)
+                    CHECK_MSG(rel_err(y2[i], y1[i], fabs(y1[i]) + 1e-37) <= EXP_TOL,
+                              "%s swiglu%s n=%d i=%d: %.9g vs %.9g", k->name, form ? "_ggml" : "",
+                              n, i, y2[i], y1[i]);
+            }
+        }
+
+        /* llama2.c int8 groups */
+        static int8_t wq[MAX_N], xq[MAX_N];
+        static float ws[MAX_N / 8], xs[MAX_N / 8];
+        static const int gss[] = {8, 16, 32, 64, 128};
+        for (size_t gi = 0; gi < ARRAY_LEN(gss); gi++) {
+            for (int n = gss[gi]; n <= 4096; n *= 4) {
+                int gs = gss[gi];
+                fill(a, n, 1.0f);
+                fill(b, n, 1.0f);
+                k_quantize_q8g(a, wq, ws, n, gs);
+                k_quantize_q8g(b, xq, xs, n, gs);
+                double terms = 0;
+                for (int i = 0; i < n; i++)
+                    terms += fabs((double)wq[i] * ws[i / gs] * (double)xq[i] * xs[i / gs]);
+                float g = simd_generic.dot_q8g(wq, ws, xq, xs, n, gs);
+                float s = k->dot_q8g(wq, ws, xq, xs, n, gs);
+                CHECK_MSG(rel_err(s, g, terms) <= REL_TOL, "%s dot_q8g n=%d gs=%d: %.9g vs %.9g",
+                          k->name, n, gs, s, g);
+            }
+        }
+    }
+}
+
+TEST(simd_select_names)
+{
+    const struct simd_kernels *before = g_simd;
+    CHECK_INT(simd_select("no-such-isa"), ERR_NOT_FOUND);
+    CHECK(g_simd == before);
+    CHECK_INT(simd_select("generic"), 0);
+    CHECK_STR(g_simd->name, "generic");
+    const struct simd_choice *list;
+    int n = simd_tables(&list);
+    for (int i = 0; i < n; i++)
+        CHECK_INT(simd_select(list[i].k->name), list[i].usable ? 0 : ERR_UNSUPPORTED);
+    CHECK_INT(simd_select("auto"), 0);
+    printf("  auto picks %s\n", g_simd->name);
+    /* a complete table: every weight type has a dot product */
+    for (size_t ti = 0; ti < ARRAY_LEN(weight_types); ti++)
+        CHECK(g_simd->dot[weight_types[ti]] != NULL);
+    simd_select("generic"); /* the other unit tests expect the reference */
+}
