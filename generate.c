@@ -140,11 +140,10 @@ static void count_fed(struct generation *g)
     g->n_fed = fed;
 }
 
-void gen_step(struct generation *g)
+/* Bookkeeping after the forward pass of position g->pos: the next token is
+ * the forced prompt token or one sampled from logits (only read then). */
+static void after_position(struct generation *g, float *logits)
 {
-    if (g->done)
-        return;
-    float *logits = transformer_forward(g->model, g->state, g->token, g->pos);
     int in_prompt = g->pos - g->req.start_pos < g->n_prompt - 1;
     int next = in_prompt ? g->prompt_tokens[g->pos - g->req.start_pos + 1]
                          : sampler_sample(g->sampler, logits);
@@ -177,6 +176,23 @@ void gen_step(struct generation *g)
         count_fed(g);
         finish(g);
     }
+}
+
+void gen_step(struct generation *g)
+{
+    if (g->done)
+        return;
+    /* Prompt tokens whose successor is forced too go in as one batch (the
+     * KV cache ends up bit for bit as one at a time would leave it). */
+    int idx = g->pos - g->req.start_pos;
+    int n = MIN(MIN(g->n_prompt - 1 - idx, TRANSFORMER_BATCH), g->req.limit_pos - g->pos);
+    if (n > 1) {
+        transformer_prefill(g->model, g->state, g->prompt_tokens + idx, n, g->pos);
+        for (int i = 0; i < n && !g->done; i++)
+            after_position(g, NULL);
+        return;
+    }
+    after_position(g, transformer_forward(g->model, g->state, g->token, g->pos));
 }
 
 void gen_stop(struct generation *g)

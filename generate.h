@@ -70,8 +70,9 @@ int gen_begin(struct generation *g, const struct model *m, struct run_state *s,
 int gen_begin_request(struct generation *g, const struct model *m, struct run_state *s,
                       const struct tokenizer *tok, struct sampler *smp,
                       const struct gen_request *req, gen_emit_fn emit, void *emit_ctx);
-/* Runs one position: forward pass, then the forced prompt token or a sampled
- * one, emitted as text. Sets g->done at a stop or the position limit. */
+/* Runs one position (forward pass, then the forced prompt token or a sampled
+ * one, emitted as text), or a batch of prompt positions at once when the
+ * prompt still has several to go. Sets g->done at a stop or the limit. */
 void gen_step(struct generation *g);
 /* Ends the generation early (a key press): what was emitted stays. */
 void gen_stop(struct generation *g);

@@ -53,11 +53,12 @@ void k_parallel_rows(int d, int n, void (*fn)(int i, void *ctx), void *ctx)
     plat_parallel_for(d, fn, ctx);
 }
 
-/* out (d) = W (d, n) @ x (n), one row per output, summed left to right. */
+/* out (nb, d) = x (nb, n) @ W (d, n)^T, one weight row per task so the row
+ * is read from memory once for all nb activation rows. */
 struct matmul_job {
     float *out;
     const float *x, *w;
-    int n;
+    int n, d, nb;
 };
 
 float gen_dot_f32_seq(const float *a, const float *b, int n)
@@ -93,13 +94,21 @@ void gen_swiglu_ggml(float *hb, const float *up, int n)
 static void matmul_row(int i, void *ctx)
 {
     const struct matmul_job *j = ctx;
-    j->out[i] = g_simd->dot_f32(j->w + (size_t)i * (size_t)j->n, j->x, j->n);
+    const float *row = j->w + (size_t)i * (size_t)j->n;
+    for (int b = 0; b < j->nb; b++)
+        j->out[(size_t)b * (size_t)j->d + (size_t)i] =
+            g_simd->dot_f32(row, j->x + (size_t)b * (size_t)j->n, j->n);
+}
+
+void k_matmul_batch(float *out, const float *x, const float *w, int n, int d, int nb)
+{
+    struct matmul_job job = {out, x, w, n, d, nb};
+    k_parallel_rows(d, n * nb, matmul_row, &job);
 }
 
 void k_matmul(float *out, const float *x, const float *w, int n, int d)
 {
-    struct matmul_job job = {out, x, w, n};
-    k_parallel_rows(d, n, matmul_row, &job);
+    k_matmul_batch(out, x, w, n, d, 1);
 }
 
 
@@ -170,7 +179,7 @@ struct q8g_job {
     float *out;
     const int8_t *xq, *wq;
     const float *xs, *ws;
-    int n, gs;
+    int n, gs, d, nb;
 };
 
 float gen_dot_q8g(const int8_t *w, const float *ws, const int8_t *x, const float *xs, int n,
@@ -189,13 +198,22 @@ float gen_dot_q8g(const int8_t *w, const float *ws, const int8_t *x, const float
 static void q8g_row(int i, void *ctx)
 {
     const struct q8g_job *j = ctx;
-    size_t in = (size_t)i * (size_t)j->n;
-    j->out[i] = g_simd->dot_q8g(j->wq + in, j->ws + in / (size_t)j->gs, j->xq, j->xs, j->n, j->gs);
+    size_t in = (size_t)i * (size_t)j->n, groups = (size_t)(j->n / j->gs);
+    for (int b = 0; b < j->nb; b++)
+        j->out[(size_t)b * (size_t)j->d + (size_t)i] =
+            g_simd->dot_q8g(j->wq + in, j->ws + in / (size_t)j->gs, j->xq + (size_t)b * (size_t)j->n,
+                            j->xs + (size_t)b * groups, j->n, j->gs);
+}
+
+void k_matmul_q8g_batch(float *out, const int8_t *xq, const float *xs, const int8_t *wq,
+                        const float *ws, int n, int d, int gs, int nb)
+{
+    struct q8g_job job = {out, xq, wq, xs, ws, n, gs, d, nb};
+    k_parallel_rows(d, n * nb, q8g_row, &job);
 }
 
 void k_matmul_q8g(float *out, const int8_t *xq, const float *xs, const int8_t *wq,
                   const float *ws, int n, int d, int gs)
 {
-    struct q8g_job job = {out, xq, wq, xs, ws, n, gs};
-    k_parallel_rows(d, n, q8g_row, &job);
+    k_matmul_q8g_batch(out, xq, xs, wq, ws, n, d, gs, 1);
 }

@@ -14,6 +14,8 @@ void k_parallel_rows(int d, int n, void (*fn)(int i, void *ctx), void *ctx);
 void k_softmax(float *x, int size);
 /* out (d) = W (d, n) @ x (n); rows are spread over plat_parallel_for. */
 void k_matmul(float *out, const float *x, const float *w, int n, int d);
+/* The same for nb activation rows: out (nb, d), row b = W @ x[b * n ...]. */
+void k_matmul_batch(float *out, const float *x, const float *w, int n, int d, int nb);
 
 /* llama2.c version 2 (runq.c) int8 groups: x is quantized per group of gs
  * (scale = max|x|/127, values rounded half away from zero) into xq/xs
@@ -22,6 +24,9 @@ void k_matmul(float *out, const float *x, const float *w, int n, int d);
 void k_quantize_q8g(const float *x, int8_t *xq, float *xs, int n, int gs);
 void k_matmul_q8g(float *out, const int8_t *xq, const float *xs, const int8_t *wq,
                   const float *ws, int n, int d, int gs);
+/* nb activation rows: xq (nb, n), xs (nb, n/gs), out (nb, d). */
+void k_matmul_q8g_batch(float *out, const int8_t *xq, const float *xs, const int8_t *wq,
+                        const float *ws, int n, int d, int gs, int nb);
 
 /* Measures the memory read bandwidth in bytes per second with every thread
  * plat_parallel_for uses (a sum over a buffer much larger than the caches);

@@ -1064,28 +1064,43 @@ struct qmv_job {
     float *out;
     const uint8_t *w;
     size_t row_bytes;
-    int type, n;
+    int type, n, d;
     const void *xq;    /* prepared activations (qmatvec) */
     const float *x;    /* float activations (qmatvec_float) */
+    size_t xq_stride;  /* bytes from one prepared activation row to the next */
+    int nb;            /* activation rows */
 };
 
+/* Row i of W times every activation row: the weight row is read from memory
+ * once and stays in L1 for the other nb - 1 products. */
 static void qmv_row(int i, void *ctx)
 {
     const struct qmv_job *j = ctx;
-    j->out[i] = g_simd->dot[j->type](j->w + (size_t)i * j->row_bytes, j->xq, j->n);
+    const uint8_t *row = j->w + (size_t)i * j->row_bytes;
+    simd_dot_fn dot = g_simd->dot[j->type];
+    const uint8_t *xq = j->xq;
+    for (int b = 0; b < j->nb; b++, xq += j->xq_stride)
+        j->out[(size_t)b * (size_t)j->d + (size_t)i] = dot(row, xq, j->n);
 }
 
-int qmatvec_prepared(float *out, const void *w, int type, const void *xq, int n, int d)
+int qmatmul_prepared(float *out, const void *w, int type, const void *xq, size_t xq_stride, int n,
+                     int d, int nb)
 {
     int rc;
     const struct qtype_info *t = weight_type(type, n, &rc);
     if (!t)
         return rc;
-    if (d < 0 || !out || !w || !xq || misaligned(w, type) || ((uintptr_t)xq & 3))
+    if (d < 0 || nb < 1 || !out || !w || !xq || misaligned(w, type) || ((uintptr_t)xq & 3) ||
+        (nb > 1 && (xq_stride & 3)))
         return ERR_INVAL;
-    struct qmv_job job = {out, w, row_bytes(t, n), type, n, xq, NULL};
-    k_parallel_rows(d, n, qmv_row, &job);
+    struct qmv_job job = {out, w, row_bytes(t, n), type, n, d, xq, NULL, xq_stride, nb};
+    k_parallel_rows(d, n * nb, qmv_row, &job);
     return 0;
+}
+
+int qmatvec_prepared(float *out, const void *w, int type, const void *xq, int n, int d)
+{
+    return qmatmul_prepared(out, w, type, xq, 0, n, d, 1);
 }
 
 int qmatvec(float *out, const void *w, int type, const float *x, int n, int d, void *scratch)
@@ -1124,7 +1139,7 @@ int qmatvec_float(float *out, const void *w, int type, const float *x, int n, in
         return rc;
     if (d < 0 || !out || !w || !x || misaligned(w, type))
         return ERR_INVAL;
-    struct qmv_job job = {out, w, row_bytes(t, n), type, n, NULL, x};
+    struct qmv_job job = {out, w, row_bytes(t, n), type, n, d, NULL, x, 0, 1};
     k_parallel_rows(d, n, qmvf_row, &job);
     return 0;
 }

@@ -169,6 +169,11 @@ int qmatvec(float *out, const void *w, int type, const float *x, int n, int d,
 int qmatvec_prepare(int type, const float *x, int n, void *scratch);
 int qmatvec_prepared(float *out, const void *w, int type, const void *xq,
                      int n, int d);
+/* The same for nb activation rows prepared xq_stride bytes apart (a multiple
+ * of 4): out[b * d + i] = row i of W times activation row b, each product
+ * exactly what qmatvec_prepared computes for that row alone. */
+int qmatmul_prepared(float *out, const void *w, int type, const void *xq, size_t xq_stride, int n,
+                     int d, int nb);
 /* The simple float path: each row is dequantized block by block and summed
  * left to right in float, out[i] = ((w0*x0 + w1*x1) + ...), no scratch. */
 int qmatvec_float(float *out, const void *w, int type, const float *x, int n,

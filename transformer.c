@@ -9,6 +9,7 @@
 #include "mathf.h"
 #include "quant.h"
 #include "simd.h"
+#include "prof.h"
 
 #define SLOT_ALIGN 64
 
@@ -19,9 +20,9 @@ static uint64_t align_up(uint64_t n)
 
 #define N_SLOTS 12
 
-/* Largest scratch any weight type needs to quantize an activation vector
- * (qmatvec), in floats. */
-static uint64_t qscratch_floats(const struct model_config *c)
+/* Largest scratch any weight type needs to quantize one activation row
+ * (qmatvec), in bytes, rounded up to the row alignment. */
+static uint64_t qscratch_row_bytes(const struct model_config *c)
 {
     int n = MAX(c->dim, c->hidden_dim);
     static const int types[] = {GGML_TYPE_F16, GGML_TYPE_BF16, GGML_TYPE_Q4_0, GGML_TYPE_Q4_1,
@@ -33,20 +34,22 @@ static uint64_t qscratch_floats(const struct model_config *c)
             most = MAX(most, qmatvec_scratch_bytes(types[i], n));
     if (c->group_size) /* llama2.c int8 groups: the values, then one scale per group */
         most = MAX(most, (size_t)n + 4 + (size_t)(n / c->group_size) * 4);
-    return (most + 3) / 4;
+    return align_up(most);
 }
 
-/* Float counts of the state's buffers, in struct order. */
+/* Float counts of the state's buffers, in struct order. Per-token buffers
+ * hold TRANSFORMER_BATCH rows; hb2 rows also hold phi2's MLP output (dim). */
 static int state_sizes(const struct model_config *c, uint64_t sizes[N_SLOTS])
 {
-    uint64_t kv;
-    if (size_mul((uint64_t)c->n_layers * (uint64_t)c->seq_len, (uint64_t)model_kv_dim(c), &kv))
+    const uint64_t B = TRANSFORMER_BATCH;
+    uint64_t kv, dim = (uint64_t)c->dim, kv_dim = (uint64_t)model_kv_dim(c);
+    if (size_mul((uint64_t)c->n_layers * (uint64_t)c->seq_len, kv_dim, &kv))
         return ERR_RANGE;
+    uint64_t hid = (uint64_t)MAX(c->hidden_dim, c->dim);
     uint64_t s[N_SLOTS] = {
-        (uint64_t)c->dim, (uint64_t)c->dim, (uint64_t)c->dim,
-        (uint64_t)c->hidden_dim, (uint64_t)c->hidden_dim, (uint64_t)c->dim,
+        B * dim, B * dim, B * dim, B * hid, B * hid, B * dim,
         (uint64_t)c->n_heads * (uint64_t)c->seq_len, (uint64_t)c->vocab_size, kv, kv,
-        (uint64_t)c->dim + 2 * (uint64_t)model_kv_dim(c), qscratch_floats(c),
+        B * (dim + 2 * kv_dim), B * qscratch_row_bytes(c) / 4,
     };
     memcpy(sizes, s, sizeof s);
     return 0;
@@ -97,28 +100,44 @@ void run_state_free(struct run_state *s)
 
 /* ---- building blocks ------------------------------------------------------ */
 
-/* out (t->rows) = t @ x (t->cols), in the tensor's own type: F32 through the
- * reference kernel, quantized types the way llama.cpp computes them. */
-static void matvec(struct run_state *s, float *out, const struct tensor *t, const float *x)
+/* out (nb, t->rows) = nb activation rows x (nb, t->cols) times t, in the
+ * tensor's own type: F32 of llama2.c files through the reference kernel,
+ * quantized types the way llama.cpp computes them. Every row product is the
+ * same function call whatever nb is, so batched prefill and token-by-token
+ * decoding agree bit for bit. */
+static void matvec(struct run_state *s, float *out, const struct tensor *t, const float *x, int nb)
 {
+    uint64_t t0 = prof_begin();
+    int n = t->cols;
     if (t->type == GGML_TYPE_F32) {
-        k_matmul(out, x, t->data, t->cols, t->rows);
+        k_matmul_batch(out, x, t->data, n, t->rows, nb);
     } else if (t->type == TENSOR_Q8_GROUPS) {
         int8_t *xq = (int8_t *)s->qscratch;
-        float *xs = (float *)(xq + ((t->cols + 3) & ~3));
-        k_quantize_q8g(x, xq, xs, t->cols, t->group);
-        k_matmul_q8g(out, xq, xs, t->data, t->scales, t->cols, t->rows, t->group);
-    } else
-        qmatvec(out, t->data, t->type, x, t->cols, t->rows, s->qscratch);
+        float *xs = (float *)(xq + (((size_t)n * (size_t)nb + 3) & ~(size_t)3));
+        for (int b = 0; b < nb; b++)
+            k_quantize_q8g(x + (size_t)b * n, xq + (size_t)b * n, xs + (size_t)b * (n / t->group),
+                           n, t->group);
+        k_matmul_q8g_batch(out, xq, xs, t->data, t->scales, n, t->rows, t->group, nb);
+    } else {
+        size_t stride = align_up(qmatvec_scratch_bytes(t->type, n));
+        unsigned char *xq = (unsigned char *)s->qscratch;
+        for (int b = 0; b < nb; b++)
+            qmatvec_prepare(t->type, x + (size_t)b * n, n, xq + (size_t)b * stride);
+        qmatmul_prepared(out, t->data, t->type, stride ? (const void *)xq : (const void *)x,
+                         stride ? stride : (size_t)n * 4, n, t->rows, nb);
+    }
+    prof_end(PROF_MATMUL, t0);
 }
 
-static void add_bias(float *x, const struct tensor *b)
+/* Adds the bias row to each of nb rows of b->cols values. */
+static void add_bias(float *x, const struct tensor *b, int nb)
 {
     if (!b->data)
         return;
     const float *v = b->data;
-    for (int i = 0; i < b->cols; i++)
-        x[i] += v[i];
+    for (int r = 0; r < nb; r++, x += b->cols)
+        for (int i = 0; i < b->cols; i++)
+            x[i] += v[i];
 }
 
 /* x = row `token` of the embedding table, dequantized if need be. */
@@ -169,15 +188,20 @@ static void layernorm_ggml(float *out, const float *x, const struct tensor *w,
         out[i] = out[i] * scale * wv[i] + (bv ? bv[i] : 0.0f);
 }
 
+/* The model's norm of each of nb rows of dim values. */
 static void norm(const struct model_config *c, float *out, const float *x,
-                 const struct tensor *w, const struct tensor *b)
+                 const struct tensor *w, const struct tensor *b, int nb)
 {
-    if (c->arch == ARCH_PHI2)
-        layernorm_ggml(out, x, w, b, c->dim, c->norm_eps);
-    else if (c->format == MODEL_FMT_GGUF)
-        rmsnorm_ggml(out, x, w->data, c->dim, c->norm_eps);
-    else
-        g_simd->rmsnorm(out, x, w->data, c->dim); /* generic: llama2.c's exact arithmetic */
+    uint64_t t0 = prof_begin();
+    for (int r = 0; r < nb; r++, out += c->dim, x += c->dim) {
+        if (c->arch == ARCH_PHI2)
+            layernorm_ggml(out, x, w, b, c->dim, c->norm_eps);
+        else if (c->format == MODEL_FMT_GGUF)
+            rmsnorm_ggml(out, x, w->data, c->dim, c->norm_eps);
+        else
+            g_simd->rmsnorm(out, x, w->data, c->dim); /* generic: llama2.c's exact arithmetic */
+    }
+    prof_end(PROF_NORM, t0);
 }
 
 /* RoPE as llama2.c computes it: every pair's frequency from powf. */
@@ -222,15 +246,17 @@ static void rope_ggml(const struct model_config *c, float *vec, int n_heads, int
     }
 }
 
-/* Multi-head attention of q over the cached positions of one layer. */
-static void attention(const struct model_config *c, struct run_state *s, size_t loff, int pos)
+/* Multi-head attention of q (n_heads * head_size values) over the cached
+ * positions 0..pos of one layer; the result goes to xb. */
+static void attention(const struct model_config *c, struct run_state *s, const float *qrow,
+                      float *xbrow, size_t loff, int pos)
 {
     int head_size = model_head_size(c), kv_dim = model_kv_dim(c);
     int kv_mul = c->n_heads / c->n_kv_heads; /* query heads per kv head */
     int t0 = c->sliding_window > 0 && pos >= c->sliding_window ? pos - c->sliding_window + 1 : 0;
     float sq = m_sqrtf((float)head_size), inv = 1.0f / sq;
     for (int h = 0; h < c->n_heads; h++) {
-        const float *q = s->q + h * head_size;
+        const float *q = qrow + h * head_size;
         float *att = s->att + (size_t)h * (size_t)c->seq_len;
         size_t head_off = loff + (size_t)(h / kv_mul) * (size_t)head_size;
         for (int t = t0; t <= pos; t++) {
@@ -240,7 +266,7 @@ static void attention(const struct model_config *c, struct run_state *s, size_t 
             att[t - t0] = c->format == MODEL_FMT_GGUF ? score * inv : score / sq;
         }
         k_softmax(att, pos - t0 + 1);
-        float *xb = s->xb + h * head_size;
+        float *xb = xbrow + h * head_size;
         memset(xb, 0, (size_t)head_size * sizeof(float));
         for (int t = t0; t <= pos; t++) {
             const float *v = s->value_cache + head_off + (size_t)t * (size_t)kv_dim;
@@ -265,106 +291,160 @@ static float gelu_ggml(float x)
 
 /* ---- the layer ---------------------------------------------------------------- */
 
-/* q, k, v for position pos of layer l, written to s->q and the cache. */
+/* q, k, v of nb positions of layer l: q to s->q, k and v straight into the
+ * cache rows of those positions (consecutive, kv_dim apart). */
 static void qkv_projection(const struct model *m, struct run_state *s, const struct layer_weights *L,
-                           float *k, float *v)
+                           float *k, float *v, int nb)
 {
     const struct model_config *c = &m->cfg;
-    int dim = c->dim, kv_dim = model_kv_dim(c);
+    int dim = c->dim, kv_dim = model_kv_dim(c), qkv_dim = dim + 2 * kv_dim;
     if (L->wqkv.data) { /* fused (phi2): rows are q, then k, then v */
-        matvec(s, s->qkv, &L->wqkv, s->xb);
-        add_bias(s->qkv, &L->bqkv);
-        memcpy(s->q, s->qkv, (size_t)dim * sizeof(float));
-        memcpy(k, s->qkv + dim, (size_t)kv_dim * sizeof(float));
-        memcpy(v, s->qkv + dim + kv_dim, (size_t)kv_dim * sizeof(float));
+        matvec(s, s->qkv, &L->wqkv, s->xb, nb);
+        add_bias(s->qkv, &L->bqkv, nb);
+        for (int b = 0; b < nb; b++) {
+            const float *r = s->qkv + (size_t)b * qkv_dim;
+            memcpy(s->q + (size_t)b * dim, r, (size_t)dim * sizeof(float));
+            memcpy(k + (size_t)b * kv_dim, r + dim, (size_t)kv_dim * sizeof(float));
+            memcpy(v + (size_t)b * kv_dim, r + dim + kv_dim, (size_t)kv_dim * sizeof(float));
+        }
         return;
     }
-    matvec(s, s->q, &L->wq, s->xb);
-    matvec(s, k, &L->wk, s->xb);
-    matvec(s, v, &L->wv, s->xb);
-    add_bias(s->q, &L->bq);
-    add_bias(k, &L->bk);
-    add_bias(v, &L->bv);
+    matvec(s, s->q, &L->wq, s->xb, nb);
+    matvec(s, k, &L->wk, s->xb, nb);
+    matvec(s, v, &L->wv, s->xb, nb);
+    add_bias(s->q, &L->bq, nb);
+    add_bias(k, &L->bk, nb);
+    add_bias(v, &L->bv, nb);
 }
 
-/* SwiGLU FFN of llama on s->xb; result in s->xb. */
-static void ffn_swiglu(const struct model *m, struct run_state *s, const struct layer_weights *L)
+/* Rotates the q and k rows of nb positions starting at pos. */
+static void rope(const struct model_config *c, struct run_state *s, float *k, int nb, int pos)
 {
-    matvec(s, s->hb, &L->w_gate, s->xb);
-    matvec(s, s->hb2, &L->w_up, s->xb);
+    uint64_t t0 = prof_begin();
+    int dim = c->dim, kv_dim = model_kv_dim(c);
+    for (int b = 0; b < nb; b++) {
+        float *q = s->q + (size_t)b * dim, *kr = k + (size_t)b * kv_dim;
+        if (c->format == MODEL_FMT_GGUF) {
+            rope_ggml(c, q, c->n_heads, pos + b);
+            rope_ggml(c, kr, c->n_kv_heads, pos + b);
+        } else {
+            rope_llama2c(q, kr, dim, kv_dim, model_head_size(c), pos + b);
+        }
+    }
+    prof_end(PROF_ROPE, t0);
+}
+
+/* Attention of each of nb positions (each sees the cache up to itself);
+ * results in s->xb. */
+static void attend(const struct model_config *c, struct run_state *s, size_t loff, int nb, int pos)
+{
+    uint64_t t0 = prof_begin();
+    for (int b = 0; b < nb; b++)
+        attention(c, s, s->q + (size_t)b * c->dim, s->xb + (size_t)b * c->dim, loff, pos + b);
+    prof_end(PROF_ATTENTION, t0);
+}
+
+/* SwiGLU FFN of llama on the nb rows of s->xb; result in s->xb. */
+static void ffn_swiglu(const struct model *m, struct run_state *s, const struct layer_weights *L,
+                       int nb)
+{
+    int hidden = m->cfg.hidden_dim;
+    matvec(s, s->hb, &L->w_gate, s->xb, nb);
+    matvec(s, s->hb2, &L->w_up, s->xb, nb);
+    uint64_t t0 = prof_begin();
+    /* hb and hb2 rows are hidden apart here (matvec's output stride) */
     if (m->cfg.format == MODEL_FMT_GGUF)
-        g_simd->swiglu_ggml(s->hb, s->hb2, m->cfg.hidden_dim);
+        g_simd->swiglu_ggml(s->hb, s->hb2, hidden * nb);
     else
-        g_simd->swiglu(s->hb, s->hb2, m->cfg.hidden_dim);
-    matvec(s, s->xb, &L->w_down, s->hb);
+        g_simd->swiglu(s->hb, s->hb2, hidden * nb);
+    prof_end(PROF_FFN_ACT, t0);
+    matvec(s, s->xb, &L->w_down, s->hb, nb);
 }
 
-/* GELU MLP of phi2 on s->xb (the norm output the attention also uses);
- * result in out (dim floats). */
+/* GELU MLP of phi2 on the nb rows of s->xb (the norm output the attention
+ * also uses); result in out (nb rows of dim floats). */
 static void ffn_gelu(const struct model *m, struct run_state *s, const struct layer_weights *L,
-                     float *out)
+                     float *out, int nb)
 {
-    matvec(s, s->hb, &L->w_up, s->xb);
-    add_bias(s->hb, &L->b_up);
-    for (int i = 0; i < m->cfg.hidden_dim; i++)
+    matvec(s, s->hb, &L->w_up, s->xb, nb);
+    add_bias(s->hb, &L->b_up, nb);
+    uint64_t t0 = prof_begin();
+    for (int i = 0; i < m->cfg.hidden_dim * nb; i++)
         s->hb[i] = gelu_ggml(s->hb[i]);
-    matvec(s, out, &L->w_down, s->hb);
-    add_bias(out, &L->b_down);
+    prof_end(PROF_FFN_ACT, t0);
+    matvec(s, out, &L->w_down, s->hb, nb);
+    add_bias(out, &L->b_down, nb);
 }
 
-float *transformer_forward(const struct model *m, struct run_state *s, int token, int pos)
+/* x += y over n values (the residual connection). */
+static void residual(float *x, const float *y, int n)
+{
+    for (int i = 0; i < n; i++)
+        x[i] += y[i];
+}
+
+/* Runs nb (1..TRANSFORMER_BATCH) tokens at positions pos.. through every
+ * layer, filling the KV cache; the logits of the last one when want_logits. */
+static void forward_batch(const struct model *m, struct run_state *s, const int *tokens, int nb,
+                          int pos, int want_logits)
 {
     const struct model_config *c = &m->cfg;
     const struct model_weights *w = &m->w;
     int dim = c->dim, kv_dim = model_kv_dim(c);
     float *x = s->x;
 
-    embed(&w->token_embd, token, x);
+    uint64_t t0 = prof_begin();
+    for (int b = 0; b < nb; b++)
+        embed(&w->token_embd, tokens[b], x + (size_t)b * dim);
+    prof_end(PROF_OTHER, t0);
     for (int l = 0; l < c->n_layers; l++) {
         const struct layer_weights *L = &w->layers[l];
         size_t loff = (size_t)l * (size_t)c->seq_len * (size_t)kv_dim;
         float *k = s->key_cache + loff + (size_t)pos * (size_t)kv_dim;
         float *v = s->value_cache + loff + (size_t)pos * (size_t)kv_dim;
 
-        norm(c, s->xb, x, &L->attn_norm, &L->attn_norm_b);
-        qkv_projection(m, s, L, k, v);
-        if (c->format == MODEL_FMT_GGUF) {
-            rope_ggml(c, s->q, c->n_heads, pos);
-            rope_ggml(c, k, c->n_kv_heads, pos);
-        } else {
-            rope_llama2c(s->q, k, dim, kv_dim, model_head_size(c), pos);
-        }
+        norm(c, s->xb, x, &L->attn_norm, &L->attn_norm_b, nb);
+        qkv_projection(m, s, L, k, v, nb);
+        rope(c, s, k, nb, pos);
         if (c->arch == ARCH_PHI2) { /* parallel block: attention and MLP share the norm */
-            ffn_gelu(m, s, L, s->hb2);
-            attention(c, s, loff, pos);
-            matvec(s, s->xb2, &L->wo, s->xb);
-            add_bias(s->xb2, &L->bo);
-            for (int i = 0; i < dim; i++)
+            ffn_gelu(m, s, L, s->hb2, nb);
+            attend(c, s, loff, nb, pos);
+            matvec(s, s->xb2, &L->wo, s->xb, nb);
+            add_bias(s->xb2, &L->bo, nb);
+            for (int i = 0; i < dim * nb; i++)
                 x[i] += s->xb2[i] + s->hb2[i];
             continue;
         }
-        attention(c, s, loff, pos);
-        matvec(s, s->xb2, &L->wo, s->xb);
-        add_bias(s->xb2, &L->bo);
-        for (int i = 0; i < dim; i++)
-            x[i] += s->xb2[i];
+        attend(c, s, loff, nb, pos);
+        matvec(s, s->xb2, &L->wo, s->xb, nb);
+        add_bias(s->xb2, &L->bo, nb);
+        residual(x, s->xb2, dim * nb);
 
-        norm(c, s->xb, x, &L->ffn_norm, &L->ffn_norm_b);
-        ffn_swiglu(m, s, L);
-        for (int i = 0; i < dim; i++)
-            x[i] += s->xb[i];
+        norm(c, s->xb, x, &L->ffn_norm, &L->ffn_norm_b, nb);
+        ffn_swiglu(m, s, L, nb);
+        residual(x, s->xb, dim * nb);
     }
-    norm(c, x, x, &w->output_norm, &w->output_norm_b);
-    matvec(s, s->logits, &w->output, x);
-    add_bias(s->logits, &w->output_b);
+    if (!want_logits)
+        return;
+    float *last = x + (size_t)(nb - 1) * dim;
+    norm(c, last, last, &w->output_norm, &w->output_norm_b, 1);
+    matvec(s, s->logits, &w->output, last, 1);
+    add_bias(s->logits, &w->output_b, 1);
+}
+
+float *transformer_forward(const struct model *m, struct run_state *s, int token, int pos)
+{
+    forward_batch(m, s, &token, 1, pos, 1);
     return s->logits;
 }
 
 float *transformer_prefill(const struct model *m, struct run_state *s, const int *tokens, int n,
                            int pos)
 {
-    float *logits = NULL;
-    for (int i = 0; i < n; i++)
-        logits = transformer_forward(m, s, tokens[i], pos + i);
-    return logits;
+    for (int done = 0; done < n;) {
+        int nb = MIN(n - done, TRANSFORMER_BATCH);
+        forward_batch(m, s, tokens + done, nb, pos + done, done + nb == n);
+        done += nb;
+    }
+    return n > 0 ? s->logits : NULL;
 }

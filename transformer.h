@@ -4,8 +4,12 @@
 
 #include "model.h"
 
+/* Tokens a prefill batch runs through each weight matrix together. */
+#define TRANSFORMER_BATCH 32
+
 /* Activations and KV cache for one sequence, allocated once per model load
- * (never per token) in one plat_alloc'd block. */
+ * (never per token) in one plat_alloc'd block. The per-token buffers hold
+ * TRANSFORMER_BATCH rows for prefill; decoding uses the first. */
 struct run_state {
     float *x;      /* (dim) residual stream */
     float *xb;     /* (dim) scratch */

@@ -252,7 +252,7 @@ TEST(model_family_from_name_or_dims)
 /* stories260K.bin rewritten as llama2.c version 2 (export.py's layout:
  * header + group size, fp32 norms, then each int8 matrix layer by layer as
  * values followed by its group scales) with groups of gs values. */
-static int write_v2(const char *path, int gs)
+int test_write_v2(const char *path, int gs)
 {
     size_t len;
     char *legacy = stories_bytes(&len);
@@ -335,7 +335,7 @@ TEST(model_v2_int8_groups_follow_the_fp32_model)
     char v2[128], fp32[512];
     snprintf(v2, sizeof v2, "/tmp/llm_v2_%d.bin", (int)getpid());
     snprintf(fp32, sizeof fp32, "%s/stories260K.bin", test_models_dir());
-    CHECK_INT(write_v2(v2, 4), 0);
+    CHECK_INT(test_write_v2(v2, 4), 0);
     struct model_config cfg;
     uint64_t size;
     char err[200];
@@ -351,7 +351,7 @@ TEST(model_v2_int8_groups_follow_the_fp32_model)
     /* int8 with 4-value groups is close: the greedy story starts the same */
     CHECK_MSG(same >= 20, "only the first %d of 40 greedy ids agree", same);
     /* a group size that does not divide hidden_dim (172) is refused */
-    CHECK_INT(write_v2(v2, 64), 0);
+    CHECK_INT(test_write_v2(v2, 64), 0);
     CHECK_INT(model_probe_file(v2, &cfg, &size, err, sizeof err), ERR_FORMAT);
     CHECK(strstr(err, "group_size: expected a divisor of dim 64 and hidden_dim 172, found 64"));
     unlink(v2);

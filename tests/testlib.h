@@ -93,6 +93,9 @@ static inline float bitsf(uint32_t u)
 
 /* Writes len bytes to path (replacing it); 0 or -1. */
 int test_write_file(const char *path, const void *data, size_t len);
+/* Writes stories260K.bin as a llama2.c version 2 file (int8 groups of gs)
+ * to path (test_model.c); 0 on success. */
+int test_write_v2(const char *path, int gs);
 /* Unescapes a reference TSV field in place (\\ \t \n \r). */
 void test_tsv_unescape(char *s);
 
