@@ -246,32 +246,26 @@ static void rope_ggml(const struct model_config *c, float *vec, int n_heads, int
     }
 }
 
-/* Multi-head attention of q (n_heads * head_size values) over the cached
- * positions 0..pos of one layer; the result goes to xb. */
-static void attention(const struct model_config *c, struct run_state *s, const float *qrow,
-                      float *xbrow, size_t loff, int pos)
+/* Attention of one head for one position: q's scores against the cached
+ * keys 0..pos of one layer (or the sliding window's), softmax into att,
+ * the weighted sum of the values into out. */
+static void attend_head(const struct model_config *c, struct run_state *s, const float *q,
+                        float *out, float *att, size_t head_off, int pos)
 {
     int head_size = model_head_size(c), kv_dim = model_kv_dim(c);
-    int kv_mul = c->n_heads / c->n_kv_heads; /* query heads per kv head */
     int t0 = c->sliding_window > 0 && pos >= c->sliding_window ? pos - c->sliding_window + 1 : 0;
     float sq = m_sqrtf((float)head_size), inv = 1.0f / sq;
-    for (int h = 0; h < c->n_heads; h++) {
-        const float *q = qrow + h * head_size;
-        float *att = s->att + (size_t)h * (size_t)c->seq_len;
-        size_t head_off = loff + (size_t)(h / kv_mul) * (size_t)head_size;
-        for (int t = t0; t <= pos; t++) {
-            const float *k = s->key_cache + head_off + (size_t)t * (size_t)kv_dim;
-            float score = g_simd->dot_f32(q, k, head_size);
-            /* llama2.c divides, ggml multiplies by the inverse */
-            att[t - t0] = c->format == MODEL_FMT_GGUF ? score * inv : score / sq;
-        }
-        k_softmax(att, pos - t0 + 1);
-        float *xb = xbrow + h * head_size;
-        memset(xb, 0, (size_t)head_size * sizeof(float));
-        for (int t = t0; t <= pos; t++) {
-            const float *v = s->value_cache + head_off + (size_t)t * (size_t)kv_dim;
-            g_simd->axpy(xb, att[t - t0], v, head_size);
-        }
+    for (int t = t0; t <= pos; t++) {
+        const float *k = s->key_cache + head_off + (size_t)t * (size_t)kv_dim;
+        float score = g_simd->dot_f32(q, k, head_size);
+        /* llama2.c divides, ggml multiplies by the inverse */
+        att[t - t0] = c->format == MODEL_FMT_GGUF ? score * inv : score / sq;
+    }
+    k_softmax(att, pos - t0 + 1);
+    memset(out, 0, (size_t)head_size * sizeof(float));
+    for (int t = t0; t <= pos; t++) {
+        const float *v = s->value_cache + head_off + (size_t)t * (size_t)kv_dim;
+        g_simd->axpy(out, att[t - t0], v, head_size);
     }
 }
 
@@ -334,13 +328,37 @@ static void rope(const struct model_config *c, struct run_state *s, float *k, in
     prof_end(PROF_ROPE, t0);
 }
 
-/* Attention of each of nb positions (each sees the cache up to itself);
- * results in s->xb. */
+struct attend_job {
+    const struct model_config *c;
+    struct run_state *s;
+    size_t loff;
+    int nb, pos;
+};
+
+/* Head h for each of the batch's positions in turn (one att row per head,
+ * so heads run on different cores without sharing scratch). */
+static void attend_one_head(int h, void *ctx)
+{
+    const struct attend_job *j = ctx;
+    const struct model_config *c = j->c;
+    int head_size = model_head_size(c), kv_mul = c->n_heads / c->n_kv_heads;
+    size_t head_off = j->loff + (size_t)(h / kv_mul) * (size_t)head_size;
+    float *att = j->s->att + (size_t)h * (size_t)c->seq_len;
+    for (int b = 0; b < j->nb; b++) {
+        size_t row = (size_t)b * (size_t)c->dim + (size_t)h * (size_t)head_size;
+        attend_head(c, j->s, j->s->q + row, j->s->xb + row, att, head_off, j->pos + b);
+    }
+}
+
+/* Attention of each of nb positions (each sees the cache up to itself),
+ * heads spread over the cores; results in s->xb. */
 static void attend(const struct model_config *c, struct run_state *s, size_t loff, int nb, int pos)
 {
     uint64_t t0 = prof_begin();
-    for (int b = 0; b < nb; b++)
-        attention(c, s, s->q + (size_t)b * c->dim, s->xb + (size_t)b * c->dim, loff, pos + b);
+    struct attend_job job = {c, s, loff, nb, pos};
+    /* work per head: nb positions of (pos + nb) keys and values */
+    int per_head = nb * (pos + nb) * 2 * model_head_size(c);
+    k_parallel_rows(c->n_heads, per_head, attend_one_head, &job);
     prof_end(PROF_ATTENTION, t0);
 }
 
