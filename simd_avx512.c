@@ -1,10 +1,868 @@
-/* simd_avx512.c - AVX-512F/DQ/BW/VL kernels, and the VNNI variants. */
+/* simd_avx512.c - AVX-512F/DQ/BW/VL kernels, and the VNNI variants.
+ *
+ * Layout of the quantized dot products: two 32-value blocks per 512-bit
+ * register (block A in the low 256 bits, block B in the high 256 bits), so
+ * after the integer multiply-adds each register holds 8 int32 partial sums of
+ * A and 8 of B; they are converted once and scaled by [dA x8 | dB x8]
+ * (scale2). Integer sums are exact for every input (no int16 saturation:
+ * Q8_0 x Q8_0 sign-extends to 16 bits without VNNI, offsets the weights to
+ * unsigned with it).
+ *
+ * The Makefile passes -mavx512vnni for the whole file, yet the "avx512" table
+ * must not execute VNNI: every vpmaddwd result of the non-VNNI kernels goes
+ * through madd16's empty asm, so no compiler can fuse it with the following
+ * add into vpdpwssd/vpdpbusd. (GCC's target pragma cannot be used instead:
+ * it breaks the EFI build's -mno-avx + -mavx2 flag combination.) */
+#include <immintrin.h>
+
 #include "simd.h"
+
+#define NOVNNI_ATTR
+#define SI static inline NOVNNI_ATTR
+
+/* ---- helpers ---------------------------------------------------------------- */
+
+SI uint16_t ld16(const void *p)
+{
+    uint16_t v;
+    memcpy(&v, p, 2);
+    return v;
+}
+
+SI uint32_t ld32(const void *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+/* Mask of the first n (0..16) lanes. */
+SI __mmask16 lanes(int n)
+{
+    return (__mmask16)((1u << n) - 1u);
+}
+
+/* vpmaddwd, opaque to the optimizer (see the top of the file). */
+SI __m512i madd16(__m512i a, __m512i b)
+{
+    __m512i r = _mm512_madd_epi16(a, b);
+    __asm__("" : "+v"(r));
+    return r;
+}
+
+/* 32 bytes at a and 32 bytes at b in one register. */
+SI __m512i load2x256(const void *a, const void *b)
+{
+    return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)a)),
+                              _mm256_loadu_si256((const __m256i *)b), 1);
+}
+
+/* [lo x8 | hi x8] of a 4-float vector's lanes lo and hi. */
+SI __m512 spread2(__m128 p, int lo, int hi)
+{
+    const __m512i idx = _mm512_set_epi32(hi, hi, hi, hi, hi, hi, hi, hi, lo, lo, lo, lo, lo, lo, lo, lo);
+    return _mm512_permutexvar_ps(idx, _mm512_castps128_ps512(p));
+}
+
+/* [xa*ya x8 | xb*yb x8] of four fp16 scales. */
+SI __m512 scale2(uint16_t xa, uint16_t xb, uint16_t ya, uint16_t yb)
+{
+    const uint64_t h = (uint64_t)xa | (uint64_t)xb << 16 | (uint64_t)ya << 32 | (uint64_t)yb << 48;
+    const __m128 f = _mm_cvtph_ps(_mm_cvtsi64_si128((long long)h));
+    return spread2(_mm_mul_ps(f, _mm_movehl_ps(f, f)), 0, 1);
+}
+
+SI float h2f(uint16_t h)
+{
+    return _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(h)));
+}
+
+SI uint16_t f2h(float f)
+{
+    return (uint16_t)_mm_extract_epi16(
+        _mm_cvtps_ph(_mm_set_ss(f), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), 0);
+}
+
+SI float hsum(__m512 v)
+{
+    __m256 a = _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
+    __m128 b = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+    b = _mm_add_ps(b, _mm_movehl_ps(b, b));
+    b = _mm_add_ss(b, _mm_movehdup_ps(b));
+    return _mm_cvtss_f32(b);
+}
+
+/* 64 nibbles of two Q4 blocks (16 bytes each at a and b) as bytes 0..15 in
+ * value order: [a low | a high | b low | b high]. */
+SI __m512i nibbles2(const uint8_t *a, const uint8_t *b)
+{
+    __m512i z = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)a));
+    z = _mm512_mask_broadcast_i32x4(z, 0xff00, _mm_loadu_si128((const __m128i *)b));
+    const __m512i cnt = _mm512_set_epi64(4, 4, 0, 0, 4, 4, 0, 0);
+    return _mm512_and_si512(_mm512_srlv_epi64(z, cnt), _mm512_set1_epi8(0x0f));
+}
+
+/* u8 x s8 products summed in groups of four into int32 (without VNNI). */
+SI __m512i dot_u8s8(__m512i u, __m512i s)
+{
+    return madd16(_mm512_maddubs_epi16(u, s), _mm512_set1_epi16(1));
+}
+
+/* ---- float exp ---------------------------------------------------------------- */
+
+/* e^x, within ~2 ULP: x = n ln2 + r, |r| <= ln2/2, Cephes' polynomial, and
+ * scalef for 2^n (over/underflow to inf/0, subnormals rounded once). NaN
+ * stays NaN. */
+SI __m512 exp512(__m512 x)
+{
+    x = _mm512_min_ps(_mm512_set1_ps(89.0f), x); /* NaN x passes through */
+    x = _mm512_max_ps(_mm512_set1_ps(-104.0f), x);
+    const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                          _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0x1.62e430p-1f), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-0x1.05c610p-29f), r);
+    __m512 p = _mm512_set1_ps(1.9875691500E-4f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507E-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073E-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894E-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459E-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201E-1f));
+    p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), r);
+    p = _mm512_add_ps(p, _mm512_set1_ps(1.0f));
+    return _mm512_scalef_ps(p, n);
+}
+
+/* ---- activation converters (bit-identical to quant.c) ------------------------ */
+
+/* One block of 32: q = round-half-even(x * (127/amax)) saturated like
+ * vcvtps2dq + packs (out-of-range and NaN -> -128); returns d = amax/127 and
+ * the int32 values in *q0, *q1 (16 each). */
+SI float q8_32(const float *x, int8_t *qs, __m512i *q0, __m512i *q1)
+{
+    const __m512 a = _mm512_loadu_ps(x), b = _mm512_loadu_ps(x + 16);
+    /* max(v, acc) returns acc when v is NaN: NaNs are skipped like generic */
+    __m512 m = _mm512_max_ps(_mm512_abs_ps(a), _mm512_setzero_ps());
+    m = _mm512_max_ps(_mm512_abs_ps(b), m);
+    __m256 m8 = _mm256_max_ps(_mm512_extractf32x8_ps(m, 1), _mm512_castps512_ps256(m));
+    __m128 m4 = _mm_max_ps(_mm256_extractf128_ps(m8, 1), _mm256_castps256_ps128(m8));
+    m4 = _mm_max_ps(_mm_movehl_ps(m4, m4), m4);
+    m4 = _mm_max_ss(_mm_movehdup_ps(m4), m4);
+    const float amax = _mm_cvtss_f32(m4);
+    const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
+    const __m512 vid = _mm512_set1_ps(id);
+    const __m512i lo = _mm512_set1_epi32(-128), hi = _mm512_set1_epi32(127);
+    __m512i i0 = _mm512_cvt_roundps_epi32(_mm512_mul_ps(a, vid),
+                                          _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512i i1 = _mm512_cvt_roundps_epi32(_mm512_mul_ps(b, vid),
+                                          _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    i0 = _mm512_min_epi32(_mm512_max_epi32(i0, lo), hi);
+    i1 = _mm512_min_epi32(_mm512_max_epi32(i1, lo), hi);
+    _mm_storeu_si128((__m128i *)qs, _mm512_cvtepi32_epi8(i0));
+    _mm_storeu_si128((__m128i *)(qs + 16), _mm512_cvtepi32_epi8(i1));
+    *q0 = i0;
+    *q1 = i1;
+    return amax / 127.0f;
+}
+
+static NOVNNI_ATTR void act_q8_0(const float *x, void *xq, int n)
+{
+    block_q8_0 *y = xq;
+    for (int i = 0; i < n / QK8_0; i++, x += QK8_0) {
+        __m512i q0, q1;
+        const uint16_t d = f2h(q8_32(x, y[i].qs, &q0, &q1));
+        memcpy(&y[i].d, &d, 2);
+    }
+}
+
+static NOVNNI_ATTR void act_q8_1(const float *x, void *xq, int n)
+{
+    block_q8_1 *y = xq;
+    for (int i = 0; i < n / QK8_1; i++, x += QK8_1) {
+        __m512i q0, q1;
+        const float d = q8_32(x, y[i].qs, &q0, &q1);
+        const int sum = _mm512_reduce_add_epi32(_mm512_add_epi32(q0, q1));
+        const uint16_t hd = f2h(d), hs = f2h(d * (float)sum);
+        memcpy(&y[i].d, &hd, 2);
+        memcpy(&y[i].s, &hs, 2);
+    }
+}
+
+static NOVNNI_ATTR void act_q8_K(const float *x, void *xq, int n)
+{
+    block_q8_K *y = xq;
+    for (int i = 0; i < n / QK_K; i++, x += QK_K) {
+        __m512 m = _mm512_setzero_ps();
+        for (int j = 0; j < QK_K; j += 16)
+            m = _mm512_max_ps(_mm512_abs_ps(_mm512_loadu_ps(x + j)), m);
+        const float amax = _mm512_reduce_max_ps(m);
+        if (amax == 0.0f) {
+            memset(&y[i], 0, sizeof y[i]);
+            continue;
+        }
+        /* the first value whose |x| is amax (generic keeps the first) */
+        float max = 0.0f;
+        const __m512 va = _mm512_set1_ps(amax);
+        for (int j = 0; j < QK_K; j += 16) {
+            __mmask16 k = _mm512_cmp_ps_mask(_mm512_abs_ps(_mm512_loadu_ps(x + j)), va, _CMP_EQ_OQ);
+            if (k) {
+                max = x[j + __builtin_ctz(k)];
+                break;
+            }
+        }
+        const float iscale = -127.0f / max;
+        const __m512 vs = _mm512_set1_ps(iscale);
+        const __m512i lo = _mm512_set1_epi32(-128), hi = _mm512_set1_epi32(127);
+        const __m512 lim = _mm512_set1_ps(4194304.0f);
+        int16_t bs[QK_K / 16];
+        for (int j = 0; j < QK_K; j += 16) {
+            const __m512 v = _mm512_mul_ps(vs, _mm512_loadu_ps(x + j));
+            __m512i q = _mm512_cvt_roundps_epi32(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+            q = _mm512_min_epi32(_mm512_max_epi32(q, lo), hi);
+            /* |v| >= 2^22 or NaN: -128 as generic */
+            const __mmask16 ok = _mm512_cmp_ps_mask(_mm512_abs_ps(v), lim, _CMP_LT_OQ);
+            q = _mm512_mask_blend_epi32(ok, lo, q);
+            _mm_storeu_si128((__m128i *)(y[i].qs + j), _mm512_cvtepi32_epi8(q));
+            bs[j / 16] = (int16_t)_mm512_reduce_add_epi32(q);
+        }
+        memcpy(y[i].bsums, bs, sizeof bs);
+        const float d = 1.0f / iscale;
+        memcpy(&y[i].d, &d, 4);
+    }
+}
+
+static NOVNNI_ATTR void act_f16(const float *x, void *xq, int n)
+{
+    uint16_t *s = xq;
+    int i = 0;
+    for (; i + 16 <= n; i += 16)
+        _mm256_storeu_si256((__m256i *)(s + i),
+                            _mm512_cvtps_ph(_mm512_loadu_ps(x + i),
+                                            _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    if (i < n) {
+        const __mmask16 k = lanes(n - i);
+        _mm256_mask_storeu_epi16(s + i, k,
+                                 _mm512_cvtps_ph(_mm512_maskz_loadu_ps(k, x + i),
+                                                 _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    }
+}
+
+SI __m256i bf16_16(__m512i u)
+{
+    const __m512i abs = _mm512_and_si512(u, _mm512_set1_epi32(0x7fffffff));
+    const __mmask16 nan = _mm512_cmpgt_epu32_mask(abs, _mm512_set1_epi32(0x7f800000));
+    const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
+    __m512i r = _mm512_add_epi32(_mm512_add_epi32(u, _mm512_set1_epi32(0x7fff)), lsb);
+    r = _mm512_srli_epi32(r, 16);
+    r = _mm512_mask_or_epi32(r, nan, _mm512_srli_epi32(u, 16), _mm512_set1_epi32(64));
+    return _mm512_cvtepi32_epi16(r);
+}
+
+static NOVNNI_ATTR void act_bf16(const float *x, void *xq, int n)
+{
+    uint16_t *s = xq;
+    int i = 0;
+    for (; i + 16 <= n; i += 16)
+        _mm256_storeu_si256((__m256i *)(s + i), bf16_16(_mm512_loadu_si512(x + i)));
+    if (i < n) {
+        const __mmask16 k = lanes(n - i);
+        _mm256_mask_storeu_epi16(s + i, k, bf16_16(_mm512_maskz_loadu_epi32(k, x + i)));
+    }
+}
+
+/* ---- float dot products --------------------------------------------------------- */
+
+static NOVNNI_ATTR float dot_f32(const float *a, const float *b, int n)
+{
+    __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+    int i = 0;
+    for (; i + 64 <= n; i += 64) {
+        s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), s0);
+        s1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16), s1);
+        s2 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 32), _mm512_loadu_ps(b + i + 32), s2);
+        s3 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 48), _mm512_loadu_ps(b + i + 48), s3);
+    }
+    for (; i + 16 <= n; i += 16)
+        s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), s0);
+    if (i < n) {
+        const __mmask16 k = lanes(n - i);
+        s1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(k, a + i), _mm512_maskz_loadu_ps(k, b + i), s1);
+    }
+    return hsum(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
+}
+
+static NOVNNI_ATTR float dot_f32_row(const void *w, const void *x, int n)
+{
+    return dot_f32(w, x, n);
+}
+
+SI __m512 h16(const uint16_t *p)
+{
+    return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p));
+}
+
+static NOVNNI_ATTR float dot_f16(const void *wrow, const void *xq, int n)
+{
+    const uint16_t *w = wrow, *x = xq;
+    __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+    int i = 0;
+    for (; i + 64 <= n; i += 64) {
+        s0 = _mm512_fmadd_ps(h16(w + i), h16(x + i), s0);
+        s1 = _mm512_fmadd_ps(h16(w + i + 16), h16(x + i + 16), s1);
+        s2 = _mm512_fmadd_ps(h16(w + i + 32), h16(x + i + 32), s2);
+        s3 = _mm512_fmadd_ps(h16(w + i + 48), h16(x + i + 48), s3);
+    }
+    for (; i + 16 <= n; i += 16)
+        s0 = _mm512_fmadd_ps(h16(w + i), h16(x + i), s0);
+    if (i < n) {
+        const __mmask16 k = lanes(n - i);
+        s1 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_maskz_loadu_epi16(k, w + i)),
+                             _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(k, x + i)), s1);
+    }
+    return hsum(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
+}
+
+SI __m512 b16(__m256i v)
+{
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(v), 16));
+}
+
+SI __m512 b16p(const uint16_t *p)
+{
+    return b16(_mm256_loadu_si256((const __m256i *)p));
+}
+
+static NOVNNI_ATTR float dot_bf16(const void *wrow, const void *xq, int n)
+{
+    const uint16_t *w = wrow, *x = xq;
+    __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+    int i = 0;
+    for (; i + 64 <= n; i += 64) {
+        s0 = _mm512_fmadd_ps(b16p(w + i), b16p(x + i), s0);
+        s1 = _mm512_fmadd_ps(b16p(w + i + 16), b16p(x + i + 16), s1);
+        s2 = _mm512_fmadd_ps(b16p(w + i + 32), b16p(x + i + 32), s2);
+        s3 = _mm512_fmadd_ps(b16p(w + i + 48), b16p(x + i + 48), s3);
+    }
+    for (; i + 16 <= n; i += 16)
+        s0 = _mm512_fmadd_ps(b16p(w + i), b16p(x + i), s0);
+    if (i < n) {
+        const __mmask16 k = lanes(n - i);
+        s1 = _mm512_fmadd_ps(b16(_mm256_maskz_loadu_epi16(k, w + i)),
+                             b16(_mm256_maskz_loadu_epi16(k, x + i)), s1);
+    }
+    return hsum(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
+}
+
+/* ---- 32-value block types ------------------------------------------------------------ */
+
+/* The dot kernels below are written once as macros over the integer step
+ * (VNNI or not) so both tables share the float handling. */
+
+/* Q4_0: sum (q - 8) * y = sum q*y - 8 * sum y, both u8 x s8. */
+SI __m512i q4_0_int(__m512i q, __m512i y)
+{
+    const __m512i p = _mm512_sub_epi16(_mm512_maddubs_epi16(q, y),
+                                       _mm512_maddubs_epi16(_mm512_set1_epi8(8), y));
+    return madd16(p, _mm512_set1_epi16(1));
+}
+
+/* Q8_0 x Q8_0 exactly: sign-extend to int16 and vpmaddwd, then fold the
+ * two blocks' 16 lanes each into [A x8 | B x8]. */
+SI __m512i q8_0_int2(const int8_t *xa, const int8_t *xb, const int8_t *ya, const int8_t *yb)
+{
+    const __m512i a = madd16(_mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)xa)),
+                                        _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)ya)));
+    const __m512i b = madd16(_mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)xb)),
+                                        _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)yb)));
+    return _mm512_add_epi32(_mm512_shuffle_i64x2(a, b, 0x44), _mm512_shuffle_i64x2(a, b, 0xee));
+}
+
+static const int8_t zero32[32];
+
+/* Window w of words16: lanes w*per .. w*per+per-1 of r replaced. */
+SI __m512i words_window(__m512i r, const uint8_t *p, int stride, int per, int w)
+{
+    const __m512i lane = _mm512_set_epi16(31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19, 18,
+                                          17, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2,
+                                          1, 0);
+    const uint8_t *q = p + w * per * stride;
+    /* lane l takes word (l - w*per) * stride/2 of the window */
+    const __m512i idx = _mm512_mullo_epi16(_mm512_sub_epi16(lane, _mm512_set1_epi16((short)(w * per))),
+                                           _mm512_set1_epi16((short)(stride / 2)));
+    const __m512i v = _mm512_permutex2var_epi16(_mm512_loadu_si512(q), idx, _mm512_loadu_si512(q + 64));
+    return _mm512_mask_blend_epi16((__mmask32)(((1u << per) - 1) << (w * per)), r, v);
+}
+
+/* The 16-bit words at p + k*stride bytes, k = 0..15 (stride even, 18..40):
+ * 128-byte windows of a few blocks each, picked out with vpermt2w (a gather
+ * is much slower). Reads nothing past the 16th block. */
+SI __m256i words16(const uint8_t *p, int stride)
+{
+    __m512i r = _mm512_setzero_si512();
+    if (63 / (stride / 2) + 1 >= 8) {
+        r = words_window(r, p, stride, 8, 0);
+        r = words_window(r, p, stride, 8, 1);
+    } else {
+        r = words_window(r, p, stride, 4, 0);
+        r = words_window(r, p, stride, 4, 1);
+        r = words_window(r, p, stride, 4, 2);
+        r = words_window(r, p, stride, 4, 3);
+    }
+    return _mm512_castsi512_si256(r);
+}
+
+/* The products dx*dy of 16 consecutive blocks, one lane each: the fp16
+ * scales at xd + k*xs and yd + k*ys bytes, k = 0..15. */
+SI __m512 scales16(const void *xd, int xs, const void *yd, int ys)
+{
+    return _mm512_mul_ps(_mm512_cvtph_ps(words16(xd, xs)), _mm512_cvtph_ps(words16(yd, ys)));
+}
+
+/* Lanes [2k x8 | 2k+1 x8] of a scales16 vector, idx starting at
+ * [0 x8 | 1 x8] and stepped by 2. */
+#define PAIR_IDX0 _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0)
+
+#define DOT_Q4_0(NAME, INT)                                                                  \
+    static float NAME(const void *wrow, const void *xq, int n)                               \
+    {                                                                                        \
+        const block_q4_0 *x = wrow;                                                          \
+        const block_q8_0 *y = xq;                                                            \
+        const int nb = n / QK4_0;                                                            \
+        __m512 s0 = _mm512_setzero_ps(), s1 = s0;                                            \
+        int i = 0;                                                                           \
+        for (; i + 16 <= nb; i += 16) {                                                      \
+            const __m512 sc = scales16(&x[i].d, sizeof *x, &y[i].d, sizeof *y);              \
+            __m512i idx = PAIR_IDX0;                                                         \
+            _Pragma("GCC unroll 4") for (int k = 0; k < 16; k += 4) {                      \
+                const __m512i p0 = INT(nibbles2(x[i + k].qs, x[i + k + 1].qs),               \
+                                       load2x256(y[i + k].qs, y[i + k + 1].qs));             \
+                s0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p0), _mm512_permutexvar_ps(idx, sc), s0); \
+                idx = _mm512_add_epi32(idx, _mm512_set1_epi32(2));                           \
+                const __m512i p1 = INT(nibbles2(x[i + k + 2].qs, x[i + k + 3].qs),           \
+                                       load2x256(y[i + k + 2].qs, y[i + k + 3].qs));         \
+                s1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p1), _mm512_permutexvar_ps(idx, sc), s1); \
+                idx = _mm512_add_epi32(idx, _mm512_set1_epi32(2));                           \
+            }                                                                                \
+        }                                                                                    \
+        for (; i + 4 <= nb; i += 4) {                                                        \
+            const __m512i p0 = INT(nibbles2(x[i].qs, x[i + 1].qs),                           \
+                                   load2x256(y[i].qs, y[i + 1].qs));                         \
+            const __m512i p1 = INT(nibbles2(x[i + 2].qs, x[i + 3].qs),                       \
+                                   load2x256(y[i + 2].qs, y[i + 3].qs));                     \
+            s0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p0),                                     \
+                                 scale2(ld16(&x[i].d), ld16(&x[i + 1].d), ld16(&y[i].d),      \
+                                        ld16(&y[i + 1].d)),                                  \
+                                 s0);                                                        \
+            s1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p1),                                     \
+                                 scale2(ld16(&x[i + 2].d), ld16(&x[i + 3].d),                \
+                                        ld16(&y[i + 2].d), ld16(&y[i + 3].d)),               \
+                                 s1);                                                        \
+        }                                                                                    \
+        for (; i < nb; i += 2) {                                                             \
+            const int two = i + 1 < nb;                                                      \
+            const block_q4_0 *xb = two ? &x[i + 1] : &x[i];                                  \
+            const int8_t *yb = two ? y[i + 1].qs : zero32;                                   \
+            const __m512i p = INT(nibbles2(x[i].qs, xb->qs), load2x256(y[i].qs, yb));        \
+            s0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p),                                      \
+                                 scale2(ld16(&x[i].d), two ? ld16(&xb->d) : 0, ld16(&y[i].d), \
+                                        two ? ld16(&y[i + 1].d) : 0),                        \
+                                 s0);                                                        \
+        }                                                                                    \
+        return hsum(_mm512_add_ps(s0, s1));                                                  \
+    }
+
+#define DOT_Q4_1(NAME, INT)                                                                  \
+    static float NAME(const void *wrow, const void *xq, int n)                               \
+    {                                                                                        \
+        const block_q4_1 *x = wrow;                                                          \
+        const block_q8_1 *y = xq;                                                            \
+        const int nb = n / QK4_1;                                                            \
+        __m512 s0 = _mm512_setzero_ps();                                                     \
+        __m128 sm = _mm_setzero_ps();                                                        \
+        for (int i = 0; i < nb; i += 2) {                                                    \
+            const int two = i + 1 < nb;                                                      \
+            const block_q4_1 *xb = two ? &x[i + 1] : &x[i];                                  \
+            const int8_t *yb = two ? y[i + 1].qs : zero32;                                   \
+            const __m512i p = INT(nibbles2(x[i].qs, xb->qs), load2x256(y[i].qs, yb));        \
+            /* [dx, mx] and [dy, sy] of both blocks */                                       \
+            const uint64_t hx = (uint64_t)ld32(&x[i].d) |                                    \
+                                (uint64_t)(two ? ld32(&xb->d) : 0) << 32;                    \
+            const uint64_t hy = (uint64_t)ld32(&y[i].d) |                                    \
+                                (uint64_t)(two ? ld32(&y[i + 1].d) : 0) << 32;               \
+            const __m128 f = _mm_mul_ps(_mm_cvtph_ps(_mm_cvtsi64_si128((long long)hx)),      \
+                                        _mm_cvtph_ps(_mm_cvtsi64_si128((long long)hy)));     \
+            sm = _mm_add_ps(sm, f);                                                          \
+            s0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), spread2(f, 0, 2), s0);               \
+        }                                                                                    \
+        const __m128 m = _mm_add_ps(sm, _mm_movehl_ps(sm, sm));                              \
+        return hsum(s0) + _mm_cvtss_f32(_mm_movehdup_ps(m));                                 \
+    }
+
+#define DOT_Q8_0(NAME, INT2)                                                                 \
+    static float NAME(const void *wrow, const void *xq, int n)                               \
+    {                                                                                        \
+        const block_q8_0 *x = wrow;                                                          \
+        const block_q8_0 *y = xq;                                                            \
+        const int nb = n / QK8_0;                                                            \
+        __m512 s0 = _mm512_setzero_ps(), s1 = s0;                                            \
+        int i = 0;                                                                           \
+        for (; i + 16 <= nb; i += 16) {                                                      \
+            const __m512 sc = scales16(&x[i].d, sizeof *x, &y[i].d, sizeof *y);              \
+            __m512i idx = PAIR_IDX0;                                                         \
+            _Pragma("GCC unroll 4") for (int k = 0; k < 16; k += 4) {                      \
+                const __m512i p0 = INT2(x[i + k].qs, x[i + k + 1].qs, y[i + k].qs, y[i + k + 1].qs); \
+                s0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p0), _mm512_permutexvar_ps(idx, sc), s0); \
+                idx = _mm512_add_epi32(idx, _mm512_set1_epi32(2));                           \
+                const __m512i p1 = INT2(x[i + k + 2].qs, x[i + k + 3].qs, y[i + k + 2].qs,   \
+                                        y[i + k + 3].qs);                                    \
+                s1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p1), _mm512_permutexvar_ps(idx, sc), s1); \
+                idx = _mm512_add_epi32(idx, _mm512_set1_epi32(2));                           \
+            }                                                                                \
+        }                                                                                    \
+        for (; i + 4 <= nb; i += 4) {                                                        \
+            const __m512i p0 = INT2(x[i].qs, x[i + 1].qs, y[i].qs, y[i + 1].qs);             \
+            const __m512i p1 = INT2(x[i + 2].qs, x[i + 3].qs, y[i + 2].qs, y[i + 3].qs);     \
+            s0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p0),                                     \
+                                 scale2(ld16(&x[i].d), ld16(&x[i + 1].d), ld16(&y[i].d),      \
+                                        ld16(&y[i + 1].d)),                                  \
+                                 s0);                                                        \
+            s1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p1),                                     \
+                                 scale2(ld16(&x[i + 2].d), ld16(&x[i + 3].d),                \
+                                        ld16(&y[i + 2].d), ld16(&y[i + 3].d)),               \
+                                 s1);                                                        \
+        }                                                                                    \
+        for (; i < nb; i += 2) {                                                             \
+            const int two = i + 1 < nb;                                                      \
+            const int8_t *xb = two ? x[i + 1].qs : zero32;                                   \
+            const int8_t *yb = two ? y[i + 1].qs : zero32;                                   \
+            const __m512i p = INT2(x[i].qs, xb, y[i].qs, yb);                                \
+            s0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p),                                      \
+                                 scale2(ld16(&x[i].d), two ? ld16(&x[i + 1].d) : 0,          \
+                                        ld16(&y[i].d), two ? ld16(&y[i + 1].d) : 0),         \
+                                 s0);                                                        \
+        }                                                                                    \
+        return hsum(_mm512_add_ps(s0, s1));                                                  \
+    }
+
+DOT_Q4_0(dot_q4_0, q4_0_int)
+DOT_Q4_1(dot_q4_1, dot_u8s8)
+DOT_Q8_0(dot_q8_0, q8_0_int2)
+
+/* ---- K-quants ------------------------------------------------------------------------ */
+
+/* The 8 scales and 8 mins of a Q4_K block as bytes [sc0..sc7, m0..m7]
+ * (ggml's kmask unpacking of qk4_scale_min). */
+SI __m128i q4k_scales(const uint8_t *s)
+{
+    uint32_t u[4];
+    memcpy(u, s, 12);
+    const uint32_t k1 = 0x3f3f3f3f, k2 = 0x0f0f0f0f, k3 = 0x03030303;
+    u[3] = ((u[2] >> 4) & k2) | (((u[1] >> 6) & k3) << 4);
+    const uint32_t a = u[1] & k1;
+    u[1] = (u[2] & k2) | (((u[0] >> 6) & k3) << 4);
+    u[2] = a;
+    u[0] &= k1;
+    return _mm_set_epi32((int)u[3], (int)u[2], (int)u[1], (int)u[0]);
+}
+
+/* MADD(p16, s16, acc): acc + vpmaddwd(p16, s16) (fused with VNNI). */
+SI __m512i madd_add(__m512i acc, __m512i p, __m512i s)
+{
+    return _mm512_add_epi32(acc, madd16(p, s));
+}
+
+#define DOT_Q4_K(NAME, MADD)                                                                 \
+    static float NAME(const void *wrow, const void *xq, int n)                               \
+    {                                                                                        \
+        const block_q4_K *x = wrow;                                                          \
+        const block_q8_K *y = xq;                                                            \
+        const int nb = n / QK_K;                                                             \
+        const __m512i m0f = _mm512_set1_epi8(0x0f);                                          \
+        const __m512i cnt = _mm512_set_epi64(4, 4, 4, 4, 0, 0, 0, 0);                        \
+        const __m128i dup = _mm_set_epi8(7, 7, 6, 6, 5, 5, 4, 4, 3, 3, 2, 2, 1, 1, 0, 0);    \
+        __m512 acc = _mm512_setzero_ps();                                                    \
+        __m256 accm = _mm256_setzero_ps();                                                   \
+        for (int i = 0; i < nb; i++) {                                                       \
+            const __m128i sm = q4k_scales(x[i].scales);                                      \
+            /* mins: sum_j m[j/2] * bsums[j] */                                              \
+            const __m256i m16 = _mm256_cvtepu8_epi16(_mm_shuffle_epi8(_mm_srli_si128(sm, 8), dup)); \
+            const __m256i bs = _mm256_loadu_si256((const __m256i *)y[i].bsums);              \
+            const __m256i mi = _mm256_madd_epi16(bs, m16);                                   \
+            const float yd = y[i].d;                                                         \
+            accm = _mm256_fmadd_ps(_mm256_cvtepi32_ps(mi),                                   \
+                                   _mm256_set1_ps(h2f(ld16(&x[i].dmin)) * yd), accm);        \
+            /* scales as int16, spread per 32-value sub-block */                             \
+            const __m512i sc16 = _mm512_cvtepu8_epi16(_mm256_zextsi128_si256(sm));           \
+            __m512i isum = _mm512_setzero_si512();                                           \
+            _Pragma("GCC unroll 4") for (int c = 0; c < 4; c++) {                          \
+                __m512i q = _mm512_broadcast_i64x4(                                          \
+                    _mm256_loadu_si256((const __m256i *)(x[i].qs + 32 * c)));                \
+                q = _mm512_and_si512(_mm512_srlv_epi64(q, cnt), m0f);                        \
+                const __m512i p = _mm512_maddubs_epi16(q, _mm512_loadu_si512(y[i].qs + 64 * c)); \
+                const __m512i s = _mm512_permutexvar_epi16(                                  \
+                    _mm512_set_epi64(0x0001000100010001LL * (2 * c + 1),                      \
+                                     0x0001000100010001LL * (2 * c + 1),                      \
+                                     0x0001000100010001LL * (2 * c + 1),                      \
+                                     0x0001000100010001LL * (2 * c + 1),                      \
+                                     0x0001000100010001LL * (2 * c),                          \
+                                     0x0001000100010001LL * (2 * c),                          \
+                                     0x0001000100010001LL * (2 * c),                          \
+                                     0x0001000100010001LL * (2 * c)),                         \
+                    sc16);                                                                   \
+                isum = MADD(isum, p, s);                                                     \
+            }                                                                                \
+            acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum),                                  \
+                                  _mm512_set1_ps(h2f(ld16(&x[i].d)) * yd), acc);             \
+        }                                                                                    \
+        const __m128 m4 = _mm_add_ps(_mm256_castps256_ps128(accm),                           \
+                                     _mm256_extractf128_ps(accm, 1));                        \
+        __m128 m2 = _mm_add_ps(m4, _mm_movehl_ps(m4, m4));                                   \
+        m2 = _mm_add_ss(m2, _mm_movehdup_ps(m2));                                            \
+        return hsum(acc) - _mm_cvtss_f32(m2);                                                \
+    }
+
+/* Q6_K: 128 values per half h; register A holds groups 0,1 (ql low nibbles
+ * of ql[0..63], qh bits 0-1 / 2-3), B groups 2,3 (ql high nibbles, qh bits
+ * 4-5 / 6-7). The -32 offset is folded in through the bsums:
+ * sum sc * (q - 32) * y = sum sc * q * y - 32 * sum_j sc[j] * bsums[j]. */
+#define DOT_Q6_K(NAME, MADD)                                                                 \
+    static float NAME(const void *wrow, const void *xq, int n)                               \
+    {                                                                                        \
+        const block_q6_K *x = wrow;                                                          \
+        const block_q8_K *y = xq;                                                            \
+        const int nb = n / QK_K;                                                             \
+        const __m512i m0f = _mm512_set1_epi8(0x0f), m30 = _mm512_set1_epi8(0x30);            \
+        const __m512i rotA = _mm512_set_epi32(2, 2, 2, 2, 2, 2, 2, 2, 4, 4, 4, 4, 4, 4, 4, 4); \
+        const __m512i rotB = _mm512_set_epi32(30, 30, 30, 30, 30, 30, 30, 30, 0, 0, 0, 0, 0, 0, 0, 0); \
+        __m512 acc = _mm512_setzero_ps();                                                    \
+        for (int i = 0; i < nb; i++) {                                                       \
+            const __m256i sc = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)x[i].scales)); \
+            const __m512i sc16 = _mm512_castsi256_si512(sc);                                 \
+            const __m256i corr = _mm256_madd_epi16(                                          \
+                _mm256_loadu_si256((const __m256i *)y[i].bsums), sc);                        \
+            __m512i isum = _mm512_castsi256_si512(                                           \
+                _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(corr, 5)));       \
+            isum = _mm512_inserti64x4(isum, _mm256_setzero_si256(), 1);                      \
+            _Pragma("GCC unroll 2") for (int h = 0; h < 2; h++) {                          \
+                const __m512i L = _mm512_loadu_si512(x[i].ql + 64 * h);                      \
+                const __m512i H = _mm512_broadcast_i64x4(                                    \
+                    _mm256_loadu_si256((const __m256i *)(x[i].qh + 32 * h)));                \
+                const __m512i qa = _mm512_ternarylogic_epi32(                                \
+                    L, _mm512_and_si512(_mm512_rolv_epi32(H, rotA), m30), m0f, 0xec);        \
+                const __m512i qb = _mm512_ternarylogic_epi32(                                \
+                    _mm512_srli_epi16(L, 4), _mm512_and_si512(_mm512_rolv_epi32(H, rotB), m30), \
+                    m0f, 0xec);                                                              \
+                const __m512i pa = _mm512_maddubs_epi16(qa, _mm512_loadu_si512(y[i].qs + 128 * h)); \
+                const __m512i pb = _mm512_maddubs_epi16(qb, _mm512_loadu_si512(y[i].qs + 128 * h + 64)); \
+                const __m512i sa = _mm512_permutexvar_epi16(                                 \
+                    _mm512_set_epi64(0x0003000300030003LL + 0x0008000800080008LL * h,         \
+                                     0x0003000300030003LL + 0x0008000800080008LL * h,         \
+                                     0x0002000200020002LL + 0x0008000800080008LL * h,         \
+                                     0x0002000200020002LL + 0x0008000800080008LL * h,         \
+                                     0x0001000100010001LL + 0x0008000800080008LL * h,         \
+                                     0x0001000100010001LL + 0x0008000800080008LL * h,         \
+                                     0x0000000000000000LL + 0x0008000800080008LL * h,         \
+                                     0x0000000000000000LL + 0x0008000800080008LL * h),        \
+                    sc16);                                                                   \
+                const __m512i sb = _mm512_permutexvar_epi16(                                 \
+                    _mm512_set_epi64(0x0007000700070007LL + 0x0008000800080008LL * h,         \
+                                     0x0007000700070007LL + 0x0008000800080008LL * h,         \
+                                     0x0006000600060006LL + 0x0008000800080008LL * h,         \
+                                     0x0006000600060006LL + 0x0008000800080008LL * h,         \
+                                     0x0005000500050005LL + 0x0008000800080008LL * h,         \
+                                     0x0005000500050005LL + 0x0008000800080008LL * h,         \
+                                     0x0004000400040004LL + 0x0008000800080008LL * h,         \
+                                     0x0004000400040004LL + 0x0008000800080008LL * h),        \
+                    sc16);                                                                   \
+                isum = MADD(isum, pa, sa);                                                   \
+                isum = MADD(isum, pb, sb);                                                   \
+            }                                                                                \
+            acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum),                                  \
+                                  _mm512_set1_ps(h2f(ld16(&x[i].d)) * y[i].d), acc);         \
+        }                                                                                    \
+        return hsum(acc);                                                                    \
+    }
+
+DOT_Q4_K(dot_q4_K, madd_add)
+DOT_Q6_K(dot_q6_K, madd_add)
+
+/* ---- llama2.c kernels ---------------------------------------------------------------- */
+
+SI __m512i i8x32(const int8_t *p)
+{
+    return _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)p));
+}
+
+static NOVNNI_ATTR float dot_q8g(const int8_t *w, const float *ws, const int8_t *x,
+                                 const float *xs, int n, int gs)
+{
+    if (gs % 32 != 0)
+        return gen_dot_q8g(w, ws, x, xs, n, gs);
+    __m512 acc = _mm512_setzero_ps();
+    for (int k = 0, g = 0; k < n; k += gs, g++) {
+        __m512i s = madd16(i8x32(w + k), i8x32(x + k));
+        for (int t = 32; t < gs; t += 32)
+            s = _mm512_add_epi32(s, madd16(i8x32(w + k + t), i8x32(x + k + t)));
+        acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_set1_ps(ws[g] * xs[g]), acc);
+    }
+    return hsum(acc);
+}
+
+static NOVNNI_ATTR void axpy(float *y, float a, const float *x, int n)
+{
+    const __m512 va = _mm512_set1_ps(a);
+    int i = 0;
+    for (; i + 32 <= n; i += 32) {
+        _mm512_storeu_ps(y + i, _mm512_fmadd_ps(va, _mm512_loadu_ps(x + i), _mm512_loadu_ps(y + i)));
+        _mm512_storeu_ps(y + i + 16, _mm512_fmadd_ps(va, _mm512_loadu_ps(x + i + 16),
+                                                     _mm512_loadu_ps(y + i + 16)));
+    }
+    for (; i < n; i += 16) {
+        const __mmask16 k = n - i >= 16 ? 0xffff : lanes(n - i);
+        _mm512_mask_storeu_ps(y + i, k, _mm512_fmadd_ps(va, _mm512_maskz_loadu_ps(k, x + i),
+                                                        _mm512_maskz_loadu_ps(k, y + i)));
+    }
+}
+
+static NOVNNI_ATTR void rmsnorm(float *out, const float *x, const float *w, int n)
+{
+    __m512 s0 = _mm512_setzero_ps(), s1 = s0;
+    int i = 0;
+    for (; i + 32 <= n; i += 32) {
+        const __m512 a = _mm512_loadu_ps(x + i), b = _mm512_loadu_ps(x + i + 16);
+        s0 = _mm512_fmadd_ps(a, a, s0);
+        s1 = _mm512_fmadd_ps(b, b, s1);
+    }
+    for (; i < n; i += 16) {
+        const __mmask16 k = n - i >= 16 ? 0xffff : lanes(n - i);
+        const __m512 a = _mm512_maskz_loadu_ps(k, x + i);
+        s0 = _mm512_fmadd_ps(a, a, s0);
+    }
+    float ss = hsum(_mm512_add_ps(s0, s1));
+    ss /= (float)n;
+    ss += 1e-5f;
+    ss = 1.0f / _mm_cvtss_f32(_mm_sqrt_ss(_mm_set_ss(ss)));
+    const __m512 vs = _mm512_set1_ps(ss);
+    for (i = 0; i < n; i += 16) {
+        const __mmask16 k = n - i >= 16 ? 0xffff : lanes(n - i);
+        _mm512_mask_storeu_ps(out + i, k,
+                              _mm512_mul_ps(_mm512_maskz_loadu_ps(k, w + i),
+                                            _mm512_mul_ps(vs, _mm512_maskz_loadu_ps(k, x + i))));
+    }
+}
+
+static NOVNNI_ATTR void softmax(float *x, int n)
+{
+    __m512 m = _mm512_set1_ps(x[0]);
+    int i = 0;
+    for (; i + 16 <= n; i += 16)
+        m = _mm512_max_ps(m, _mm512_loadu_ps(x + i));
+    if (i < n)
+        m = _mm512_mask_max_ps(m, lanes(n - i), m, _mm512_maskz_loadu_ps(lanes(n - i), x + i));
+    const __m512 vm = _mm512_set1_ps(_mm512_reduce_max_ps(m));
+    __m512 s = _mm512_setzero_ps();
+    for (i = 0; i < n; i += 16) {
+        const __mmask16 k = n - i >= 16 ? 0xffff : lanes(n - i);
+        const __m512 e = exp512(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, x + i), vm));
+        s = _mm512_mask_add_ps(s, k, s, e);
+        _mm512_mask_storeu_ps(x + i, k, e);
+    }
+    const __m512 vs = _mm512_set1_ps(hsum(s));
+    for (i = 0; i < n; i += 16) {
+        const __mmask16 k = n - i >= 16 ? 0xffff : lanes(n - i);
+        _mm512_mask_storeu_ps(x + i, k, _mm512_div_ps(_mm512_maskz_loadu_ps(k, x + i), vs));
+    }
+}
+
+static NOVNNI_ATTR void swiglu(float *hb, const float *up, int n)
+{
+    const __m512 one = _mm512_set1_ps(1.0f);
+    for (int i = 0; i < n; i += 16) {
+        const __mmask16 k = n - i >= 16 ? 0xffff : lanes(n - i);
+        const __m512 v = _mm512_maskz_loadu_ps(k, hb + i);
+        const __m512 e = exp512(_mm512_sub_ps(_mm512_setzero_ps(), v));
+        const __m512 sig = _mm512_div_ps(one, _mm512_add_ps(one, e));
+        _mm512_mask_storeu_ps(hb + i, k, _mm512_mul_ps(_mm512_mul_ps(v, sig),
+                                                       _mm512_maskz_loadu_ps(k, up + i)));
+    }
+}
+
+static NOVNNI_ATTR void swiglu_ggml(float *hb, const float *up, int n)
+{
+    const __m512 one = _mm512_set1_ps(1.0f);
+    for (int i = 0; i < n; i += 16) {
+        const __mmask16 k = n - i >= 16 ? 0xffff : lanes(n - i);
+        const __m512 v = _mm512_maskz_loadu_ps(k, hb + i);
+        const __m512 e = exp512(_mm512_sub_ps(_mm512_setzero_ps(), v));
+        const __m512 s = _mm512_div_ps(v, _mm512_add_ps(one, e));
+        _mm512_mask_storeu_ps(hb + i, k, _mm512_mul_ps(s, _mm512_maskz_loadu_ps(k, up + i)));
+    }
+}
+
 
 const struct simd_kernels simd_avx512 = {
     .name = "avx512",
+    .dot = {[QT_F32] = dot_f32_row, [QT_F16] = dot_f16, [QT_BF16] = dot_bf16,
+            [QT_Q4_0] = dot_q4_0, [QT_Q4_1] = dot_q4_1, [QT_Q8_0] = dot_q8_0,
+            [QT_Q4_K] = dot_q4_K, [QT_Q6_K] = dot_q6_K},
+    .act = {[QT_F16] = act_f16, [QT_BF16] = act_bf16, [QT_Q8_0] = act_q8_0,
+            [QT_Q8_1] = act_q8_1, [QT_Q8_K] = act_q8_K},
+    .dot_f32 = dot_f32,
+    .dot_q8g = dot_q8g,
+    .axpy = axpy,
+    .rmsnorm = rmsnorm,
+    .softmax = softmax,
+    .swiglu = swiglu,
+    .swiglu_ggml = swiglu_ggml,
 };
+
+/* ---- VNNI ------------------------------------------------------------------------------ */
+
+static inline __m512i q4_0_int_vnni(__m512i q, __m512i y)
+{
+    const __m512i z = _mm512_setzero_si512();
+    return _mm512_sub_epi32(_mm512_dpbusd_epi32(z, q, y),
+                            _mm512_dpbusd_epi32(z, _mm512_set1_epi8(8), y));
+}
+
+static inline __m512i u8s8_vnni(__m512i u, __m512i s)
+{
+    return _mm512_dpbusd_epi32(_mm512_setzero_si512(), u, s);
+}
+
+/* x*y = (x + 128)*y - 128*y with x + 128 unsigned: exact for all int8. */
+static inline __m512i q8_0_int2_vnni(const int8_t *xa, const int8_t *xb, const int8_t *ya,
+                                     const int8_t *yb)
+{
+    const __m512i bias = _mm512_set1_epi8((char)0x80);
+    const __m512i x = _mm512_xor_si512(load2x256(xa, xb), bias);
+    const __m512i y = load2x256(ya, yb);
+    const __m512i z = _mm512_setzero_si512();
+    return _mm512_sub_epi32(_mm512_dpbusd_epi32(z, x, y), _mm512_dpbusd_epi32(z, bias, y));
+}
+
+static inline __m512i madd_add_vnni(__m512i acc, __m512i p, __m512i s)
+{
+    return _mm512_dpwssd_epi32(acc, p, s);
+}
+
+DOT_Q4_0(dot_q4_0_vnni, q4_0_int_vnni)
+DOT_Q4_1(dot_q4_1_vnni, u8s8_vnni)
+DOT_Q8_0(dot_q8_0_vnni, q8_0_int2_vnni)
+DOT_Q4_K(dot_q4_K_vnni, madd_add_vnni)
+DOT_Q6_K(dot_q6_K_vnni, madd_add_vnni)
 
 const struct simd_kernels simd_avx512vnni = {
     .name = "avx512vnni",
+    .dot = {[QT_F32] = dot_f32_row, [QT_F16] = dot_f16, [QT_BF16] = dot_bf16,
+            [QT_Q4_0] = dot_q4_0_vnni, [QT_Q4_1] = dot_q4_1_vnni, [QT_Q8_0] = dot_q8_0_vnni,
+            [QT_Q4_K] = dot_q4_K_vnni, [QT_Q6_K] = dot_q6_K_vnni},
+    .act = {[QT_F16] = act_f16, [QT_BF16] = act_bf16, [QT_Q8_0] = act_q8_0,
+            [QT_Q8_1] = act_q8_1, [QT_Q8_K] = act_q8_K},
+    .dot_f32 = dot_f32,
+    .dot_q8g = dot_q8g,
+    .axpy = axpy,
+    .rmsnorm = rmsnorm,
+    .softmax = softmax,
+    .swiglu = swiglu,
+    .swiglu_ggml = swiglu_ggml,
 };
