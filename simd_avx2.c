@@ -1,6 +1,811 @@
-/* simd_avx2.c - AVX2+FMA+F16C kernels (built with only those extensions). */
+/* simd_avx2.c - AVX2+FMA+F16C kernels (built with only those extensions).
+ *
+ * Integer parts. Every block dot product sums exactly the same integers as
+ * quant.c's generic code, for every byte pattern (not only the ones the
+ * quantizers produce):
+ *  - 4-bit weights are unsigned nibbles 0..15 times int8 activations
+ *    (vpmaddubsw cannot saturate: 2*15*128 < 2^15); Q4_0's -8 offset is
+ *    taken off as 8 * (sum of the activations) in the same int16 lanes.
+ *  - Q8_0 weights and llama2.c int8 groups are int8 * int8: both sides are
+ *    sign-extended to int16 and multiplied with vpmaddwd (the vpsignb trick
+ *    would get -128 * -128 wrong).
+ *  - Q6_K's 6-bit values are 0..63 (2*63*128 < 2^15); the -32 offset is
+ *    32 * sum(scale * bsum) from the Q8_K activations' 16-value sums.
+ *  - Q4_K: nibbles times int8, scaled by the 6-bit sub-block scales in
+ *    vpmaddwd; the min term from the activations' bsums.
+ * Only the float accumulation (lanes, FMA) differs from generic.
+ *
+ * Activation quantizers are bit-identical to quant.c's on every input,
+ * NaN and infinities included: the round-half-even of vroundps, the
+ * "not |v| < 2^22 gives -128" rule, the saturation of vpackss*, and the
+ * F16C conversion f32_to_f16 is written to match.
+ *
+ * Float kernels use a vector expf (Cephes-style polynomial, about 1 ULP,
+ * exact underflow to subnormals/zero and overflow to infinity). No libm, no
+ * mutable static state. */
 #include "simd.h"
+
+#include <immintrin.h>
+
+/* ---- small helpers ---------------------------------------------------------- */
+
+static inline uint16_t ld16(const uint8_t *p)
+{
+    uint16_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline float ldf(const uint8_t *p)
+{
+    float v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline float h2f(uint16_t h)
+{
+    return _cvtsh_ss(h);
+}
+
+static inline __m128i ld128(const void *p)
+{
+    return _mm_loadu_si128((const __m128i *)p);
+}
+
+static inline __m256i ld256(const void *p)
+{
+    return _mm256_loadu_si256((const __m256i *)p);
+}
+
+static inline float hsum_ps(__m256 v)
+{
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+static inline int hsum_epi32(__m256i v)
+{
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(1, 0, 3, 2)));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(2, 3, 0, 1)));
+    return _mm_cvtsi128_si32(s);
+}
+
+static inline float hmax_ps(__m256 v)
+{
+    __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_max_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_max_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+/* Lanes [0, rem) set, for maskload/maskstore of a tail (0 < rem < 8). */
+static inline __m256i tail_mask(int rem)
+{
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(rem), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+/* Exact int8 * int8 over 32 bytes: 8 int32 lanes of 4-product sums. */
+static inline __m256i dot32_i8(__m256i a, __m256i b)
+{
+    const __m256i a0 = _mm256_cvtepi8_epi16(_mm256_castsi256_si128(a));
+    const __m256i a1 = _mm256_cvtepi8_epi16(_mm256_extracti128_si256(a, 1));
+    const __m256i b0 = _mm256_cvtepi8_epi16(_mm256_castsi256_si128(b));
+    const __m256i b1 = _mm256_cvtepi8_epi16(_mm256_extracti128_si256(b, 1));
+    return _mm256_add_epi32(_mm256_madd_epi16(a0, b0), _mm256_madd_epi16(a1, b1));
+}
+
+/* The 8 lane sums of v0..v7, as one vector [sum v0, ..., sum v7]. */
+static inline __m256i reduce8_epi32(__m256i v0, __m256i v1, __m256i v2, __m256i v3, __m256i v4,
+                                    __m256i v5, __m256i v6, __m256i v7)
+{
+    const __m256i q0 =
+        _mm256_hadd_epi32(_mm256_hadd_epi32(v0, v1), _mm256_hadd_epi32(v2, v3));
+    const __m256i q1 =
+        _mm256_hadd_epi32(_mm256_hadd_epi32(v4, v5), _mm256_hadd_epi32(v6, v7));
+    return _mm256_add_epi32(_mm256_permute2x128_si256(q0, q1, 0x20),
+                            _mm256_permute2x128_si256(q0, q1, 0x31));
+}
+
+/* ---- vector expf ------------------------------------------------------------ */
+
+/* e^x: x = n ln2 + r, |r| <= ln2/2, e^r by a degree-7 polynomial (Cephes
+ * expf coefficients), times 2^n applied as two factors so that results
+ * that underflow into subnormals are rounded once. x <= -104 gives 0,
+ * x >= 88.8 infinity, NaN stays NaN. */
+static inline __m256 exp_ps(__m256 x)
+{
+    x = _mm256_max_ps(_mm256_set1_ps(-104.0f), x); /* NaN (second operand) stays */
+    x = _mm256_min_ps(_mm256_set1_ps(88.8f), x);
+    const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+    p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), r);
+    p = _mm256_add_ps(p, _mm256_set1_ps(1.0f));
+    const __m256i ni = _mm256_cvtps_epi32(n); /* -150..128 */
+    const __m256i n1 = _mm256_srai_epi32(ni, 1);
+    const __m256i n2 = _mm256_sub_epi32(ni, n1);
+    const __m256i bias = _mm256_set1_epi32(127);
+    const __m256 s1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n1, bias), 23));
+    const __m256 s2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n2, bias), 23));
+    return _mm256_mul_ps(_mm256_mul_ps(p, s1), s2);
+}
+
+/* ---- float kernels ------------------------------------------------------------ */
+
+static float avx2_dot_f32(const float *a, const float *b, int n)
+{
+    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+    __m256 s2 = _mm256_setzero_ps(), s3 = _mm256_setzero_ps();
+    int i = 0;
+    for (; i + 32 <= n; i += 32) {
+        s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+        s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), s1);
+        s2 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 16), _mm256_loadu_ps(b + i + 16), s2);
+        s3 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 24), _mm256_loadu_ps(b + i + 24), s3);
+    }
+    for (; i + 8 <= n; i += 8)
+        s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+    if (i < n) {
+        const __m256i m = tail_mask(n - i);
+        s1 = _mm256_fmadd_ps(_mm256_maskload_ps(a + i, m), _mm256_maskload_ps(b + i, m), s1);
+    }
+    return hsum_ps(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
+}
+
+static float avx2_dot_f32_row(const void *w, const void *x, int n)
+{
+    return avx2_dot_f32(w, x, n);
+}
+
+static void avx2_axpy(float *y, float a, const float *x, int n)
+{
+    const __m256 va = _mm256_set1_ps(a);
+    int i = 0;
+    for (; i + 16 <= n; i += 16) {
+        _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+        _mm256_storeu_ps(y + i + 8,
+                         _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i + 8), _mm256_loadu_ps(y + i + 8)));
+    }
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+    if (i < n) {
+        const __m256i m = tail_mask(n - i);
+        const __m256 r = _mm256_fmadd_ps(va, _mm256_maskload_ps(x + i, m), _mm256_maskload_ps(y + i, m));
+        _mm256_maskstore_ps(y + i, m, r);
+    }
+}
+
+static void avx2_rmsnorm(float *out, const float *x, const float *w, int n)
+{
+    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+    int i = 0;
+    for (; i + 16 <= n; i += 16) {
+        const __m256 a = _mm256_loadu_ps(x + i), b = _mm256_loadu_ps(x + i + 8);
+        s0 = _mm256_fmadd_ps(a, a, s0);
+        s1 = _mm256_fmadd_ps(b, b, s1);
+    }
+    for (; i + 8 <= n; i += 8) {
+        const __m256 a = _mm256_loadu_ps(x + i);
+        s0 = _mm256_fmadd_ps(a, a, s0);
+    }
+    if (i < n) {
+        const __m256 a = _mm256_maskload_ps(x + i, tail_mask(n - i));
+        s1 = _mm256_fmadd_ps(a, a, s1);
+    }
+    float ss = hsum_ps(_mm256_add_ps(s0, s1));
+    ss /= (float)n;
+    ss += 1e-5f;
+    ss = 1.0f / _mm_cvtss_f32(_mm_sqrt_ss(_mm_set_ss(ss)));
+    const __m256 vs = _mm256_set1_ps(ss);
+    /* out may alias x: each chunk is read before it is written */
+    for (i = 0; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(out + i, _mm256_mul_ps(_mm256_loadu_ps(w + i),
+                                                _mm256_mul_ps(vs, _mm256_loadu_ps(x + i))));
+    if (i < n) {
+        const __m256i m = tail_mask(n - i);
+        _mm256_maskstore_ps(out + i, m, _mm256_mul_ps(_mm256_maskload_ps(w + i, m),
+                                                      _mm256_mul_ps(vs, _mm256_maskload_ps(x + i, m))));
+    }
+}
+
+static void avx2_softmax(float *x, int n)
+{
+    float mx = x[0];
+    int i = 0;
+    if (n >= 8) {
+        __m256 m = _mm256_loadu_ps(x);
+        for (i = 8; i + 8 <= n; i += 8)
+            m = _mm256_max_ps(_mm256_loadu_ps(x + i), m);
+        mx = hmax_ps(m);
+    }
+    for (; i < n; i++)
+        if (x[i] > mx)
+            mx = x[i];
+    const __m256 vmax = _mm256_set1_ps(mx);
+    __m256 sum = _mm256_setzero_ps();
+    for (i = 0; i + 8 <= n; i += 8) {
+        const __m256 e = exp_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), vmax));
+        _mm256_storeu_ps(x + i, e);
+        sum = _mm256_add_ps(sum, e);
+    }
+    if (i < n) {
+        const __m256i m = tail_mask(n - i);
+        /* masked-off lanes load 0 and are zeroed again before the sum */
+        const __m256 e = _mm256_and_ps(exp_ps(_mm256_sub_ps(_mm256_maskload_ps(x + i, m), vmax)),
+                                       _mm256_castsi256_ps(m));
+        _mm256_maskstore_ps(x + i, m, e);
+        sum = _mm256_add_ps(sum, e);
+    }
+    const __m256 vsum = _mm256_set1_ps(hsum_ps(sum));
+    for (i = 0; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(x + i, _mm256_div_ps(_mm256_loadu_ps(x + i), vsum));
+    if (i < n) {
+        const __m256i m = tail_mask(n - i);
+        _mm256_maskstore_ps(x + i, m, _mm256_div_ps(_mm256_maskload_ps(x + i, m), vsum));
+    }
+}
+
+/* hb = silu(hb) * up: ggml rounds x / (1 + e^-x), llama2.c x * (1 / (1 + e^-x)). */
+static inline __m256 silu_mul(__m256 h, __m256 u, int ggml)
+{
+    const __m256 one = _mm256_set1_ps(1.0f);
+    const __m256 den = _mm256_add_ps(one, exp_ps(_mm256_sub_ps(_mm256_setzero_ps(), h)));
+    const __m256 s = ggml ? _mm256_div_ps(h, den) : _mm256_mul_ps(h, _mm256_div_ps(one, den));
+    return _mm256_mul_ps(s, u);
+}
+
+static inline void swiglu_any(float *hb, const float *up, int n, int ggml)
+{
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(hb + i, silu_mul(_mm256_loadu_ps(hb + i), _mm256_loadu_ps(up + i), ggml));
+    if (i < n) {
+        const __m256i m = tail_mask(n - i);
+        _mm256_maskstore_ps(hb + i, m,
+                            silu_mul(_mm256_maskload_ps(hb + i, m), _mm256_maskload_ps(up + i, m), ggml));
+    }
+}
+
+static void avx2_swiglu(float *hb, const float *up, int n)
+{
+    swiglu_any(hb, up, n, 0);
+}
+
+static void avx2_swiglu_ggml(float *hb, const float *up, int n)
+{
+    swiglu_any(hb, up, n, 1);
+}
+
+/* llama2.c int8 groups. */
+static float avx2_dot_q8g(const int8_t *w, const float *ws, const int8_t *x, const float *xs, int n,
+                          int gs)
+{
+    if (gs <= 0 || gs % 32 != 0 || n % gs != 0)
+        return gen_dot_q8g(w, ws, x, xs, n, gs);
+    const int ng = n / gs, nc = gs / 32;
+    __m256 acc = _mm256_setzero_ps();
+    int g = 0;
+    for (; g + 8 <= ng; g += 8) {
+        __m256i v[8];
+        for (int k = 0; k < 8; k++) {
+            const int8_t *wp = w + (size_t)(g + k) * gs, *xp = x + (size_t)(g + k) * gs;
+            __m256i s = dot32_i8(ld256(wp), ld256(xp));
+            for (int c = 1; c < nc; c++)
+                s = _mm256_add_epi32(s, dot32_i8(ld256(wp + 32 * c), ld256(xp + 32 * c)));
+            v[k] = s;
+        }
+        const __m256 fi = _mm256_cvtepi32_ps(reduce8_epi32(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]));
+        acc = _mm256_add_ps(acc, _mm256_mul_ps(_mm256_mul_ps(fi, _mm256_loadu_ps(ws + g)),
+                                               _mm256_loadu_ps(xs + g)));
+    }
+    float val = hsum_ps(acc);
+    for (; g < ng; g++) {
+        const int8_t *wp = w + (size_t)g * gs, *xp = x + (size_t)g * gs;
+        __m256i s = _mm256_setzero_si256();
+        for (int c = 0; c < nc; c++)
+            s = _mm256_add_epi32(s, dot32_i8(ld256(wp + 32 * c), ld256(xp + 32 * c)));
+        val += (float)hsum_epi32(s) * ws[g] * xs[g];
+    }
+    return val;
+}
+
+/* ---- F16 / BF16 rows ---------------------------------------------------------- */
+
+static inline __m256 ld_f16(const uint16_t *p)
+{
+    return _mm256_cvtph_ps(ld128(p));
+}
+
+static float avx2_dot_f16(const void *wv, const void *xv, int n)
+{
+    const uint16_t *w = wv, *x = xv;
+    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+    __m256 s2 = _mm256_setzero_ps(), s3 = _mm256_setzero_ps();
+    int i = 0;
+    for (; i + 32 <= n; i += 32) {
+        s0 = _mm256_fmadd_ps(ld_f16(w + i), ld_f16(x + i), s0);
+        s1 = _mm256_fmadd_ps(ld_f16(w + i + 8), ld_f16(x + i + 8), s1);
+        s2 = _mm256_fmadd_ps(ld_f16(w + i + 16), ld_f16(x + i + 16), s2);
+        s3 = _mm256_fmadd_ps(ld_f16(w + i + 24), ld_f16(x + i + 24), s3);
+    }
+    for (; i + 8 <= n; i += 8)
+        s0 = _mm256_fmadd_ps(ld_f16(w + i), ld_f16(x + i), s0);
+    float sum = hsum_ps(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
+    for (; i < n; i++)
+        sum += h2f(ld16((const uint8_t *)(w + i))) * h2f(ld16((const uint8_t *)(x + i)));
+    return sum;
+}
+
+/* 16 bf16 values as two float vectors: the even-indexed ones (shifted up)
+ * and the odd-indexed ones (masked). Both operands of a dot product are
+ * split the same way, so the pairs line up. */
+static inline __m256 bf16_even(__m256i v)
+{
+    return _mm256_castsi256_ps(_mm256_slli_epi32(v, 16));
+}
+
+static inline __m256 bf16_odd(__m256i v)
+{
+    return _mm256_castsi256_ps(_mm256_and_si256(v, _mm256_set1_epi32((int)0xffff0000u)));
+}
+
+static float avx2_dot_bf16(const void *wv, const void *xv, int n)
+{
+    const uint16_t *w = wv, *x = xv;
+    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+    __m256 s2 = _mm256_setzero_ps(), s3 = _mm256_setzero_ps();
+    int i = 0;
+    for (; i + 32 <= n; i += 32) {
+        const __m256i w0 = ld256(w + i), x0 = ld256(x + i);
+        const __m256i w1 = ld256(w + i + 16), x1 = ld256(x + i + 16);
+        s0 = _mm256_fmadd_ps(bf16_even(w0), bf16_even(x0), s0);
+        s1 = _mm256_fmadd_ps(bf16_odd(w0), bf16_odd(x0), s1);
+        s2 = _mm256_fmadd_ps(bf16_even(w1), bf16_even(x1), s2);
+        s3 = _mm256_fmadd_ps(bf16_odd(w1), bf16_odd(x1), s3);
+    }
+    for (; i + 16 <= n; i += 16) {
+        const __m256i w0 = ld256(w + i), x0 = ld256(x + i);
+        s0 = _mm256_fmadd_ps(bf16_even(w0), bf16_even(x0), s0);
+        s1 = _mm256_fmadd_ps(bf16_odd(w0), bf16_odd(x0), s1);
+    }
+    float sum = hsum_ps(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
+    for (; i < n; i++) {
+        const uint32_t a = (uint32_t)ld16((const uint8_t *)(w + i)) << 16;
+        const uint32_t b = (uint32_t)ld16((const uint8_t *)(x + i)) << 16;
+        float fa, fb;
+        memcpy(&fa, &a, 4);
+        memcpy(&fb, &b, 4);
+        sum += fa * fb;
+    }
+    return sum;
+}
+
+/* ---- activation conversions (bit-identical to quant.c) ------------------------ */
+
+static void avx2_act_f16(const float *x, void *xq, int n)
+{
+    uint8_t *o = xq;
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm_storeu_si128((__m128i *)(o + 2 * i),
+                         _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT));
+    for (; i < n; i++) {
+        const uint16_t h = _cvtss_sh(x[i], _MM_FROUND_TO_NEAREST_INT);
+        memcpy(o + 2 * i, &h, 2);
+    }
+}
+
+static inline __m256i bf16_round(__m256i u)
+{
+    const __m256i abs = _mm256_and_si256(u, _mm256_set1_epi32(0x7fffffff));
+    const __m256i nan = _mm256_cmpgt_epi32(abs, _mm256_set1_epi32(0x7f800000));
+    const __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(1));
+    const __m256i rnd = _mm256_srli_epi32(
+        _mm256_add_epi32(_mm256_add_epi32(u, _mm256_set1_epi32(0x7fff)), lsb), 16);
+    const __m256i qn = _mm256_or_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(64));
+    return _mm256_blendv_epi8(rnd, qn, nan);
+}
+
+static void avx2_act_bf16(const float *x, void *xq, int n)
+{
+    uint8_t *o = xq;
+    int i = 0;
+    for (; i + 16 <= n; i += 16) {
+        const __m256i a = bf16_round(_mm256_castps_si256(_mm256_loadu_ps(x + i)));
+        const __m256i b = bf16_round(_mm256_castps_si256(_mm256_loadu_ps(x + i + 8)));
+        const __m256i p = _mm256_permute4x64_epi64(_mm256_packus_epi32(a, b), _MM_SHUFFLE(3, 1, 2, 0));
+        _mm256_storeu_si256((__m256i *)(o + 2 * i), p);
+    }
+    for (; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, x + i, 4);
+        const uint16_t h = (u & 0x7fffffffu) > 0x7f800000u
+                               ? (uint16_t)((u >> 16) | 64u)
+                               : (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+        memcpy(o + 2 * i, &h, 2);
+    }
+}
+
+/* quant.c's round_even_i8 of v: round half even, clamped to [-128, 127],
+ * and -128 whenever !(|v| < 2^22) (NaN, infinities, huge values). */
+static inline __m256i round_i32(__m256 v)
+{
+    const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    const __m256 ok = _mm256_cmp_ps(_mm256_and_ps(v, absmask), _mm256_set1_ps(4194304.0f), _CMP_LT_OQ);
+    const __m256i r = _mm256_cvttps_epi32(_mm256_round_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    return _mm256_blendv_epi8(_mm256_set1_epi32(-128), r, _mm256_castps_si256(ok));
+}
+
+/* 32 int32 lanes (a, b, c, d in order) to 32 saturated int8 in order. */
+static inline __m256i pack_i8(__m256i a, __m256i b, __m256i c, __m256i d)
+{
+    const __m256i p = _mm256_packs_epi16(_mm256_packs_epi32(a, b), _mm256_packs_epi32(c, d));
+    return _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+}
+
+static inline uint16_t f2h(float f)
+{
+    return _cvtss_sh(f, _MM_FROUND_TO_NEAREST_INT);
+}
+
+/* One block of 32 like act_q8_32: writes qs, returns d = amax/127. */
+static inline float act_q8_32(const float *x, uint8_t *qs)
+{
+    const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    const __m256 v0 = _mm256_loadu_ps(x), v1 = _mm256_loadu_ps(x + 8);
+    const __m256 v2 = _mm256_loadu_ps(x + 16), v3 = _mm256_loadu_ps(x + 24);
+    /* max_ps returns its second operand when the first is NaN: NaNs are
+     * skipped like quant.c's (a > amax) */
+    __m256 m = _mm256_max_ps(_mm256_and_ps(v0, absmask), _mm256_setzero_ps());
+    m = _mm256_max_ps(_mm256_and_ps(v1, absmask), m);
+    m = _mm256_max_ps(_mm256_and_ps(v2, absmask), m);
+    m = _mm256_max_ps(_mm256_and_ps(v3, absmask), m);
+    const float amax = hmax_ps(m);
+    const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
+    const __m256 vid = _mm256_set1_ps(id);
+    const __m256i q = pack_i8(round_i32(_mm256_mul_ps(v0, vid)), round_i32(_mm256_mul_ps(v1, vid)),
+                              round_i32(_mm256_mul_ps(v2, vid)), round_i32(_mm256_mul_ps(v3, vid)));
+    _mm256_storeu_si256((__m256i *)qs, q);
+    return amax / 127.0f;
+}
+
+static void avx2_act_q8_0(const float *x, void *xq, int n)
+{
+    uint8_t *y = xq; /* block_q8_0: d (fp16), qs[32] */
+    for (int i = 0; i < n / 32; i++, x += 32, y += 34) {
+        const uint16_t d = f2h(act_q8_32(x, y + 2));
+        memcpy(y, &d, 2);
+    }
+}
+
+static void avx2_act_q8_1(const float *x, void *xq, int n)
+{
+    uint8_t *y = xq; /* block_q8_1: d, s (fp16), qs[32] */
+    for (int i = 0; i < n / 32; i++, x += 32, y += 36) {
+        const float d = act_q8_32(x, y + 4);
+        const __m256i q = ld256(y + 4);
+        const __m256i s16 = _mm256_maddubs_epi16(_mm256_set1_epi8(1), q);
+        const int sum = hsum_epi32(_mm256_madd_epi16(s16, _mm256_set1_epi16(1)));
+        const uint16_t hd = f2h(d), hs = f2h(d * (float)sum);
+        memcpy(y, &hd, 2);
+        memcpy(y + 2, &hs, 2);
+    }
+}
+
+static void avx2_act_q8_K(const float *x, void *xq, int n)
+{
+    const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    uint8_t *y = xq; /* block_q8_K: float d, qs[256], int16 bsums[16] */
+    for (int i = 0; i < n / 256; i++, x += 256, y += 292) {
+        __m256 m0 = _mm256_setzero_ps(), m1 = _mm256_setzero_ps();
+        for (int j = 0; j < 256; j += 16) {
+            m0 = _mm256_max_ps(_mm256_and_ps(_mm256_loadu_ps(x + j), absmask), m0);
+            m1 = _mm256_max_ps(_mm256_and_ps(_mm256_loadu_ps(x + j + 8), absmask), m1);
+        }
+        const float amax = hmax_ps(_mm256_max_ps(m0, m1));
+        if (amax == 0.0f) {
+            memset(y, 0, 292);
+            continue;
+        }
+        /* the first value whose |x| is amax (amax is one of them, not NaN) */
+        const __m256 va = _mm256_set1_ps(amax);
+        float max = amax;
+        for (int j = 0; j < 256; j += 8) {
+            const __m256 eq = _mm256_cmp_ps(_mm256_and_ps(_mm256_loadu_ps(x + j), absmask), va, _CMP_EQ_OQ);
+            const int bits = _mm256_movemask_ps(eq);
+            if (bits) {
+                max = x[j + __builtin_ctz((unsigned)bits)];
+                break;
+            }
+        }
+        const float iscale = -127.0f / max;
+        const __m256 vis = _mm256_set1_ps(iscale);
+        __m256i g[2];
+        for (int h = 0; h < 2; h++) {
+            __m256i s[4];
+            for (int k = 0; k < 4; k++) {
+                const float *xp = x + 128 * h + 32 * k;
+                const __m256i q = pack_i8(round_i32(_mm256_mul_ps(vis, _mm256_loadu_ps(xp))),
+                                          round_i32(_mm256_mul_ps(vis, _mm256_loadu_ps(xp + 8))),
+                                          round_i32(_mm256_mul_ps(vis, _mm256_loadu_ps(xp + 16))),
+                                          round_i32(_mm256_mul_ps(vis, _mm256_loadu_ps(xp + 24))));
+                _mm256_storeu_si256((__m256i *)(y + 4 + 128 * h + 32 * k), q);
+                /* 8 int32: 4-value sums, low lane values 0..15, high 16..31 */
+                s[k] = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(1), q),
+                                         _mm256_set1_epi16(1));
+            }
+            /* [bs(8h+0), bs(8h+2), bs(8h+4), bs(8h+6) | bs(8h+1), ..., bs(8h+7)] */
+            g[h] = _mm256_hadd_epi32(_mm256_hadd_epi32(s[0], s[1]), _mm256_hadd_epi32(s[2], s[3]));
+        }
+        /* lane 0: even sub-blocks 0..14, lane 1: odd ones */
+        const __m256i p = _mm256_packs_epi32(g[0], g[1]);
+        const __m128i ev = _mm256_castsi256_si128(p), od = _mm256_extracti128_si256(p, 1);
+        _mm_storeu_si128((__m128i *)(y + 260), _mm_unpacklo_epi16(ev, od));
+        _mm_storeu_si128((__m128i *)(y + 276), _mm_unpackhi_epi16(ev, od));
+        const float d = 1.0f / iscale;
+        memcpy(y, &d, 4);
+    }
+}
+
+/* ---- quantized dot products ---------------------------------------------------- */
+
+static inline __m128i ld32(const uint8_t *p)
+{
+    int v;
+    memcpy(&v, p, sizeof v);
+    return _mm_cvtsi32_si128(v);
+}
+
+/* The fp16 at p, p + st, p + 2 st, p + 3 st, as the low 4 halves. */
+static inline __m128i gather4_f16(const uint8_t *p, int st)
+{
+    const __m128i a = _mm_unpacklo_epi16(ld32(p), ld32(p + st));
+    const __m128i b = _mm_unpacklo_epi16(ld32(p + 2 * st), ld32(p + 3 * st));
+    return _mm_unpacklo_epi32(a, b);
+}
+
+/* Products of 4 fp16 pairs (a[k st_a] * b[k st_b]), k = 0..3, in float. */
+static inline __m128 mul4_f16(const uint8_t *a, int st_a, const uint8_t *b, int st_b)
+{
+    const __m256 f = _mm256_cvtph_ps(_mm_unpacklo_epi64(gather4_f16(a, st_a), gather4_f16(b, st_b)));
+    return _mm_mul_ps(_mm256_castps256_ps128(f), _mm256_extractf128_ps(f, 1));
+}
+
+/* The 16 nibbles at p: low ones in the low lane (values 0..15), high ones
+ * in the high lane (values 16..31). */
+static inline __m256i nibbles16(const uint8_t *p)
+{
+    const __m256i b = _mm256_broadcastsi128_si256(ld128(p));
+    return _mm256_and_si256(_mm256_srlv_epi32(b, _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4)),
+                            _mm256_set1_epi8(0x0f));
+}
+
+/* Q4_0 block (18 bytes) x Q8_0 block (34 bytes): 8 int32 lanes. */
+static inline __m256i q4_0_block(const uint8_t *w, const uint8_t *x)
+{
+    const __m256i xv = ld256(x + 2);
+    const __m256i p = _mm256_sub_epi16(_mm256_maddubs_epi16(nibbles16(w + 2), xv),
+                                       _mm256_maddubs_epi16(_mm256_set1_epi8(8), xv));
+    return _mm256_madd_epi16(p, _mm256_set1_epi16(1));
+}
+
+/* 4 blocks' lane vectors to [b0 b1 b2 b3 | b0 b1 b2 b3] partial sums (each
+ * 128-bit lane holds the sums of the matching lanes of the blocks). */
+static inline __m256 sum4_blocks(__m256i p0, __m256i p1, __m256i p2, __m256i p3)
+{
+    return _mm256_cvtepi32_ps(
+        _mm256_hadd_epi32(_mm256_hadd_epi32(p0, p1), _mm256_hadd_epi32(p2, p3)));
+}
+
+static inline __m256 bcast128(__m128 v)
+{
+    return _mm256_insertf128_ps(_mm256_castps128_ps256(v), v, 1);
+}
+
+static float avx2_dot_q4_0(const void *wv, const void *xv, int n)
+{
+    const uint8_t *w = wv, *x = xv;
+    const int nb = n / 32;
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+    int i = 0;
+    for (; i + 8 <= nb; i += 8, w += 144, x += 272) {
+        const __m256 f0 = sum4_blocks(q4_0_block(w, x), q4_0_block(w + 18, x + 34),
+                                      q4_0_block(w + 36, x + 68), q4_0_block(w + 54, x + 102));
+        a0 = _mm256_fmadd_ps(f0, bcast128(mul4_f16(w, 18, x, 34)), a0);
+        const __m256 f1 = sum4_blocks(q4_0_block(w + 72, x + 136), q4_0_block(w + 90, x + 170),
+                                      q4_0_block(w + 108, x + 204), q4_0_block(w + 126, x + 238));
+        a1 = _mm256_fmadd_ps(f1, bcast128(mul4_f16(w + 72, 18, x + 136, 34)), a1);
+    }
+    for (; i < nb; i++, w += 18, x += 34)
+        a0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(q4_0_block(w, x)),
+                             _mm256_set1_ps(h2f(ld16(w)) * h2f(ld16(x))), a0);
+    return hsum_ps(_mm256_add_ps(a0, a1));
+}
+
+static inline __m256i q4_1_block(const uint8_t *w, const uint8_t *x)
+{
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(nibbles16(w + 4), ld256(x + 4)),
+                             _mm256_set1_epi16(1));
+}
+
+static float avx2_dot_q4_1(const void *wv, const void *xv, int n)
+{
+    const uint8_t *w = wv, *x = xv; /* block_q4_1: d, m, qs[16]; block_q8_1: d, s, qs[32] */
+    const int nb = n / 32;
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+    __m128 am = _mm_setzero_ps();
+    int i = 0;
+    for (; i + 8 <= nb; i += 8, w += 160, x += 288) {
+        const __m256 f0 = sum4_blocks(q4_1_block(w, x), q4_1_block(w + 20, x + 36),
+                                      q4_1_block(w + 40, x + 72), q4_1_block(w + 60, x + 108));
+        a0 = _mm256_fmadd_ps(f0, bcast128(mul4_f16(w, 20, x, 36)), a0);
+        const __m256 f1 = sum4_blocks(q4_1_block(w + 80, x + 144), q4_1_block(w + 100, x + 180),
+                                      q4_1_block(w + 120, x + 216), q4_1_block(w + 140, x + 252));
+        a1 = _mm256_fmadd_ps(f1, bcast128(mul4_f16(w + 80, 20, x + 144, 36)), a1);
+        /* m * s of the 8 blocks */
+        am = _mm_add_ps(am, _mm_add_ps(mul4_f16(w + 2, 20, x + 2, 36), mul4_f16(w + 82, 20, x + 146, 36)));
+    }
+    am = _mm_add_ps(am, _mm_movehl_ps(am, am));
+    am = _mm_add_ss(am, _mm_movehdup_ps(am));
+    float ms = _mm_cvtss_f32(am);
+    for (; i < nb; i++, w += 20, x += 36) {
+        a0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(q4_1_block(w, x)),
+                             _mm256_set1_ps(h2f(ld16(w)) * h2f(ld16(x))), a0);
+        ms += h2f(ld16(w + 2)) * h2f(ld16(x + 2));
+    }
+    return hsum_ps(_mm256_add_ps(a0, a1)) + ms;
+}
+
+static float avx2_dot_q8_0(const void *wv, const void *xv, int n)
+{
+    const uint8_t *w = wv, *x = xv;
+    const int nb = n / 32;
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+    int i = 0;
+    for (; i + 2 <= nb; i += 2, w += 68, x += 68) {
+        const __m256i i0 = dot32_i8(ld256(w + 2), ld256(x + 2));
+        const __m256i i1 = dot32_i8(ld256(w + 36), ld256(x + 36));
+        a0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i0), _mm256_set1_ps(h2f(ld16(w)) * h2f(ld16(x))), a0);
+        a1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i1),
+                             _mm256_set1_ps(h2f(ld16(w + 34)) * h2f(ld16(x + 34))), a1);
+    }
+    if (i < nb)
+        a0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot32_i8(ld256(w + 2), ld256(x + 2))),
+                             _mm256_set1_ps(h2f(ld16(w)) * h2f(ld16(x))), a0);
+    return hsum_ps(_mm256_add_ps(a0, a1));
+}
+
+/* vpshufb masks that broadcast int16 element j of a 128-bit lane to the
+ * whole lane (Q4_K: one scale per 32 values). */
+static inline __m256i bcast16(__m256i v, int j)
+{
+    const __m256i m = _mm256_set1_epi16((short)(((2 * j + 1) << 8) | (2 * j)));
+    return _mm256_shuffle_epi8(v, m);
+}
+
+static float avx2_dot_q4_K(const void *wv, const void *xv, int n)
+{
+    const uint8_t *w = wv, *x = xv; /* block_q4_K: d, dmin, scales[12], qs[128] */
+    const int nb = n / 256;
+    const __m256i low4 = _mm256_set1_epi8(0x0f);
+    __m256 acc = _mm256_setzero_ps();
+    __m128 accm = _mm_setzero_ps();
+    for (int i = 0; i < nb; i++, w += 144, x += 292) {
+        const float yd = ldf(x);
+        const float d = h2f(ld16(w)) * yd, dmin = h2f(ld16(w + 2)) * yd;
+        uint32_t s0, s1, s2;
+        memcpy(&s0, w + 4, 4);
+        memcpy(&s1, w + 8, 4);
+        memcpy(&s2, w + 12, 4);
+        /* qk4_scale_min: scales of sub-blocks 0..3, 4..7, then mins */
+        const uint32_t sc_lo = s0 & 0x3f3f3f3fu;
+        const uint32_t sc_hi = (s2 & 0x0f0f0f0fu) | (((s0 >> 6) & 0x03030303u) << 4);
+        const uint32_t mn_lo = s1 & 0x3f3f3f3fu;
+        const uint32_t mn_hi = ((s2 >> 4) & 0x0f0f0f0fu) | (((s1 >> 6) & 0x03030303u) << 4);
+        const __m128i sc8 = _mm_cvtepu8_epi16(_mm_setr_epi32((int)sc_lo, (int)sc_hi, 0, 0));
+        const __m128i mn8 = _mm_cvtepu8_epi16(_mm_setr_epi32((int)mn_lo, (int)mn_hi, 0, 0));
+        /* min term: sum over sub-blocks of m[j] * (bsums[2j] + bsums[2j+1]) */
+        const __m128i bs = _mm_hadd_epi16(ld128(x + 260), ld128(x + 276));
+        accm = _mm_fmadd_ps(_mm_set1_ps(dmin), _mm_cvtepi32_ps(_mm_madd_epi16(bs, mn8)), accm);
+        const __m256i sc = _mm256_broadcastsi128_si256(sc8);
+        const uint8_t *q4 = w + 16, *q8 = x + 4;
+        __m256i s_a = _mm256_setzero_si256(), s_b = _mm256_setzero_si256();
+        for (int c = 0; c < 4; c += 2) {
+            const __m256i qa = ld256(q4 + 32 * c), qb = ld256(q4 + 32 * c + 32);
+            const __m256i pa0 = _mm256_maddubs_epi16(_mm256_and_si256(qa, low4), ld256(q8 + 64 * c));
+            const __m256i pa1 = _mm256_maddubs_epi16(
+                _mm256_and_si256(_mm256_srli_epi16(qa, 4), low4), ld256(q8 + 64 * c + 32));
+            const __m256i pb0 = _mm256_maddubs_epi16(_mm256_and_si256(qb, low4), ld256(q8 + 64 * c + 64));
+            const __m256i pb1 = _mm256_maddubs_epi16(
+                _mm256_and_si256(_mm256_srli_epi16(qb, 4), low4), ld256(q8 + 64 * c + 96));
+            s_a = _mm256_add_epi32(s_a, _mm256_add_epi32(_mm256_madd_epi16(pa0, bcast16(sc, 2 * c)),
+                                                         _mm256_madd_epi16(pa1, bcast16(sc, 2 * c + 1))));
+            s_b = _mm256_add_epi32(s_b, _mm256_add_epi32(_mm256_madd_epi16(pb0, bcast16(sc, 2 * c + 2)),
+                                                         _mm256_madd_epi16(pb1, bcast16(sc, 2 * c + 3))));
+        }
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(_mm256_add_epi32(s_a, s_b)), acc);
+    }
+    __m128 m = _mm_add_ps(accm, _mm_movehl_ps(accm, accm));
+    m = _mm_add_ss(m, _mm_movehdup_ps(m));
+    return hsum_ps(acc) - _mm_cvtss_f32(m);
+}
+
+static float avx2_dot_q6_K(const void *wv, const void *xv, int n)
+{
+    const uint8_t *w = wv, *x = xv; /* block_q6_K: ql[128], qh[64], scales[16], d */
+    const int nb = n / 256;
+    const __m256i low4 = _mm256_set1_epi8(0x0f), hi2 = _mm256_set1_epi8(0x30);
+    /* per 32-value group k of a half: low lane scale 2k, high lane 2k+1 */
+    const __m256i shuf[4] = {
+        _mm256_setr_epi8(0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3,
+                         2, 3, 2, 3),
+        _mm256_setr_epi8(4, 5, 4, 5, 4, 5, 4, 5, 4, 5, 4, 5, 4, 5, 4, 5, 6, 7, 6, 7, 6, 7, 6, 7, 6, 7, 6, 7,
+                         6, 7, 6, 7),
+        _mm256_setr_epi8(8, 9, 8, 9, 8, 9, 8, 9, 8, 9, 8, 9, 8, 9, 8, 9, 10, 11, 10, 11, 10, 11, 10, 11, 10,
+                         11, 10, 11, 10, 11, 10, 11),
+        _mm256_setr_epi8(12, 13, 12, 13, 12, 13, 12, 13, 12, 13, 12, 13, 12, 13, 12, 13, 14, 15, 14, 15, 14,
+                         15, 14, 15, 14, 15, 14, 15, 14, 15, 14, 15),
+    };
+    __m256 acc = _mm256_setzero_ps();
+    for (int i = 0; i < nb; i++, w += 210, x += 292) {
+        const float d = h2f(ld16(w + 208)) * ldf(x);
+        const __m128i sc8 = ld128(w + 192);
+        /* the -32 offset: 32 * sum of scale[j] * bsums[j] */
+        const __m256i sc16 = _mm256_cvtepi8_epi16(sc8);
+        __m256i off = _mm256_madd_epi16(sc16, ld256(x + 260));
+        __m256i s_a = _mm256_setzero_si256(), s_b = _mm256_setzero_si256();
+        for (int h = 0; h < 2; h++) {
+            const uint8_t *ql = w + 64 * h, *qh = w + 128 + 32 * h, *q8 = x + 4 + 128 * h;
+            const __m256i scv = _mm256_broadcastsi128_si256(
+                _mm_cvtepi8_epi16(_mm_loadl_epi64((const __m128i *)(w + 192 + 8 * h))));
+            const __m256i l0 = ld256(ql), l1 = ld256(ql + 32), hb = ld256(qh);
+            const __m256i q1 = _mm256_or_si256(_mm256_and_si256(l0, low4),
+                                               _mm256_and_si256(_mm256_slli_epi16(hb, 4), hi2));
+            const __m256i q2 = _mm256_or_si256(_mm256_and_si256(l1, low4),
+                                               _mm256_and_si256(_mm256_slli_epi16(hb, 2), hi2));
+            const __m256i q3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), low4),
+                                               _mm256_and_si256(hb, hi2));
+            const __m256i q4 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), low4),
+                                               _mm256_and_si256(_mm256_srli_epi16(hb, 2), hi2));
+            const __m256i p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(q1, ld256(q8)), _mm256_shuffle_epi8(scv, shuf[0]));
+            const __m256i p2 =
+                _mm256_madd_epi16(_mm256_maddubs_epi16(q2, ld256(q8 + 32)), _mm256_shuffle_epi8(scv, shuf[1]));
+            const __m256i p3 =
+                _mm256_madd_epi16(_mm256_maddubs_epi16(q3, ld256(q8 + 64)), _mm256_shuffle_epi8(scv, shuf[2]));
+            const __m256i p4 =
+                _mm256_madd_epi16(_mm256_maddubs_epi16(q4, ld256(q8 + 96)), _mm256_shuffle_epi8(scv, shuf[3]));
+            s_a = _mm256_add_epi32(s_a, _mm256_add_epi32(p1, p2));
+            s_b = _mm256_add_epi32(s_b, _mm256_add_epi32(p3, p4));
+        }
+        const __m256i sumi = _mm256_sub_epi32(_mm256_add_epi32(s_a, s_b), _mm256_slli_epi32(off, 5));
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
+    }
+    return hsum_ps(acc);
+}
 
 const struct simd_kernels simd_avx2 = {
     .name = "avx2",
+    .dot = {[QT_F32] = avx2_dot_f32_row, [QT_F16] = avx2_dot_f16, [QT_BF16] = avx2_dot_bf16,
+            [QT_Q4_0] = avx2_dot_q4_0, [QT_Q4_1] = avx2_dot_q4_1, [QT_Q8_0] = avx2_dot_q8_0,
+            [QT_Q4_K] = avx2_dot_q4_K, [QT_Q6_K] = avx2_dot_q6_K},
+    .act = {[QT_F16] = avx2_act_f16, [QT_BF16] = avx2_act_bf16, [QT_Q8_0] = avx2_act_q8_0,
+            [QT_Q8_1] = avx2_act_q8_1, [QT_Q8_K] = avx2_act_q8_K},
+    .dot_f32 = avx2_dot_f32,
+    .dot_q8g = avx2_dot_q8g,
+    .axpy = avx2_axpy,
+    .rmsnorm = avx2_rmsnorm,
+    .softmax = avx2_softmax,
+    .swiglu = avx2_swiglu,
+    .swiglu_ggml = avx2_swiglu_ggml,
 };
