@@ -1077,6 +1077,10 @@ static void qmv_row(int i, void *ctx)
 {
     const struct qmv_job *j = ctx;
     const uint8_t *row = j->w + (size_t)i * j->row_bytes;
+    if (j->nb > 1 && g_simd->dot_rows[j->type]) {
+        g_simd->dot_rows[j->type](row, j->xq, j->xq_stride, j->n, j->nb, j->out + i, (size_t)j->d);
+        return;
+    }
     simd_dot_fn dot = g_simd->dot[j->type];
     const uint8_t *xq = j->xq;
     for (int b = 0; b < j->nb; b++, xq += j->xq_stride)

@@ -102,6 +102,8 @@ void simd_merge(struct simd_kernels *out, const struct simd_kernels *k)
             out->dot[i] = k->dot[i];
         if (k->act[i])
             out->act[i] = k->act[i];
+        /* rows kernels must match their own table's dot: never mix */
+        out->dot_rows[i] = k->dot[i] ? k->dot_rows[i] : NULL;
     }
 #define TAKE(f) if (k->f) out->f = k->f
     TAKE(dot_f32);

@@ -27,11 +27,20 @@
 
 typedef float (*simd_dot_fn)(const void *wrow, const void *xq, int n);
 typedef void (*simd_act_fn)(const float *x, void *xq, int n);
+typedef void (*simd_dot_rows_fn)(const void *wrow, const void *xq, size_t xq_stride, int n,
+                                 int nb, float *out, size_t out_stride);
 
 struct simd_kernels {
     const char *name; /* "generic", "avx2", "avx512", "avx512vnni" */
     simd_dot_fn dot[QT_ID_LIMIT];
     simd_act_fn act[QT_ID_LIMIT];
+    /* One weight row times nb (>= 1) activation rows xq_stride bytes apart:
+     * out[b * out_stride] = dot[type](wrow, xq + b * xq_stride, n), each BIT
+     * FOR BIT what this table's dot[type] returns for that row alone (so
+     * batched prefill fills the KV cache exactly as decoding would). Lets
+     * prefill load and unpack each weight block once for several tokens.
+     * NULL (generic): a loop over dot[type]. */
+    simd_dot_rows_fn dot_rows[QT_ID_LIMIT];
     /* sum of a[i]*b[i] (llama2.c matmul rows, attention scores) */
     float (*dot_f32)(const float *a, const float *b, int n);
     /* llama2.c v2 int8 groups: sum over groups of (int dot) * ws[g] * xs[g] */

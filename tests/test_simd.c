@@ -293,3 +293,50 @@ TEST(simd_select_names)
         CHECK(g_simd->dot[weight_types[ti]] != NULL);
     simd_select("generic"); /* the other unit tests expect the reference */
 }
+
+/* dot_rows must return exactly what the same table's dot returns per row. */
+TEST(simd_dot_rows_bit_identical_to_dot)
+{
+    struct simd_kernels tables[4];
+    int nt = usable_tables(tables, 4);
+    enum { NB = 13 }; /* odd: covers any tile size and a tail */
+    static float w[MAX_N], x[MAX_N];
+    static unsigned char wq[MAX_N * 4 + 64], xq[NB * (MAX_N * 4 + 64)];
+    static const int lens[] = {256, 768, 2048, 5632 - 5632 % 256};
+    for (int t = 0; t < nt; t++) {
+        int covered = 0;
+        for (size_t ti = 0; ti < ARRAY_LEN(weight_types); ti++) {
+            int type = weight_types[ti];
+            if (!tables[t].dot_rows[type])
+                continue;
+            covered++;
+            for (size_t li = 0; li < ARRAY_LEN(lens); li++) {
+                int n = lens[li], at = act_of(type);
+                uint64_t xb = (uint64_t)n * 4;
+                if (at != QT_F32)
+                    qtype_row_bytes(at, (uint64_t)n, &xb);
+                size_t stride = (size_t)((xb + 63) & ~(uint64_t)63);
+                fill(w, n, 1.0f);
+                CHECK_INT(quantize_row(type, w, wq, n), 0);
+                for (int b = 0; b < NB; b++) {
+                    fill(x, n, b % 3 ? 1.0f : 40.0f);
+                    if (at == QT_F32)
+                        memcpy(xq + b * stride, x, (size_t)n * 4);
+                    else
+                        simd_generic.act[at](x, xq + b * stride, n);
+                }
+                for (int nb = 1; nb <= NB; nb += (nb < 5 ? 1 : 4)) {
+                    float got[NB * 3];
+                    tables[t].dot_rows[type](wq, xq, stride, n, nb, got, 3);
+                    for (int b = 0; b < nb; b++) {
+                        float want = tables[t].dot[type](wq, xq + b * stride, n);
+                        CHECK_MSG(fbits(got[b * 3]) == fbits(want),
+                                  "%s dot_rows %s n=%d nb=%d row %d: %.9g vs dot %.9g",
+                                  tables[t].name, qtype_name(type), n, nb, b, got[b * 3], want);
+                    }
+                }
+            }
+        }
+        printf("  %s: dot_rows for %d weight types\n", tables[t].name, covered);
+    }
+}
