@@ -77,67 +77,13 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 printf '1 5 9\n1 100 200 300 400\n1 42\n' >"$tmp/prompts"
 
-# compare NAME MODEL OURS.json REF.json STATS TIE_GAP: prints the PASS/FAIL line.
-# Free-running sequences equal: exact. Otherwise the reference's sequence
-# is teacher-forced through our engine (greedy-ids --check-ids): at every
-# position where our argmax differs from llama.cpp's id, gap = our logit of
-# our argmax minus our logit of llama.cpp's id. All gaps <= TIE_GAP (and at
-# most MAX_TIES per prompt) is a numeric near-tie (see the note at the top):
-# PASS, saying where; anything else is a FAIL. PARITY_STRICT=1 makes any
+# compare NAME MODEL OURS.json REF.json STATS TIE_GAP: prints the PASS/FAIL line
+# (tests/oracle/compare_ids.mjs: exact, or a numeric near-tie that agrees
+# teacher-forced; see the note at the top). PARITY_STRICT=1 makes any
 # difference a FAIL.
 compare() {
-    node -e '
-        const fs = require("fs"), cp = require("child_process");
-        const [name, model, oursF, refF, statsF, n, promptsF, llm, tieGap, maxTies, strict] =
-            process.argv.slice(1);
-        const ours = JSON.parse(fs.readFileSync(oursF, "utf8"));
-        const ref = JSON.parse(fs.readFileSync(refF, "utf8"));
-        const prompts = fs.readFileSync(promptsF, "utf8").trim().split("\n");
-        const stats = statsF && fs.existsSync(statsF) ? fs.readFileSync(statsF, "utf8") : "";
-        const m = /margin min (\S+) .*median (\S+)/.exec(stats);
-        const margins = m ? `, margin min ${m[1]} median ${m[2]}` : "";
-        const notes = [];
-        let exact = 0;
-        for (let k = 0; k < ref.length; k++) {
-            const a = ours[k].ids, b = ref[k].ids;
-            let i = 0;
-            while (i < a.length && i < b.length && a[i] === b[i]) i++;
-            if (i === a.length && i === b.length && a.length === Number(n)) {
-                exact++;
-                continue;
-            }
-            const head = a.length === b.length && i === a.length
-                ? `prompt [${prompts[k]}]: only ${a.length} of ${n} ids (stop ${ref[k].stop})`
-                : `prompt [${prompts[k]}]: first difference at position ${i}`;
-            const seqs = `\n  ours   ${JSON.stringify(a)}\n  llama  ${JSON.stringify(b)}`;
-            let chk = null;
-            try {
-                chk = JSON.parse(cp.execFileSync(llm, ["greedy-ids", model, "--prompt-ids",
-                    prompts[k], "--check-ids", b.join(" ")], { encoding: "utf8" }));
-            } catch (e) {
-                console.log(`FAIL: ${name}: ${head} (and --check-ids failed: ${e.message})${seqs}`);
-                process.exit(1);
-            }
-            const ties = [], real = [];
-            for (let p = 0; p < b.length; p++)
-                if (chk.top[p] !== b[p])
-                    (chk.gap[p] <= Number(tieGap) ? ties : real).push(
-                        `position ${p}: ours ${chk.top[p]}, llama ${b[p]}, gap ${chk.gap[p]}`);
-            if (real.length || ties.length > Number(maxTies) || (ties.length && strict === "1") ||
-                a.length !== Number(n)) {
-                const why = real.length ? `; teacher-forced on llama.cpp ids: ${real.length} ` +
-                    `real difference(s), first ${real[0]}` : `; ${ties.length} near-tie(s): ${ties.join("; ")}`;
-                console.log(`FAIL: ${name}: ${head}${why}${seqs}`);
-                process.exit(1);
-            }
-            notes.push(`[${prompts[k]}] near-tie at ${ties.join("; ")}`);
-        }
-        const distinct = new Set(ours.flatMap((o) => o.ids)).size;
-        const tie = notes.length ? `; ${notes.length} prompt(s) diverged only at a numeric ` +
-            `near-tie (gap <= ${tieGap}) and agree teacher-forced: ${notes.join(" | ")}` : "";
-        console.log(`PASS: ${name} (${exact} of ${ref.length} prompts x ${n} ids equal, ` +
-                    `${distinct} distinct${margins}${tie})`);
-    ' "$1" "$2" "$3" "$4" "${5:-}" "$N" "$tmp/prompts" "$LLM" "$6" "$MAX_TIES" "${PARITY_STRICT:-0}"
+    node "$root/tests/oracle/compare_ids.mjs" "$1" "$2" "$3" "$4" "${5:-}" "$N" "$tmp/prompts" \
+        "$LLM" "$6" "$MAX_TIES" "${PARITY_STRICT:-0}"
 }
 
 # one ARCH TYPE: synth, both generations, compare (runs in the background).
