@@ -12,6 +12,7 @@
 #include "app.h"
 #include "config.h"
 #include "platform_posix.h"
+#include "simd.h"
 
 /* Host tools (tool_synth.c): `llm synth|greedy-ids|gguf-split ...`. Weak so
  * that programs linked without tool_synth.o (build/san/llm) still link; they
@@ -40,6 +41,7 @@ int main(int argc, char **argv)
     struct config cli;
     char err[256];
     int i = 1;
+    simd_select("auto"); /* the tools run the kernels users get; --isa / isa= override */
     if (argc > 1 && (!strcmp(argv[1], "synth") || !strcmp(argv[1], "greedy-ids") ||
                      !strcmp(argv[1], "gguf-split"))) {
         if (!tool_main) {
