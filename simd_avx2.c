@@ -613,26 +613,6 @@ static inline __m256 bcast128(__m128 v)
     return _mm256_insertf128_ps(_mm256_castps128_ps256(v), v, 1);
 }
 
-static float avx2_dot_q4_0(const void *wv, const void *xv, int n)
-{
-    const uint8_t *w = wv, *x = xv;
-    const int nb = n / 32;
-    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
-    int i = 0;
-    for (; i + 8 <= nb; i += 8, w += 144, x += 272) {
-        const __m256 f0 = sum4_blocks(q4_0_block(w, x), q4_0_block(w + 18, x + 34),
-                                      q4_0_block(w + 36, x + 68), q4_0_block(w + 54, x + 102));
-        a0 = _mm256_fmadd_ps(f0, bcast128(mul4_f16(w, 18, x, 34)), a0);
-        const __m256 f1 = sum4_blocks(q4_0_block(w + 72, x + 136), q4_0_block(w + 90, x + 170),
-                                      q4_0_block(w + 108, x + 204), q4_0_block(w + 126, x + 238));
-        a1 = _mm256_fmadd_ps(f1, bcast128(mul4_f16(w + 72, 18, x + 136, 34)), a1);
-    }
-    for (; i < nb; i++, w += 18, x += 34)
-        a0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(q4_0_block(w, x)),
-                             _mm256_set1_ps(h2f(ld16(w)) * h2f(ld16(x))), a0);
-    return hsum_ps(_mm256_add_ps(a0, a1));
-}
-
 static inline __m256i q4_1_block(const uint8_t *w, const uint8_t *x)
 {
     return _mm256_madd_epi16(_mm256_maddubs_epi16(nibbles16(w + 4), ld256(x + 4)),
@@ -667,25 +647,6 @@ static float avx2_dot_q4_1(const void *wv, const void *xv, int n)
     return hsum_ps(_mm256_add_ps(a0, a1)) + ms;
 }
 
-static float avx2_dot_q8_0(const void *wv, const void *xv, int n)
-{
-    const uint8_t *w = wv, *x = xv;
-    const int nb = n / 32;
-    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
-    int i = 0;
-    for (; i + 2 <= nb; i += 2, w += 68, x += 68) {
-        const __m256i i0 = dot32_i8(ld256(w + 2), ld256(x + 2));
-        const __m256i i1 = dot32_i8(ld256(w + 36), ld256(x + 36));
-        a0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i0), _mm256_set1_ps(h2f(ld16(w)) * h2f(ld16(x))), a0);
-        a1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i1),
-                             _mm256_set1_ps(h2f(ld16(w + 34)) * h2f(ld16(x + 34))), a1);
-    }
-    if (i < nb)
-        a0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot32_i8(ld256(w + 2), ld256(x + 2))),
-                             _mm256_set1_ps(h2f(ld16(w)) * h2f(ld16(x))), a0);
-    return hsum_ps(_mm256_add_ps(a0, a1));
-}
-
 /* vpshufb masks that broadcast int16 element j of a 128-bit lane to the
  * whole lane (Q4_K: one scale per 32 values). */
 static inline __m256i bcast16(__m256i v, int j)
@@ -694,59 +655,247 @@ static inline __m256i bcast16(__m256i v, int j)
     return _mm256_shuffle_epi8(v, m);
 }
 
-static float avx2_dot_q4_K(const void *wv, const void *xv, int n)
+/* ---- batched rows (dot_rows) --------------------------------------------------- */
+
+/* Each quantized kernel above exists once more in "tile" form: one weight row
+ * against T (1..4, a constant at every call site) activation rows `stride`
+ * bytes apart, the weights loaded and unpacked once per tile. Every row keeps
+ * its own accumulators and goes through exactly the single-row arithmetic
+ * (same lanes, same FMA order, same reduction), and the table's dot is the
+ * T = 1 tile, so dot_rows returns bit for bit what dot does. */
+#define AI static inline __attribute__((always_inline))
+#define UNROLL_T _Pragma("GCC unroll 4")
+
+/* dot_rows from a tile function: tiles of TT (2 or 4) rows, then the rest.
+ * Every other weight row (its address over the row size RB) runs the tiles
+ * backwards, so it starts with the activations still in L1 from the row
+ * before; the order of the tiles changes no row's arithmetic. */
+#define ROWS_FROM_TILE(NAME, TILE, TT, RB)                                                   \
+    static void NAME(const void *w, const void *xq, size_t stride, int n, int nb, float *out, \
+                     size_t ostride)                                                         \
+    {                                                                                        \
+        const uint8_t *x = xq;                                                               \
+        const int full = nb / (TT) * (TT), rest = nb - full;                                 \
+        const size_t rb = (RB);                                                              \
+        const int back = rb && ((uintptr_t)w / rb) & 1;                                      \
+        if (!back)                                                                           \
+            for (int b = 0; b < full; b += (TT))                                             \
+                TILE(w, x + (size_t)b * stride, stride, n, out + (size_t)b * ostride, ostride, TT); \
+        const uint8_t *xr = x + (size_t)full * stride;                                       \
+        float *outr = out + (size_t)full * ostride;                                          \
+        if (rest == 3)                                                                       \
+            TILE(w, xr, stride, n, outr, ostride, 3);                                        \
+        else if (rest == 2)                                                                  \
+            TILE(w, xr, stride, n, outr, ostride, 2);                                        \
+        else if (rest == 1)                                                                  \
+            TILE(w, xr, stride, n, outr, ostride, 1);                                        \
+        if (back)                                                                            \
+            for (int b = full - (TT); b >= 0; b -= (TT))                                     \
+                TILE(w, x + (size_t)b * stride, stride, n, out + (size_t)b * ostride, ostride, TT); \
+    }
+
+#define DOT_FROM_TILE(NAME, TILE)                                                            \
+    static float NAME(const void *w, const void *xq, int n)                                  \
+    {                                                                                        \
+        float r;                                                                             \
+        TILE(w, xq, 0, n, &r, 0, 1);                                                         \
+        return r;                                                                            \
+    }
+
+/* Q8_0: both sides sign-extended to int16 (the weights once per tile); one
+ * block at a time, alternating between two accumulators per row. */
+AI __m256i q8_0_int(__m256i w0, __m256i w1, const uint8_t *y)
 {
-    const uint8_t *w = wv, *x = xv; /* block_q4_K: d, dmin, scales[12], qs[128] */
+    const __m256i y0 = _mm256_cvtepi8_epi16(ld128(y));
+    const __m256i y1 = _mm256_cvtepi8_epi16(ld128(y + 16));
+    return _mm256_add_epi32(_mm256_madd_epi16(w0, y0), _mm256_madd_epi16(w1, y1));
+}
+
+AI void q8_0_tile(const void *wv, const void *xv, size_t stride, int n, float *out, size_t ostride,
+                  const int T)
+{
+    const uint8_t *w = wv, *x[4];
+    __m256 a0[4], a1[4];
+    UNROLL_T for (int t = 0; t < T; t++)
+    {
+        x[t] = (const uint8_t *)xv + (size_t)t * stride;
+        a0[t] = a1[t] = _mm256_setzero_ps();
+    }
+    const int nb = n / 32;
+    int i = 0;
+    for (; i + 2 <= nb; i += 2, w += 68) {
+        const float d0 = h2f(ld16(w)), d1 = h2f(ld16(w + 34));
+        __m256i w0 = _mm256_cvtepi8_epi16(ld128(w + 2)), w1 = _mm256_cvtepi8_epi16(ld128(w + 18));
+        UNROLL_T for (int t = 0; t < T; t++)
+        {
+            const uint8_t *xt = x[t] + (size_t)i * 34;
+            a0[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(q8_0_int(w0, w1, xt + 2)),
+                                    _mm256_set1_ps(d0 * h2f(ld16(xt))), a0[t]);
+        }
+        w0 = _mm256_cvtepi8_epi16(ld128(w + 36));
+        w1 = _mm256_cvtepi8_epi16(ld128(w + 52));
+        UNROLL_T for (int t = 0; t < T; t++)
+        {
+            const uint8_t *xt = x[t] + (size_t)i * 34;
+            a1[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(q8_0_int(w0, w1, xt + 36)),
+                                    _mm256_set1_ps(d1 * h2f(ld16(xt + 34))), a1[t]);
+        }
+    }
+    if (i < nb) {
+        const float d0 = h2f(ld16(w));
+        const __m256i w0 = _mm256_cvtepi8_epi16(ld128(w + 2)), w1 = _mm256_cvtepi8_epi16(ld128(w + 18));
+        UNROLL_T for (int t = 0; t < T; t++)
+        {
+            const uint8_t *xt = x[t] + (size_t)i * 34;
+            a0[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(q8_0_int(w0, w1, xt + 2)),
+                                    _mm256_set1_ps(d0 * h2f(ld16(xt))), a0[t]);
+        }
+    }
+    UNROLL_T for (int t = 0; t < T; t++)
+        out[(size_t)t * ostride] = hsum_ps(_mm256_add_ps(a0[t], a1[t]));
+}
+
+/* Q4_0: per 4 blocks the nibbles (once per tile), the per-row int sums
+ * folded to [b0 b1 b2 b3 | b0 b1 b2 b3] and scaled by the 4 products. */
+AI __m256i q4_0_int(__m256i q, const uint8_t *x)
+{
+    const __m256i xv = ld256(x + 2);
+    const __m256i p = _mm256_sub_epi16(_mm256_maddubs_epi16(q, xv),
+                                       _mm256_maddubs_epi16(_mm256_set1_epi8(8), xv));
+    return _mm256_madd_epi16(p, _mm256_set1_epi16(1));
+}
+
+AI void q4_0_tile(const void *wv, const void *xv, size_t stride, int n, float *out, size_t ostride,
+                  const int T)
+{
+    const uint8_t *w = wv, *x[4];
+    __m256 a[2][4];
+    UNROLL_T for (int t = 0; t < T; t++)
+    {
+        x[t] = (const uint8_t *)xv + (size_t)t * stride;
+        a[0][t] = a[1][t] = _mm256_setzero_ps();
+    }
+    const int nb = n / 32;
+    int i = 0;
+    for (; i + 8 <= nb; i += 8, w += 144) {
+        _Pragma("GCC unroll 2") for (int h = 0; h < 2; h++) {
+            const uint8_t *wh = w + 72 * h;
+            const __m256i q0 = nibbles16(wh + 2), q1 = nibbles16(wh + 20);
+            const __m256i q2 = nibbles16(wh + 38), q3 = nibbles16(wh + 56);
+            const __m128i gw = gather4_f16(wh, 18);
+            UNROLL_T for (int t = 0; t < T; t++)
+            {
+                const uint8_t *xt = x[t] + (size_t)i * 34 + 136 * h;
+                const __m256 f = sum4_blocks(q4_0_int(q0, xt), q4_0_int(q1, xt + 34),
+                                             q4_0_int(q2, xt + 68), q4_0_int(q3, xt + 102));
+                const __m256 s = _mm256_cvtph_ps(_mm_unpacklo_epi64(gw, gather4_f16(xt, 34)));
+                const __m128 sc = _mm_mul_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
+                a[h][t] = _mm256_fmadd_ps(f, bcast128(sc), a[h][t]);
+            }
+        }
+    }
+    for (; i < nb; i++, w += 18) {
+        const __m256i q = nibbles16(w + 2);
+        const float dw = h2f(ld16(w));
+        UNROLL_T for (int t = 0; t < T; t++)
+        {
+            const uint8_t *xt = x[t] + (size_t)i * 34;
+            a[0][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(q4_0_int(q, xt)),
+                                      _mm256_set1_ps(dw * h2f(ld16(xt))), a[0][t]);
+        }
+    }
+    UNROLL_T for (int t = 0; t < T; t++)
+        out[(size_t)t * ostride] = hsum_ps(_mm256_add_ps(a[0][t], a[1][t]));
+}
+
+/* Q4_K: scales, mins and the nibbles of 64 values at a time unpacked once
+ * per tile; per row the min term and the scaled int sums. */
+AI void q4_K_tile(const void *wv, const void *xv, size_t stride, int n, float *out, size_t ostride,
+                  const int T)
+{
+    const uint8_t *w = wv, *x[4];
+    __m256 acc[4];
+    __m128 accm[4];
+    UNROLL_T for (int t = 0; t < T; t++)
+    {
+        x[t] = (const uint8_t *)xv + (size_t)t * stride;
+        acc[t] = _mm256_setzero_ps();
+        accm[t] = _mm_setzero_ps();
+    }
     const int nb = n / 256;
     const __m256i low4 = _mm256_set1_epi8(0x0f);
-    __m256 acc = _mm256_setzero_ps();
-    __m128 accm = _mm_setzero_ps();
-    for (int i = 0; i < nb; i++, w += 144, x += 292) {
-        const float yd = ldf(x);
-        const float d = h2f(ld16(w)) * yd, dmin = h2f(ld16(w + 2)) * yd;
+    for (int i = 0; i < nb; i++, w += 144) {
+        const float dw = h2f(ld16(w)), dminw = h2f(ld16(w + 2));
         uint32_t s0, s1, s2;
         memcpy(&s0, w + 4, 4);
         memcpy(&s1, w + 8, 4);
         memcpy(&s2, w + 12, 4);
-        /* qk4_scale_min: scales of sub-blocks 0..3, 4..7, then mins */
         const uint32_t sc_lo = s0 & 0x3f3f3f3fu;
         const uint32_t sc_hi = (s2 & 0x0f0f0f0fu) | (((s0 >> 6) & 0x03030303u) << 4);
         const uint32_t mn_lo = s1 & 0x3f3f3f3fu;
         const uint32_t mn_hi = ((s2 >> 4) & 0x0f0f0f0fu) | (((s1 >> 6) & 0x03030303u) << 4);
         const __m128i sc8 = _mm_cvtepu8_epi16(_mm_setr_epi32((int)sc_lo, (int)sc_hi, 0, 0));
         const __m128i mn8 = _mm_cvtepu8_epi16(_mm_setr_epi32((int)mn_lo, (int)mn_hi, 0, 0));
-        /* min term: sum over sub-blocks of m[j] * (bsums[2j] + bsums[2j+1]) */
-        const __m128i bs = _mm_hadd_epi16(ld128(x + 260), ld128(x + 276));
-        accm = _mm_fmadd_ps(_mm_set1_ps(dmin), _mm_cvtepi32_ps(_mm_madd_epi16(bs, mn8)), accm);
         const __m256i sc = _mm256_broadcastsi128_si256(sc8);
-        const uint8_t *q4 = w + 16, *q8 = x + 4;
-        __m256i s_a = _mm256_setzero_si256(), s_b = _mm256_setzero_si256();
-        for (int c = 0; c < 4; c += 2) {
-            const __m256i qa = ld256(q4 + 32 * c), qb = ld256(q4 + 32 * c + 32);
-            const __m256i pa0 = _mm256_maddubs_epi16(_mm256_and_si256(qa, low4), ld256(q8 + 64 * c));
-            const __m256i pa1 = _mm256_maddubs_epi16(
-                _mm256_and_si256(_mm256_srli_epi16(qa, 4), low4), ld256(q8 + 64 * c + 32));
-            const __m256i pb0 = _mm256_maddubs_epi16(_mm256_and_si256(qb, low4), ld256(q8 + 64 * c + 64));
-            const __m256i pb1 = _mm256_maddubs_epi16(
-                _mm256_and_si256(_mm256_srli_epi16(qb, 4), low4), ld256(q8 + 64 * c + 96));
-            s_a = _mm256_add_epi32(s_a, _mm256_add_epi32(_mm256_madd_epi16(pa0, bcast16(sc, 2 * c)),
-                                                         _mm256_madd_epi16(pa1, bcast16(sc, 2 * c + 1))));
-            s_b = _mm256_add_epi32(s_b, _mm256_add_epi32(_mm256_madd_epi16(pb0, bcast16(sc, 2 * c + 2)),
-                                                         _mm256_madd_epi16(pb1, bcast16(sc, 2 * c + 3))));
+        __m256i s_a[4], s_b[4];
+        UNROLL_T for (int t = 0; t < T; t++)
+        {
+            const uint8_t *xt = x[t] + (size_t)i * 292;
+            const float yd = ldf(xt);
+            const __m128i bs = _mm_hadd_epi16(ld128(xt + 260), ld128(xt + 276));
+            accm[t] = _mm_fmadd_ps(_mm_set1_ps(dminw * yd), _mm_cvtepi32_ps(_mm_madd_epi16(bs, mn8)),
+                                   accm[t]);
+            s_a[t] = s_b[t] = _mm256_setzero_si256();
         }
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(_mm256_add_epi32(s_a, s_b)), acc);
+        _Pragma("GCC unroll 2") for (int c = 0; c < 4; c += 2) {
+            const __m256i qa = ld256(w + 16 + 32 * c), qb = ld256(w + 16 + 32 * c + 32);
+            const __m256i qa0 = _mm256_and_si256(qa, low4);
+            const __m256i qa1 = _mm256_and_si256(_mm256_srli_epi16(qa, 4), low4);
+            const __m256i qb0 = _mm256_and_si256(qb, low4);
+            const __m256i qb1 = _mm256_and_si256(_mm256_srli_epi16(qb, 4), low4);
+            UNROLL_T for (int t = 0; t < T; t++)
+            {
+                const uint8_t *q8 = x[t] + (size_t)i * 292 + 4;
+                const __m256i pa0 = _mm256_maddubs_epi16(qa0, ld256(q8 + 64 * c));
+                const __m256i pa1 = _mm256_maddubs_epi16(qa1, ld256(q8 + 64 * c + 32));
+                const __m256i pb0 = _mm256_maddubs_epi16(qb0, ld256(q8 + 64 * c + 64));
+                const __m256i pb1 = _mm256_maddubs_epi16(qb1, ld256(q8 + 64 * c + 96));
+                s_a[t] = _mm256_add_epi32(s_a[t],
+                                          _mm256_add_epi32(_mm256_madd_epi16(pa0, bcast16(sc, 2 * c)),
+                                                           _mm256_madd_epi16(pa1, bcast16(sc, 2 * c + 1))));
+                s_b[t] = _mm256_add_epi32(s_b[t],
+                                          _mm256_add_epi32(_mm256_madd_epi16(pb0, bcast16(sc, 2 * c + 2)),
+                                                           _mm256_madd_epi16(pb1, bcast16(sc, 2 * c + 3))));
+            }
+        }
+        UNROLL_T for (int t = 0; t < T; t++)
+        {
+            const float yd = ldf(x[t] + (size_t)i * 292);
+            acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(dw * yd),
+                                     _mm256_cvtepi32_ps(_mm256_add_epi32(s_a[t], s_b[t])), acc[t]);
+        }
     }
-    __m128 m = _mm_add_ps(accm, _mm_movehl_ps(accm, accm));
-    m = _mm_add_ss(m, _mm_movehdup_ps(m));
-    return hsum_ps(acc) - _mm_cvtss_f32(m);
+    UNROLL_T for (int t = 0; t < T; t++)
+    {
+        __m128 m = _mm_add_ps(accm[t], _mm_movehl_ps(accm[t], accm[t]));
+        m = _mm_add_ss(m, _mm_movehdup_ps(m));
+        out[(size_t)t * ostride] = hsum_ps(acc[t]) - _mm_cvtss_f32(m);
+    }
 }
 
-static float avx2_dot_q6_K(const void *wv, const void *xv, int n)
+/* Q6_K: the 6-bit values of each 128-value half unpacked once per tile. */
+AI void q6_K_tile(const void *wv, const void *xv, size_t stride, int n, float *out, size_t ostride,
+                  const int T)
 {
-    const uint8_t *w = wv, *x = xv; /* block_q6_K: ql[128], qh[64], scales[16], d */
+    const uint8_t *w = wv, *x[4];
+    __m256 acc[4];
+    UNROLL_T for (int t = 0; t < T; t++)
+    {
+        x[t] = (const uint8_t *)xv + (size_t)t * stride;
+        acc[t] = _mm256_setzero_ps();
+    }
     const int nb = n / 256;
     const __m256i low4 = _mm256_set1_epi8(0x0f), hi2 = _mm256_set1_epi8(0x30);
-    /* per 32-value group k of a half: low lane scale 2k, high lane 2k+1 */
     const __m256i shuf[4] = {
         _mm256_setr_epi8(0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3,
                          2, 3, 2, 3),
@@ -757,16 +906,18 @@ static float avx2_dot_q6_K(const void *wv, const void *xv, int n)
         _mm256_setr_epi8(12, 13, 12, 13, 12, 13, 12, 13, 12, 13, 12, 13, 12, 13, 12, 13, 14, 15, 14, 15, 14,
                          15, 14, 15, 14, 15, 14, 15, 14, 15, 14, 15),
     };
-    __m256 acc = _mm256_setzero_ps();
-    for (int i = 0; i < nb; i++, w += 210, x += 292) {
-        const float d = h2f(ld16(w + 208)) * ldf(x);
-        const __m128i sc8 = ld128(w + 192);
-        /* the -32 offset: 32 * sum of scale[j] * bsums[j] */
-        const __m256i sc16 = _mm256_cvtepi8_epi16(sc8);
-        __m256i off = _mm256_madd_epi16(sc16, ld256(x + 260));
-        __m256i s_a = _mm256_setzero_si256(), s_b = _mm256_setzero_si256();
-        for (int h = 0; h < 2; h++) {
-            const uint8_t *ql = w + 64 * h, *qh = w + 128 + 32 * h, *q8 = x + 4 + 128 * h;
+    for (int i = 0; i < nb; i++, w += 210) {
+        const float dw = h2f(ld16(w + 208));
+        const __m256i sc16 = _mm256_cvtepi8_epi16(ld128(w + 192));
+        __m256i s_a[4], s_b[4], off[4];
+        UNROLL_T for (int t = 0; t < T; t++)
+        {
+            const uint8_t *xt = x[t] + (size_t)i * 292;
+            off[t] = _mm256_madd_epi16(sc16, ld256(xt + 260));
+            s_a[t] = s_b[t] = _mm256_setzero_si256();
+        }
+        _Pragma("GCC unroll 2") for (int h = 0; h < 2; h++) {
+            const uint8_t *ql = w + 64 * h, *qh = w + 128 + 32 * h;
             const __m256i scv = _mm256_broadcastsi128_si256(
                 _mm_cvtepi8_epi16(_mm_loadl_epi64((const __m128i *)(w + 192 + 8 * h))));
             const __m256i l0 = ld256(ql), l1 = ld256(ql + 32), hb = ld256(qh);
@@ -778,27 +929,47 @@ static float avx2_dot_q6_K(const void *wv, const void *xv, int n)
                                                _mm256_and_si256(hb, hi2));
             const __m256i q4 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), low4),
                                                _mm256_and_si256(_mm256_srli_epi16(hb, 2), hi2));
-            const __m256i p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(q1, ld256(q8)), _mm256_shuffle_epi8(scv, shuf[0]));
-            const __m256i p2 =
-                _mm256_madd_epi16(_mm256_maddubs_epi16(q2, ld256(q8 + 32)), _mm256_shuffle_epi8(scv, shuf[1]));
-            const __m256i p3 =
-                _mm256_madd_epi16(_mm256_maddubs_epi16(q3, ld256(q8 + 64)), _mm256_shuffle_epi8(scv, shuf[2]));
-            const __m256i p4 =
-                _mm256_madd_epi16(_mm256_maddubs_epi16(q4, ld256(q8 + 96)), _mm256_shuffle_epi8(scv, shuf[3]));
-            s_a = _mm256_add_epi32(s_a, _mm256_add_epi32(p1, p2));
-            s_b = _mm256_add_epi32(s_b, _mm256_add_epi32(p3, p4));
+            const __m256i c1 = _mm256_shuffle_epi8(scv, shuf[0]), c2 = _mm256_shuffle_epi8(scv, shuf[1]);
+            const __m256i c3 = _mm256_shuffle_epi8(scv, shuf[2]), c4 = _mm256_shuffle_epi8(scv, shuf[3]);
+            UNROLL_T for (int t = 0; t < T; t++)
+            {
+                const uint8_t *q8 = x[t] + (size_t)i * 292 + 4 + 128 * h;
+                const __m256i p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(q1, ld256(q8)), c1);
+                const __m256i p2 = _mm256_madd_epi16(_mm256_maddubs_epi16(q2, ld256(q8 + 32)), c2);
+                const __m256i p3 = _mm256_madd_epi16(_mm256_maddubs_epi16(q3, ld256(q8 + 64)), c3);
+                const __m256i p4 = _mm256_madd_epi16(_mm256_maddubs_epi16(q4, ld256(q8 + 96)), c4);
+                s_a[t] = _mm256_add_epi32(s_a[t], _mm256_add_epi32(p1, p2));
+                s_b[t] = _mm256_add_epi32(s_b[t], _mm256_add_epi32(p3, p4));
+            }
         }
-        const __m256i sumi = _mm256_sub_epi32(_mm256_add_epi32(s_a, s_b), _mm256_slli_epi32(off, 5));
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
+        UNROLL_T for (int t = 0; t < T; t++)
+        {
+            const float d = dw * ldf(x[t] + (size_t)i * 292);
+            const __m256i sumi =
+                _mm256_sub_epi32(_mm256_add_epi32(s_a[t], s_b[t]), _mm256_slli_epi32(off[t], 5));
+            acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc[t]);
+        }
     }
-    return hsum_ps(acc);
+    UNROLL_T for (int t = 0; t < T; t++)
+        out[(size_t)t * ostride] = hsum_ps(acc[t]);
 }
+
+DOT_FROM_TILE(avx2_dot_q8_0, q8_0_tile)
+DOT_FROM_TILE(avx2_dot_q4_0, q4_0_tile)
+DOT_FROM_TILE(avx2_dot_q4_K, q4_K_tile)
+DOT_FROM_TILE(avx2_dot_q6_K, q6_K_tile)
+ROWS_FROM_TILE(avx2_rows_q8_0, q8_0_tile, 4, (size_t)n / 32 * 34)
+ROWS_FROM_TILE(avx2_rows_q4_0, q4_0_tile, 4, (size_t)n / 32 * 18)
+ROWS_FROM_TILE(avx2_rows_q4_K, q4_K_tile, 2, (size_t)n / 256 * 144)
+ROWS_FROM_TILE(avx2_rows_q6_K, q6_K_tile, 2, (size_t)n / 256 * 210)
 
 const struct simd_kernels simd_avx2 = {
     .name = "avx2",
     .dot = {[QT_F32] = avx2_dot_f32_row, [QT_F16] = avx2_dot_f16, [QT_BF16] = avx2_dot_bf16,
             [QT_Q4_0] = avx2_dot_q4_0, [QT_Q4_1] = avx2_dot_q4_1, [QT_Q8_0] = avx2_dot_q8_0,
             [QT_Q4_K] = avx2_dot_q4_K, [QT_Q6_K] = avx2_dot_q6_K},
+    .dot_rows = {[QT_Q4_0] = avx2_rows_q4_0, [QT_Q8_0] = avx2_rows_q8_0, [QT_Q4_K] = avx2_rows_q4_K,
+                 [QT_Q6_K] = avx2_rows_q6_K},
     .act = {[QT_F16] = avx2_act_f16, [QT_BF16] = avx2_act_bf16, [QT_Q8_0] = avx2_act_q8_0,
             [QT_Q8_1] = avx2_act_q8_1, [QT_Q8_K] = avx2_act_q8_K},
     .dot_f32 = avx2_dot_f32,

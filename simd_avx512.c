@@ -271,54 +271,75 @@ static NOVNNI_ATTR void act_bf16(const float *x, void *xq, int n)
 
 /* ---- float dot products --------------------------------------------------------- */
 
-static NOVNNI_ATTR float dot_f32(const float *a, const float *b, int n)
+/* The dot kernels come in "tile" form: one weight row against T (1..8, a
+ * compile-time constant at every call site) activation rows `stride` bytes
+ * apart. Each row has its own accumulators and goes through exactly the
+ * single-row arithmetic, so the T results are bit for bit what T = 1 (the
+ * table's dot) returns; the weights are loaded and unpacked once per tile. */
+#define AI static inline __attribute__((always_inline))
+#define UNROLL_T _Pragma("GCC unroll 8")
+/* Float rows: tiles of 2 (F32 has no dot_rows: with its 4-byte values,
+ * several activation rows streamed from L2 at once measured slower than one
+ * row after another). */
+#define TILE_F 2
+
+/* dot_rows from a tile function: tiles of TT (2 or 4) rows, then the rest.
+ * Activation rows of big batches overflow L1, and consecutive weight rows
+ * (the next call on this thread, usually) read them all again: every other
+ * weight row (by its index in the matrix, its address over the row size RB
+ * bytes) runs the tiles backwards, starting with the ones still in L1.
+ * The order of the tiles changes nothing in any row's arithmetic. */
+#define ROWS_FROM_TILE(NAME, TILE, TT, RB)                                                   \
+    static void NAME(const void *w, const void *xq, size_t stride, int n, int nb, float *out, \
+                     size_t ostride)                                                         \
+    {                                                                                        \
+        const uint8_t *x = xq;                                                               \
+        const int full = nb / (TT) * (TT), rest = nb - full;                                 \
+        const size_t rb = (RB);                                                              \
+        const int back = rb && ((uintptr_t)w / (rb ? rb : 1)) & 1;                                      \
+        if (!back)                                                                           \
+            for (int b = 0; b < full; b += (TT))                                             \
+                TILE(w, x + (size_t)b * stride, stride, n, out + (size_t)b * ostride, ostride, TT); \
+        const uint8_t *xr = x + (size_t)full * stride;                                       \
+        float *outr = out + (size_t)full * ostride;                                          \
+        if (rest == 3)                                                                       \
+            TILE(w, xr, stride, n, outr, ostride, 3);                                        \
+        else if (rest == 2)                                                                  \
+            TILE(w, xr, stride, n, outr, ostride, 2);                                        \
+        else if (rest == 1)                                                                  \
+            TILE(w, xr, stride, n, outr, ostride, 1);                                        \
+        if (back)                                                                            \
+            for (int b = full - (TT); b >= 0; b -= (TT))                                     \
+                TILE(w, x + (size_t)b * stride, stride, n, out + (size_t)b * ostride, ostride, TT); \
+    }
+
+/* The single-row dot of a tile function. */
+#define DOT_FROM_TILE(NAME, TILE)                                                            \
+    static float NAME(const void *w, const void *xq, int n)                                  \
+    {                                                                                        \
+        float r;                                                                             \
+        TILE(w, xq, 0, n, &r, 0, 1);                                                         \
+        return r;                                                                            \
+    }
+
+SI __m512 f32p(const void *p)
 {
-    __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
-    int i = 0;
-    for (; i + 64 <= n; i += 64) {
-        s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), s0);
-        s1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16), s1);
-        s2 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 32), _mm512_loadu_ps(b + i + 32), s2);
-        s3 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 48), _mm512_loadu_ps(b + i + 48), s3);
-    }
-    for (; i + 16 <= n; i += 16)
-        s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), s0);
-    if (i < n) {
-        const __mmask16 k = lanes(n - i);
-        s1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(k, a + i), _mm512_maskz_loadu_ps(k, b + i), s1);
-    }
-    return hsum(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
+    return _mm512_loadu_ps(p);
 }
 
-static NOVNNI_ATTR float dot_f32_row(const void *w, const void *x, int n)
+SI __m512 f32m(__mmask16 k, const void *p)
 {
-    return dot_f32(w, x, n);
+    return _mm512_maskz_loadu_ps(k, p);
 }
 
-SI __m512 h16(const uint16_t *p)
+SI __m512 h16(const void *p)
 {
     return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p));
 }
 
-static NOVNNI_ATTR float dot_f16(const void *wrow, const void *xq, int n)
+SI __m512 h16m(__mmask16 k, const void *p)
 {
-    const uint16_t *w = wrow, *x = xq;
-    __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
-    int i = 0;
-    for (; i + 64 <= n; i += 64) {
-        s0 = _mm512_fmadd_ps(h16(w + i), h16(x + i), s0);
-        s1 = _mm512_fmadd_ps(h16(w + i + 16), h16(x + i + 16), s1);
-        s2 = _mm512_fmadd_ps(h16(w + i + 32), h16(x + i + 32), s2);
-        s3 = _mm512_fmadd_ps(h16(w + i + 48), h16(x + i + 48), s3);
-    }
-    for (; i + 16 <= n; i += 16)
-        s0 = _mm512_fmadd_ps(h16(w + i), h16(x + i), s0);
-    if (i < n) {
-        const __mmask16 k = lanes(n - i);
-        s1 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_maskz_loadu_epi16(k, w + i)),
-                             _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(k, x + i)), s1);
-    }
-    return hsum(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
+    return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(k, p));
 }
 
 SI __m512 b16(__m256i v)
@@ -326,53 +347,116 @@ SI __m512 b16(__m256i v)
     return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(v), 16));
 }
 
-SI __m512 b16p(const uint16_t *p)
+SI __m512 b16p(const void *p)
 {
     return b16(_mm256_loadu_si256((const __m256i *)p));
 }
 
-static NOVNNI_ATTR float dot_bf16(const void *wrow, const void *xq, int n)
+SI __m512 b16m(__mmask16 k, const void *p)
 {
-    const uint16_t *w = wrow, *x = xq;
-    __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
-    int i = 0;
-    for (; i + 64 <= n; i += 64) {
-        s0 = _mm512_fmadd_ps(b16p(w + i), b16p(x + i), s0);
-        s1 = _mm512_fmadd_ps(b16p(w + i + 16), b16p(x + i + 16), s1);
-        s2 = _mm512_fmadd_ps(b16p(w + i + 32), b16p(x + i + 32), s2);
-        s3 = _mm512_fmadd_ps(b16p(w + i + 48), b16p(x + i + 48), s3);
-    }
-    for (; i + 16 <= n; i += 16)
-        s0 = _mm512_fmadd_ps(b16p(w + i), b16p(x + i), s0);
-    if (i < n) {
-        const __mmask16 k = lanes(n - i);
-        s1 = _mm512_fmadd_ps(b16(_mm256_maskz_loadu_epi16(k, w + i)),
-                             b16(_mm256_maskz_loadu_epi16(k, x + i)), s1);
-    }
-    return hsum(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
+    return b16(_mm256_maskz_loadu_epi16(k, p));
 }
+
+/* Rows of ES-byte elements loaded 16 at a time as floats by LD (LDM: the
+ * first k lanes). Four accumulators in steps of 64 values, 16 at a time into
+ * the first, the masked tail into the second. */
+#define DOT_FLOAT_TILE(NAME, ES, LD, LDM)                                                    \
+    AI void NAME(const void *wrow, const void *xq, size_t stride, int n, float *out,          \
+                 size_t ostride, const int T)                                                \
+    {                                                                                        \
+        const uint8_t *w = wrow;                                                             \
+        const uint8_t *x[8];                                                                 \
+        __m512 s0[8], s1[8], s2[8], s3[8];                                                   \
+        UNROLL_T for (int t = 0; t < T; t++)                                                 \
+        {                                                                                    \
+            x[t] = (const uint8_t *)xq + (size_t)t * stride;                                 \
+            s0[t] = s1[t] = s2[t] = s3[t] = _mm512_setzero_ps();                             \
+        }                                                                                    \
+        int i = 0;                                                                           \
+        for (; i + 64 <= n; i += 64) {                                                       \
+            const __m512 w0 = LD(w + (i)*ES), w1 = LD(w + (i + 16) * ES);                    \
+            const __m512 w2 = LD(w + (i + 32) * ES), w3 = LD(w + (i + 48) * ES);             \
+            UNROLL_T for (int t = 0; t < T; t++)                                             \
+            {                                                                                \
+                s0[t] = _mm512_fmadd_ps(w0, LD(x[t] + (i)*ES), s0[t]);                       \
+                s1[t] = _mm512_fmadd_ps(w1, LD(x[t] + (i + 16) * ES), s1[t]);                \
+                s2[t] = _mm512_fmadd_ps(w2, LD(x[t] + (i + 32) * ES), s2[t]);                \
+                s3[t] = _mm512_fmadd_ps(w3, LD(x[t] + (i + 48) * ES), s3[t]);                \
+            }                                                                                \
+        }                                                                                    \
+        for (; i + 16 <= n; i += 16) {                                                       \
+            const __m512 w0 = LD(w + i * ES);                                                \
+            UNROLL_T for (int t = 0; t < T; t++)                                             \
+                s0[t] = _mm512_fmadd_ps(w0, LD(x[t] + i * ES), s0[t]);                       \
+        }                                                                                    \
+        if (i < n) {                                                                         \
+            const __mmask16 k = lanes(n - i);                                                \
+            const __m512 w0 = LDM(k, w + i * ES);                                            \
+            UNROLL_T for (int t = 0; t < T; t++)                                             \
+                s1[t] = _mm512_fmadd_ps(w0, LDM(k, x[t] + i * ES), s1[t]);                   \
+        }                                                                                    \
+        UNROLL_T for (int t = 0; t < T; t++)                                                 \
+            out[(size_t)t * ostride] =                                                       \
+                hsum(_mm512_add_ps(_mm512_add_ps(s0[t], s1[t]), _mm512_add_ps(s2[t], s3[t]))); \
+    }
+
+DOT_FLOAT_TILE(f32_tile, 4, f32p, f32m)
+DOT_FLOAT_TILE(f16_tile, 2, h16, h16m)
+DOT_FLOAT_TILE(bf16_tile, 2, b16p, b16m)
+
+static NOVNNI_ATTR float dot_f32(const float *a, const float *b, int n)
+{
+    float r;
+    f32_tile(a, b, 0, n, &r, 0, 1);
+    return r;
+}
+
+DOT_FROM_TILE(dot_f32_row, f32_tile)
+DOT_FROM_TILE(dot_f16, f16_tile)
+DOT_FROM_TILE(dot_bf16, bf16_tile)
+ROWS_FROM_TILE(rows_f16, f16_tile, TILE_F, (size_t)n * 2)
+ROWS_FROM_TILE(rows_bf16, bf16_tile, TILE_F, (size_t)n * 2)
 
 /* ---- 32-value block types ------------------------------------------------------------ */
 
 /* The dot kernels below are written once as macros over the integer step
  * (VNNI or not) so both tables share the float handling. */
 
+/* Q4_0 and Q8_0 in two steps: PREP unpacks the weights of two blocks once
+ * per tile (struct wpair), INT gives one activation row's int32 sums
+ * [A x8 | B x8], lane l of a block being the sum of its values 4l..4l+3. */
+struct wpair {
+    __m512i a, b;
+};
+
 /* Q4_0: sum (q - 8) * y = sum q*y - 8 * sum y, both u8 x s8. */
-SI __m512i q4_0_int(__m512i q, __m512i y)
+SI struct wpair q4_0_prep(const uint8_t *xa, const uint8_t *xb)
 {
-    const __m512i p = _mm512_sub_epi16(_mm512_maddubs_epi16(q, y),
+    const struct wpair r = {nibbles2(xa, xb), _mm512_setzero_si512()};
+    return r;
+}
+
+SI __m512i q4_0_int(struct wpair w, const int8_t *ya, const int8_t *yb)
+{
+    const __m512i y = load2x256(ya, yb);
+    const __m512i p = _mm512_sub_epi16(_mm512_maddubs_epi16(w.a, y),
                                        _mm512_maddubs_epi16(_mm512_set1_epi8(8), y));
     return madd16(p, _mm512_set1_epi16(1));
 }
 
 /* Q8_0 x Q8_0 exactly: sign-extend to int16 and vpmaddwd, then fold the
  * two blocks' 16 lanes each into [A x8 | B x8]. */
-SI __m512i q8_0_int2(const int8_t *xa, const int8_t *xb, const int8_t *ya, const int8_t *yb)
+SI struct wpair q8_0_prep(const int8_t *xa, const int8_t *xb)
 {
-    const __m512i a = madd16(_mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)xa)),
-                                        _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)ya)));
-    const __m512i b = madd16(_mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)xb)),
-                                        _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)yb)));
+    const struct wpair r = {_mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)xa)),
+                            _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)xb))};
+    return r;
+}
+
+SI __m512i q8_0_int(struct wpair w, const int8_t *ya, const int8_t *yb)
+{
+    const __m512i a = madd16(w.a, _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)ya)));
+    const __m512i b = madd16(w.b, _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)yb)));
     return _mm512_add_epi32(_mm512_shuffle_i64x2(a, b, 0x44), _mm512_shuffle_i64x2(a, b, 0xee));
 }
 
@@ -410,64 +494,89 @@ SI __m256i words16(const uint8_t *p, int stride)
     return _mm512_castsi512_si256(r);
 }
 
-/* The products dx*dy of 16 consecutive blocks, one lane each: the fp16
- * scales at xd + k*xs and yd + k*ys bytes, k = 0..15. */
-SI __m512 scales16(const void *xd, int xs, const void *yd, int ys)
+/* The 16 fp16 scales at p + k*stride bytes as floats. */
+SI __m512 halves16(const void *p, int stride)
 {
-    return _mm512_mul_ps(_mm512_cvtph_ps(words16(xd, xs)), _mm512_cvtph_ps(words16(yd, ys)));
+    return _mm512_cvtph_ps(words16(p, stride));
 }
 
-/* Lanes [2k x8 | 2k+1 x8] of a scales16 vector, idx starting at
- * [0 x8 | 1 x8] and stepped by 2. */
-#define PAIR_IDX0 _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0)
+/* Lanes [j x8 | j+1 x8] of a 16-lane vector. */
+#define PAIR_IDX(j) _mm512_set_epi32((j) + 1, (j) + 1, (j) + 1, (j) + 1, (j) + 1, (j) + 1, (j) + 1, \
+                                     (j) + 1, (j), (j), (j), (j), (j), (j), (j), (j))
 
-#define DOT_Q4_0(NAME, INT)                                                                  \
-    static float NAME(const void *wrow, const void *xq, int n)                               \
+/* Q4_0 / Q8_0 (weights of block type BT) against Q8_0 activations: per
+ * 16 blocks the scale products dx*dy in one vector (weight side once per
+ * tile), pairs of blocks alternating between two accumulators; then steps
+ * of 4 blocks, then a last pair (the missing block B of an odd count
+ * reuses block A's weights with zero activations and scales). */
+#define DOT32_TILE(NAME, BT, PREP, INT)                                                      \
+    AI void NAME(const void *wrow, const void *xq, size_t stride, int n, float *out,          \
+                 size_t ostride, const int T)                                                \
     {                                                                                        \
-        const block_q4_0 *x = wrow;                                                          \
-        const block_q8_0 *y = xq;                                                            \
-        const int nb = n / QK4_0;                                                            \
-        __m512 s0 = _mm512_setzero_ps(), s1 = s0;                                            \
+        const BT *x = wrow;                                                                  \
+        const block_q8_0 *y[8];                                                              \
+        __m512 s0[8], s1[8];                                                                 \
+        UNROLL_T for (int t = 0; t < T; t++)                                                 \
+        {                                                                                    \
+            y[t] = (const block_q8_0 *)((const uint8_t *)xq + (size_t)t * stride);           \
+            s0[t] = s1[t] = _mm512_setzero_ps();                                             \
+        }                                                                                    \
+        const int nb = n / 32;                                                               \
         int i = 0;                                                                           \
         for (; i + 16 <= nb; i += 16) {                                                      \
-            const __m512 sc = scales16(&x[i].d, sizeof *x, &y[i].d, sizeof *y);              \
-            __m512i idx = PAIR_IDX0;                                                         \
+            const __m512 fx = halves16(&x[i].d, sizeof *x);                                  \
+            __m512 sc[8];                                                                    \
+            UNROLL_T for (int t = 0; t < T; t++)                                             \
+                sc[t] = _mm512_mul_ps(fx, halves16(&y[t][i].d, sizeof(block_q8_0)));          \
             _Pragma("GCC unroll 4") for (int k = 0; k < 16; k += 4) {                      \
-                const __m512i p0 = INT(nibbles2(x[i + k].qs, x[i + k + 1].qs),               \
-                                       load2x256(y[i + k].qs, y[i + k + 1].qs));             \
-                s0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p0), _mm512_permutexvar_ps(idx, sc), s0); \
-                idx = _mm512_add_epi32(idx, _mm512_set1_epi32(2));                           \
-                const __m512i p1 = INT(nibbles2(x[i + k + 2].qs, x[i + k + 3].qs),           \
-                                       load2x256(y[i + k + 2].qs, y[i + k + 3].qs));         \
-                s1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p1), _mm512_permutexvar_ps(idx, sc), s1); \
-                idx = _mm512_add_epi32(idx, _mm512_set1_epi32(2));                           \
+                const struct wpair p = PREP(x[i + k].qs, x[i + k + 1].qs);                   \
+                const struct wpair q = PREP(x[i + k + 2].qs, x[i + k + 3].qs);               \
+                UNROLL_T for (int t = 0; t < T; t++)                                         \
+                {                                                                            \
+                    const __m512i p0 = INT(p, y[t][i + k].qs, y[t][i + k + 1].qs);           \
+                    s0[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p0),                          \
+                                            _mm512_permutexvar_ps(PAIR_IDX(k), sc[t]), s0[t]); \
+                    const __m512i p1 = INT(q, y[t][i + k + 2].qs, y[t][i + k + 3].qs);       \
+                    s1[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p1),                          \
+                                            _mm512_permutexvar_ps(PAIR_IDX(k + 2), sc[t]),   \
+                                            s1[t]);                                          \
+                }                                                                            \
             }                                                                                \
         }                                                                                    \
         for (; i + 4 <= nb; i += 4) {                                                        \
-            const __m512i p0 = INT(nibbles2(x[i].qs, x[i + 1].qs),                           \
-                                   load2x256(y[i].qs, y[i + 1].qs));                         \
-            const __m512i p1 = INT(nibbles2(x[i + 2].qs, x[i + 3].qs),                       \
-                                   load2x256(y[i + 2].qs, y[i + 3].qs));                     \
-            s0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p0),                                     \
-                                 scale2(ld16(&x[i].d), ld16(&x[i + 1].d), ld16(&y[i].d),      \
-                                        ld16(&y[i + 1].d)),                                  \
-                                 s0);                                                        \
-            s1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p1),                                     \
-                                 scale2(ld16(&x[i + 2].d), ld16(&x[i + 3].d),                \
-                                        ld16(&y[i + 2].d), ld16(&y[i + 3].d)),               \
-                                 s1);                                                        \
+            const struct wpair p = PREP(x[i].qs, x[i + 1].qs);                               \
+            const struct wpair q = PREP(x[i + 2].qs, x[i + 3].qs);                           \
+            UNROLL_T for (int t = 0; t < T; t++)                                             \
+            {                                                                                \
+                const block_q8_0 *yt = y[t];                                                 \
+                const __m512i p0 = INT(p, yt[i].qs, yt[i + 1].qs);                           \
+                const __m512i p1 = INT(q, yt[i + 2].qs, yt[i + 3].qs);                       \
+                s0[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p0),                              \
+                                        scale2(ld16(&x[i].d), ld16(&x[i + 1].d), ld16(&yt[i].d), \
+                                               ld16(&yt[i + 1].d)),                          \
+                                        s0[t]);                                              \
+                s1[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p1),                              \
+                                        scale2(ld16(&x[i + 2].d), ld16(&x[i + 3].d),         \
+                                               ld16(&yt[i + 2].d), ld16(&yt[i + 3].d)),      \
+                                        s1[t]);                                              \
+            }                                                                                \
         }                                                                                    \
         for (; i < nb; i += 2) {                                                             \
             const int two = i + 1 < nb;                                                      \
-            const block_q4_0 *xb = two ? &x[i + 1] : &x[i];                                  \
-            const int8_t *yb = two ? y[i + 1].qs : zero32;                                   \
-            const __m512i p = INT(nibbles2(x[i].qs, xb->qs), load2x256(y[i].qs, yb));        \
-            s0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p),                                      \
-                                 scale2(ld16(&x[i].d), two ? ld16(&xb->d) : 0, ld16(&y[i].d), \
-                                        two ? ld16(&y[i + 1].d) : 0),                        \
-                                 s0);                                                        \
+            const struct wpair p = PREP(x[i].qs, x[i + two].qs);                             \
+            UNROLL_T for (int t = 0; t < T; t++)                                             \
+            {                                                                                \
+                const block_q8_0 *yt = y[t];                                                 \
+                const int8_t *yb = two ? yt[i + 1].qs : zero32;                              \
+                const __m512i p0 = INT(p, yt[i].qs, yb);                                     \
+                s0[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p0),                              \
+                                        scale2(ld16(&x[i].d), two ? ld16(&x[i + 1].d) : 0,   \
+                                               ld16(&yt[i].d), two ? ld16(&yt[i + 1].d) : 0), \
+                                        s0[t]);                                              \
+            }                                                                                \
         }                                                                                    \
-        return hsum(_mm512_add_ps(s0, s1));                                                  \
+        UNROLL_T for (int t = 0; t < T; t++)                                                 \
+            out[(size_t)t * ostride] = hsum(_mm512_add_ps(s0[t], s1[t]));                    \
     }
 
 #define DOT_Q4_1(NAME, INT)                                                                  \
@@ -497,55 +606,13 @@ SI __m512 scales16(const void *xd, int xs, const void *yd, int ys)
         return hsum(s0) + _mm_cvtss_f32(_mm_movehdup_ps(m));                                 \
     }
 
-#define DOT_Q8_0(NAME, INT2)                                                                 \
-    static float NAME(const void *wrow, const void *xq, int n)                               \
-    {                                                                                        \
-        const block_q8_0 *x = wrow;                                                          \
-        const block_q8_0 *y = xq;                                                            \
-        const int nb = n / QK8_0;                                                            \
-        __m512 s0 = _mm512_setzero_ps(), s1 = s0;                                            \
-        int i = 0;                                                                           \
-        for (; i + 16 <= nb; i += 16) {                                                      \
-            const __m512 sc = scales16(&x[i].d, sizeof *x, &y[i].d, sizeof *y);              \
-            __m512i idx = PAIR_IDX0;                                                         \
-            _Pragma("GCC unroll 4") for (int k = 0; k < 16; k += 4) {                      \
-                const __m512i p0 = INT2(x[i + k].qs, x[i + k + 1].qs, y[i + k].qs, y[i + k + 1].qs); \
-                s0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p0), _mm512_permutexvar_ps(idx, sc), s0); \
-                idx = _mm512_add_epi32(idx, _mm512_set1_epi32(2));                           \
-                const __m512i p1 = INT2(x[i + k + 2].qs, x[i + k + 3].qs, y[i + k + 2].qs,   \
-                                        y[i + k + 3].qs);                                    \
-                s1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p1), _mm512_permutexvar_ps(idx, sc), s1); \
-                idx = _mm512_add_epi32(idx, _mm512_set1_epi32(2));                           \
-            }                                                                                \
-        }                                                                                    \
-        for (; i + 4 <= nb; i += 4) {                                                        \
-            const __m512i p0 = INT2(x[i].qs, x[i + 1].qs, y[i].qs, y[i + 1].qs);             \
-            const __m512i p1 = INT2(x[i + 2].qs, x[i + 3].qs, y[i + 2].qs, y[i + 3].qs);     \
-            s0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p0),                                     \
-                                 scale2(ld16(&x[i].d), ld16(&x[i + 1].d), ld16(&y[i].d),      \
-                                        ld16(&y[i + 1].d)),                                  \
-                                 s0);                                                        \
-            s1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p1),                                     \
-                                 scale2(ld16(&x[i + 2].d), ld16(&x[i + 3].d),                \
-                                        ld16(&y[i + 2].d), ld16(&y[i + 3].d)),               \
-                                 s1);                                                        \
-        }                                                                                    \
-        for (; i < nb; i += 2) {                                                             \
-            const int two = i + 1 < nb;                                                      \
-            const int8_t *xb = two ? x[i + 1].qs : zero32;                                   \
-            const int8_t *yb = two ? y[i + 1].qs : zero32;                                   \
-            const __m512i p = INT2(x[i].qs, xb, y[i].qs, yb);                                \
-            s0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p),                                      \
-                                 scale2(ld16(&x[i].d), two ? ld16(&x[i + 1].d) : 0,          \
-                                        ld16(&y[i].d), two ? ld16(&y[i + 1].d) : 0),         \
-                                 s0);                                                        \
-        }                                                                                    \
-        return hsum(_mm512_add_ps(s0, s1));                                                  \
-    }
-
-DOT_Q4_0(dot_q4_0, q4_0_int)
+DOT32_TILE(q4_0_tile, block_q4_0, q4_0_prep, q4_0_int)
+DOT32_TILE(q8_0_tile, block_q8_0, q8_0_prep, q8_0_int)
+DOT_FROM_TILE(dot_q4_0, q4_0_tile)
+DOT_FROM_TILE(dot_q8_0, q8_0_tile)
+ROWS_FROM_TILE(rows_q4_0, q4_0_tile, 4, (size_t)n / QK4_0 * sizeof(block_q4_0))
+ROWS_FROM_TILE(rows_q8_0, q8_0_tile, 4, (size_t)n / QK8_0 * sizeof(block_q8_0))
 DOT_Q4_1(dot_q4_1, dot_u8s8)
-DOT_Q8_0(dot_q8_0, q8_0_int2)
 
 /* ---- K-quants ------------------------------------------------------------------------ */
 
@@ -570,35 +637,38 @@ SI __m512i madd_add(__m512i acc, __m512i p, __m512i s)
     return _mm512_add_epi32(acc, madd16(p, s));
 }
 
-#define DOT_Q4_K(NAME, MADD)                                                                 \
-    static float NAME(const void *wrow, const void *xq, int n)                               \
+/* Q4_K: per block the weight side (nibbles of the 4 64-value chunks, their
+ * sub-block scales spread as int16, the mins) once per tile; per row the
+ * mins term sum_j m[j/2] * bsums[j] and the scaled sums. */
+#define DOT_Q4_K_TILE(NAME, MADD)                                                            \
+    AI void NAME(const void *wrow, const void *xq, size_t stride, int n, float *out,          \
+                 size_t ostride, const int T)                                                \
     {                                                                                        \
         const block_q4_K *x = wrow;                                                          \
-        const block_q8_K *y = xq;                                                            \
+        const block_q8_K *y[8];                                                              \
+        __m512 acc[8];                                                                       \
+        __m256 accm[8];                                                                      \
+        UNROLL_T for (int t = 0; t < T; t++)                                                 \
+        {                                                                                    \
+            y[t] = (const block_q8_K *)((const uint8_t *)xq + (size_t)t * stride);           \
+            acc[t] = _mm512_setzero_ps();                                                    \
+            accm[t] = _mm256_setzero_ps();                                                   \
+        }                                                                                    \
         const int nb = n / QK_K;                                                             \
         const __m512i m0f = _mm512_set1_epi8(0x0f);                                          \
         const __m512i cnt = _mm512_set_epi64(4, 4, 4, 4, 0, 0, 0, 0);                        \
         const __m128i dup = _mm_set_epi8(7, 7, 6, 6, 5, 5, 4, 4, 3, 3, 2, 2, 1, 1, 0, 0);    \
-        __m512 acc = _mm512_setzero_ps();                                                    \
-        __m256 accm = _mm256_setzero_ps();                                                   \
         for (int i = 0; i < nb; i++) {                                                       \
             const __m128i sm = q4k_scales(x[i].scales);                                      \
-            /* mins: sum_j m[j/2] * bsums[j] */                                              \
             const __m256i m16 = _mm256_cvtepu8_epi16(_mm_shuffle_epi8(_mm_srli_si128(sm, 8), dup)); \
-            const __m256i bs = _mm256_loadu_si256((const __m256i *)y[i].bsums);              \
-            const __m256i mi = _mm256_madd_epi16(bs, m16);                                   \
-            const float yd = y[i].d;                                                         \
-            accm = _mm256_fmadd_ps(_mm256_cvtepi32_ps(mi),                                   \
-                                   _mm256_set1_ps(h2f(ld16(&x[i].dmin)) * yd), accm);        \
-            /* scales as int16, spread per 32-value sub-block */                             \
+            const float dmin = h2f(ld16(&x[i].dmin)), dx = h2f(ld16(&x[i].d));               \
             const __m512i sc16 = _mm512_cvtepu8_epi16(_mm256_zextsi128_si256(sm));           \
-            __m512i isum = _mm512_setzero_si512();                                           \
+            __m512i q[4], s[4];                                                              \
             _Pragma("GCC unroll 4") for (int c = 0; c < 4; c++) {                          \
-                __m512i q = _mm512_broadcast_i64x4(                                          \
+                const __m512i b = _mm512_broadcast_i64x4(                                    \
                     _mm256_loadu_si256((const __m256i *)(x[i].qs + 32 * c)));                \
-                q = _mm512_and_si512(_mm512_srlv_epi64(q, cnt), m0f);                        \
-                const __m512i p = _mm512_maddubs_epi16(q, _mm512_loadu_si512(y[i].qs + 64 * c)); \
-                const __m512i s = _mm512_permutexvar_epi16(                                  \
+                q[c] = _mm512_and_si512(_mm512_srlv_epi64(b, cnt), m0f);                     \
+                s[c] = _mm512_permutexvar_epi16(                                             \
                     _mm512_set_epi64(0x0001000100010001LL * (2 * c + 1),                      \
                                      0x0001000100010001LL * (2 * c + 1),                      \
                                      0x0001000100010001LL * (2 * c + 1),                      \
@@ -608,52 +678,71 @@ SI __m512i madd_add(__m512i acc, __m512i p, __m512i s)
                                      0x0001000100010001LL * (2 * c),                          \
                                      0x0001000100010001LL * (2 * c)),                         \
                     sc16);                                                                   \
-                isum = MADD(isum, p, s);                                                     \
             }                                                                                \
-            acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum),                                  \
-                                  _mm512_set1_ps(h2f(ld16(&x[i].d)) * yd), acc);             \
+            UNROLL_T for (int t = 0; t < T; t++)                                             \
+            {                                                                                \
+                const block_q8_K *yt = &y[t][i];                                             \
+                const __m256i bs = _mm256_loadu_si256((const __m256i *)yt->bsums);           \
+                const __m256i mi = _mm256_madd_epi16(bs, m16);                               \
+                const float yd = yt->d;                                                      \
+                accm[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(mi), _mm256_set1_ps(dmin * yd),  \
+                                          accm[t]);                                          \
+                __m512i isum = _mm512_setzero_si512();                                       \
+                _Pragma("GCC unroll 4") for (int c = 0; c < 4; c++) {                      \
+                    const __m512i p = _mm512_maddubs_epi16(q[c], _mm512_loadu_si512(yt->qs + 64 * c)); \
+                    isum = MADD(isum, p, s[c]);                                              \
+                }                                                                            \
+                acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_set1_ps(dx * yd),   \
+                                         acc[t]);                                            \
+            }                                                                                \
         }                                                                                    \
-        const __m128 m4 = _mm_add_ps(_mm256_castps256_ps128(accm),                           \
-                                     _mm256_extractf128_ps(accm, 1));                        \
-        __m128 m2 = _mm_add_ps(m4, _mm_movehl_ps(m4, m4));                                   \
-        m2 = _mm_add_ss(m2, _mm_movehdup_ps(m2));                                            \
-        return hsum(acc) - _mm_cvtss_f32(m2);                                                \
+        UNROLL_T for (int t = 0; t < T; t++)                                                 \
+        {                                                                                    \
+            const __m128 m4 = _mm_add_ps(_mm256_castps256_ps128(accm[t]),                    \
+                                         _mm256_extractf128_ps(accm[t], 1));                 \
+            __m128 m2 = _mm_add_ps(m4, _mm_movehl_ps(m4, m4));                               \
+            m2 = _mm_add_ss(m2, _mm_movehdup_ps(m2));                                        \
+            out[(size_t)t * ostride] = hsum(acc[t]) - _mm_cvtss_f32(m2);                     \
+        }                                                                                    \
     }
 
 /* Q6_K: 128 values per half h; register A holds groups 0,1 (ql low nibbles
  * of ql[0..63], qh bits 0-1 / 2-3), B groups 2,3 (ql high nibbles, qh bits
  * 4-5 / 6-7). The -32 offset is folded in through the bsums:
- * sum sc * (q - 32) * y = sum sc * q * y - 32 * sum_j sc[j] * bsums[j]. */
-#define DOT_Q6_K(NAME, MADD)                                                                 \
-    static float NAME(const void *wrow, const void *xq, int n)                               \
+ * sum sc * (q - 32) * y = sum sc * q * y - 32 * sum_j sc[j] * bsums[j].
+ * The 6-bit values and spread scales of both halves are unpacked once per
+ * tile. */
+#define DOT_Q6_K_TILE(NAME, MADD)                                                            \
+    AI void NAME(const void *wrow, const void *xq, size_t stride, int n, float *out,          \
+                 size_t ostride, const int T)                                                \
     {                                                                                        \
         const block_q6_K *x = wrow;                                                          \
-        const block_q8_K *y = xq;                                                            \
+        const block_q8_K *y[8];                                                              \
+        __m512 acc[8];                                                                       \
+        UNROLL_T for (int t = 0; t < T; t++)                                                 \
+        {                                                                                    \
+            y[t] = (const block_q8_K *)((const uint8_t *)xq + (size_t)t * stride);           \
+            acc[t] = _mm512_setzero_ps();                                                    \
+        }                                                                                    \
         const int nb = n / QK_K;                                                             \
         const __m512i m0f = _mm512_set1_epi8(0x0f), m30 = _mm512_set1_epi8(0x30);            \
         const __m512i rotA = _mm512_set_epi32(2, 2, 2, 2, 2, 2, 2, 2, 4, 4, 4, 4, 4, 4, 4, 4); \
         const __m512i rotB = _mm512_set_epi32(30, 30, 30, 30, 30, 30, 30, 30, 0, 0, 0, 0, 0, 0, 0, 0); \
-        __m512 acc = _mm512_setzero_ps();                                                    \
         for (int i = 0; i < nb; i++) {                                                       \
             const __m256i sc = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)x[i].scales)); \
             const __m512i sc16 = _mm512_castsi256_si512(sc);                                 \
-            const __m256i corr = _mm256_madd_epi16(                                          \
-                _mm256_loadu_si256((const __m256i *)y[i].bsums), sc);                        \
-            __m512i isum = _mm512_castsi256_si512(                                           \
-                _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(corr, 5)));       \
-            isum = _mm512_inserti64x4(isum, _mm256_setzero_si256(), 1);                      \
+            const float dx = h2f(ld16(&x[i].d));                                             \
+            __m512i qa[2], qb[2], sa[2], sb[2];                                              \
             _Pragma("GCC unroll 2") for (int h = 0; h < 2; h++) {                          \
                 const __m512i L = _mm512_loadu_si512(x[i].ql + 64 * h);                      \
                 const __m512i H = _mm512_broadcast_i64x4(                                    \
                     _mm256_loadu_si256((const __m256i *)(x[i].qh + 32 * h)));                \
-                const __m512i qa = _mm512_ternarylogic_epi32(                                \
+                qa[h] = _mm512_ternarylogic_epi32(                                           \
                     L, _mm512_and_si512(_mm512_rolv_epi32(H, rotA), m30), m0f, 0xec);        \
-                const __m512i qb = _mm512_ternarylogic_epi32(                                \
+                qb[h] = _mm512_ternarylogic_epi32(                                           \
                     _mm512_srli_epi16(L, 4), _mm512_and_si512(_mm512_rolv_epi32(H, rotB), m30), \
                     m0f, 0xec);                                                              \
-                const __m512i pa = _mm512_maddubs_epi16(qa, _mm512_loadu_si512(y[i].qs + 128 * h)); \
-                const __m512i pb = _mm512_maddubs_epi16(qb, _mm512_loadu_si512(y[i].qs + 128 * h + 64)); \
-                const __m512i sa = _mm512_permutexvar_epi16(                                 \
+                sa[h] = _mm512_permutexvar_epi16(                                            \
                     _mm512_set_epi64(0x0003000300030003LL + 0x0008000800080008LL * h,         \
                                      0x0003000300030003LL + 0x0008000800080008LL * h,         \
                                      0x0002000200020002LL + 0x0008000800080008LL * h,         \
@@ -663,7 +752,7 @@ SI __m512i madd_add(__m512i acc, __m512i p, __m512i s)
                                      0x0000000000000000LL + 0x0008000800080008LL * h,         \
                                      0x0000000000000000LL + 0x0008000800080008LL * h),        \
                     sc16);                                                                   \
-                const __m512i sb = _mm512_permutexvar_epi16(                                 \
+                sb[h] = _mm512_permutexvar_epi16(                                            \
                     _mm512_set_epi64(0x0007000700070007LL + 0x0008000800080008LL * h,         \
                                      0x0007000700070007LL + 0x0008000800080008LL * h,         \
                                      0x0006000600060006LL + 0x0008000800080008LL * h,         \
@@ -673,17 +762,35 @@ SI __m512i madd_add(__m512i acc, __m512i p, __m512i s)
                                      0x0004000400040004LL + 0x0008000800080008LL * h,         \
                                      0x0004000400040004LL + 0x0008000800080008LL * h),        \
                     sc16);                                                                   \
-                isum = MADD(isum, pa, sa);                                                   \
-                isum = MADD(isum, pb, sb);                                                   \
             }                                                                                \
-            acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum),                                  \
-                                  _mm512_set1_ps(h2f(ld16(&x[i].d)) * y[i].d), acc);         \
+            UNROLL_T for (int t = 0; t < T; t++)                                             \
+            {                                                                                \
+                const block_q8_K *yt = &y[t][i];                                             \
+                const __m256i corr = _mm256_madd_epi16(                                      \
+                    _mm256_loadu_si256((const __m256i *)yt->bsums), sc);                     \
+                __m512i isum = _mm512_castsi256_si512(                                       \
+                    _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(corr, 5)));   \
+                isum = _mm512_inserti64x4(isum, _mm256_setzero_si256(), 1);                  \
+                _Pragma("GCC unroll 2") for (int h = 0; h < 2; h++) {                      \
+                    const __m512i pa = _mm512_maddubs_epi16(qa[h], _mm512_loadu_si512(yt->qs + 128 * h)); \
+                    const __m512i pb =                                                       \
+                        _mm512_maddubs_epi16(qb[h], _mm512_loadu_si512(yt->qs + 128 * h + 64)); \
+                    isum = MADD(isum, pa, sa[h]);                                            \
+                    isum = MADD(isum, pb, sb[h]);                                            \
+                }                                                                            \
+                acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_set1_ps(dx * yt->d), \
+                                         acc[t]);                                            \
+            }                                                                                \
         }                                                                                    \
-        return hsum(acc);                                                                    \
+        UNROLL_T for (int t = 0; t < T; t++)                                                 \
+            out[(size_t)t * ostride] = hsum(acc[t]);                                         \
     }
-
-DOT_Q4_K(dot_q4_K, madd_add)
-DOT_Q6_K(dot_q6_K, madd_add)
+DOT_Q4_K_TILE(q4_K_tile, madd_add)
+DOT_Q6_K_TILE(q6_K_tile, madd_add)
+DOT_FROM_TILE(dot_q4_K, q4_K_tile)
+DOT_FROM_TILE(dot_q6_K, q6_K_tile)
+ROWS_FROM_TILE(rows_q4_K, q4_K_tile, 4, (size_t)n / QK_K * sizeof(block_q4_K))
+ROWS_FROM_TILE(rows_q6_K, q6_K_tile, 4, (size_t)n / QK_K * sizeof(block_q6_K))
 
 /* ---- llama2.c kernels ---------------------------------------------------------------- */
 
@@ -804,6 +911,9 @@ const struct simd_kernels simd_avx512 = {
     .dot = {[QT_F32] = dot_f32_row, [QT_F16] = dot_f16, [QT_BF16] = dot_bf16,
             [QT_Q4_0] = dot_q4_0, [QT_Q4_1] = dot_q4_1, [QT_Q8_0] = dot_q8_0,
             [QT_Q4_K] = dot_q4_K, [QT_Q6_K] = dot_q6_K},
+    .dot_rows = {[QT_F16] = rows_f16, [QT_BF16] = rows_bf16,
+                 [QT_Q4_0] = rows_q4_0, [QT_Q8_0] = rows_q8_0, [QT_Q4_K] = rows_q4_K,
+                 [QT_Q6_K] = rows_q6_K},
     .act = {[QT_F16] = act_f16, [QT_BF16] = act_bf16, [QT_Q8_0] = act_q8_0,
             [QT_Q8_1] = act_q8_1, [QT_Q8_K] = act_q8_K},
     .dot_f32 = dot_f32,
@@ -817,27 +927,38 @@ const struct simd_kernels simd_avx512 = {
 
 /* ---- VNNI ------------------------------------------------------------------------------ */
 
-static inline __m512i q4_0_int_vnni(__m512i q, __m512i y)
-{
-    const __m512i z = _mm512_setzero_si512();
-    return _mm512_sub_epi32(_mm512_dpbusd_epi32(z, q, y),
-                            _mm512_dpbusd_epi32(z, _mm512_set1_epi8(8), y));
-}
-
 static inline __m512i u8s8_vnni(__m512i u, __m512i s)
 {
     return _mm512_dpbusd_epi32(_mm512_setzero_si512(), u, s);
 }
 
-/* x*y = (x + 128)*y - 128*y with x + 128 unsigned: exact for all int8. */
-static inline __m512i q8_0_int2_vnni(const int8_t *xa, const int8_t *xb, const int8_t *ya,
-                                     const int8_t *yb)
+/* Signed weights w (Q8_0's int8, Q4_0's q - 8) times int8 activations y:
+ * w*y = (y + 128)*w - 128*w, y + 128 unsigned; the -128*w term is computed
+ * once per tile (b) and is where the per-row vpdpbusd starts. Exact for
+ * all int8: the lanes hold the same integers as without VNNI. */
+static inline struct wpair s8_prep_vnni(__m512i w)
 {
     const __m512i bias = _mm512_set1_epi8((char)0x80);
-    const __m512i x = _mm512_xor_si512(load2x256(xa, xb), bias);
-    const __m512i y = load2x256(ya, yb);
-    const __m512i z = _mm512_setzero_si512();
-    return _mm512_sub_epi32(_mm512_dpbusd_epi32(z, x, y), _mm512_dpbusd_epi32(z, bias, y));
+    const struct wpair r = {
+        w, _mm512_sub_epi32(_mm512_setzero_si512(),
+                            _mm512_dpbusd_epi32(_mm512_setzero_si512(), bias, w))};
+    return r;
+}
+
+static inline __m512i s8_int_vnni(struct wpair w, const int8_t *ya, const int8_t *yb)
+{
+    const __m512i bias = _mm512_set1_epi8((char)0x80);
+    return _mm512_dpbusd_epi32(w.b, _mm512_xor_si512(load2x256(ya, yb), bias), w.a);
+}
+
+static inline struct wpair q4_0_prep_vnni(const uint8_t *xa, const uint8_t *xb)
+{
+    return s8_prep_vnni(_mm512_sub_epi8(nibbles2(xa, xb), _mm512_set1_epi8(8)));
+}
+
+static inline struct wpair q8_0_prep_vnni(const int8_t *xa, const int8_t *xb)
+{
+    return s8_prep_vnni(load2x256(xa, xb));
 }
 
 static inline __m512i madd_add_vnni(__m512i acc, __m512i p, __m512i s)
@@ -845,17 +966,28 @@ static inline __m512i madd_add_vnni(__m512i acc, __m512i p, __m512i s)
     return _mm512_dpwssd_epi32(acc, p, s);
 }
 
-DOT_Q4_0(dot_q4_0_vnni, q4_0_int_vnni)
+DOT32_TILE(q4_0_tile_vnni, block_q4_0, q4_0_prep_vnni, s8_int_vnni)
+DOT32_TILE(q8_0_tile_vnni, block_q8_0, q8_0_prep_vnni, s8_int_vnni)
+DOT_Q4_K_TILE(q4_K_tile_vnni, madd_add_vnni)
+DOT_Q6_K_TILE(q6_K_tile_vnni, madd_add_vnni)
+DOT_FROM_TILE(dot_q4_0_vnni, q4_0_tile_vnni)
+DOT_FROM_TILE(dot_q8_0_vnni, q8_0_tile_vnni)
+DOT_FROM_TILE(dot_q4_K_vnni, q4_K_tile_vnni)
+DOT_FROM_TILE(dot_q6_K_vnni, q6_K_tile_vnni)
+ROWS_FROM_TILE(rows_q4_0_vnni, q4_0_tile_vnni, 4, (size_t)n / QK4_0 * sizeof(block_q4_0))
+ROWS_FROM_TILE(rows_q8_0_vnni, q8_0_tile_vnni, 4, (size_t)n / QK8_0 * sizeof(block_q8_0))
+ROWS_FROM_TILE(rows_q4_K_vnni, q4_K_tile_vnni, 4, (size_t)n / QK_K * sizeof(block_q4_K))
+ROWS_FROM_TILE(rows_q6_K_vnni, q6_K_tile_vnni, 4, (size_t)n / QK_K * sizeof(block_q6_K))
 DOT_Q4_1(dot_q4_1_vnni, u8s8_vnni)
-DOT_Q8_0(dot_q8_0_vnni, q8_0_int2_vnni)
-DOT_Q4_K(dot_q4_K_vnni, madd_add_vnni)
-DOT_Q6_K(dot_q6_K_vnni, madd_add_vnni)
 
 const struct simd_kernels simd_avx512vnni = {
     .name = "avx512vnni",
     .dot = {[QT_F32] = dot_f32_row, [QT_F16] = dot_f16, [QT_BF16] = dot_bf16,
             [QT_Q4_0] = dot_q4_0_vnni, [QT_Q4_1] = dot_q4_1_vnni, [QT_Q8_0] = dot_q8_0_vnni,
             [QT_Q4_K] = dot_q4_K_vnni, [QT_Q6_K] = dot_q6_K_vnni},
+    .dot_rows = {[QT_F16] = rows_f16, [QT_BF16] = rows_bf16,
+                 [QT_Q4_0] = rows_q4_0_vnni, [QT_Q8_0] = rows_q8_0_vnni,
+                 [QT_Q4_K] = rows_q4_K_vnni, [QT_Q6_K] = rows_q6_K_vnni},
     .act = {[QT_F16] = act_f16, [QT_BF16] = act_bf16, [QT_Q8_0] = act_q8_0,
             [QT_Q8_1] = act_q8_1, [QT_Q8_K] = act_q8_K},
     .dot_f32 = dot_f32,
