@@ -9,7 +9,7 @@ MODELS_DIR ?= $(abspath ../shared/models)
 
 # Freestanding core: only platform.h and lib.h below it.
 CORE_SRC := errors.c pfjob.c prof.c lib.c fmt.c mathf.c kernels.c simd.c simd_avx2.c simd_avx512.c model.c model_gguf.c gguf.c quant.c engine.c tokenizer.c tokenizer_spm.c tokenizer_bpe.c transformer.c \
-            sampler.c generate.c config.c menu.c demo.c template.c chat.c app.c gguf_write.c
+            sampler.c generate.c config.c menu.c demo.c template.c chat.c app.c gguf_write.c bench.c
 EFI_SRC  := llama2_efi.c platform_efi.c crt_efi.c
 HOST_SRC := main_host.c platform_posix.c tool_synth.c tool_bench.c tool_quantize.c tool_compare.c
 
@@ -45,7 +45,7 @@ SAN_OBJ  := $(addprefix $(BUILD)/san/,$(CORE_SRC:.c=.o) platform_posix.o)
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_OBJ := $(addprefix $(BUILD)/san/,$(TEST_SRC:.c=.o))
 
-.PHONY: all efi host test unit run image deps clean bench
+.PHONY: all efi host test unit run image deps clean bench bench-compare
 all: efi host
 
 efi: $(BUILD)/llm.efi
@@ -98,9 +98,14 @@ test: deps
 	@$(MAKE) --no-print-directory all
 	@MODELS_DIR=$(MODELS_DIR) scripts/run_tests.sh
 
-# Speed: decode/prefill tok/s against the bandwidth roofline (not a test).
-bench: $(BUILD)/llm
+# Speed: decode/prefill tok/s against the bandwidth roofline, host and QEMU
+# (not a test; scripts/bench.sh lists the knobs, e.g. BENCH_SHAPES=stories15M).
+bench: $(BUILD)/llm $(BUILD)/llm.efi
 	@scripts/bench.sh
+
+# The same next to llama.cpp (node-llama-cpp) on the same files; rewrites BENCHMARKS.md.
+bench-compare: $(BUILD)/llm $(BUILD)/llm.efi
+	@scripts/bench.sh --compare
 
 clean:
 	rm -rf $(BUILD)

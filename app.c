@@ -8,6 +8,7 @@
  *   DEMO_PAUSE  kiosk pause between two demo prompts
  * Keys typed while loading or generating are queued for the next input mode. */
 #include "app.h"
+#include "bench.h"
 #include "simd.h"
 #include "chat.h"
 #include "config.h"
@@ -662,6 +663,7 @@ static void select_kernels(const char *isa)
                     "using the best this CPU runs\n", isa);
     if (rc)
         simd_select("auto");
+    diag_printf("kernels: %s\n", g_simd->name);
 }
 
 int app_main(const struct config *cli)
@@ -687,6 +689,11 @@ int app_main(const struct config *cli)
     str_copy(A.chat.system, sizeof A.chat.system, A.cfg.system);
     A.chat.cot = MIN(MAX(A.cfg.cot, 0), 2);
     load_few_shot();
+    if (A.cfg.bench) { /* the speed table first; then off, or on to the menu */
+        bench_catalog(&A.cat, A.cfg.steps);
+        if (A.cfg.shutdown)
+            plat_shutdown(0);
+    }
     if (A.cfg.set_mask & CONFIG_SET_PROMPT) {
         start_load(default_model(), AFTER_ONESHOT);
     } else {

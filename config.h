@@ -32,8 +32,9 @@
  *               processor included (0 = all cores)
  *   isa         kernel table: auto (the best this CPU runs), generic, avx2,
  *               avx512, avx512vnni (auto)
- *   bench       0/1: run the speed benchmark over the models on the volume
- *               instead of the menu (0)
+ *   bench       0/1: print the speed table (bench.c) for the models on the
+ *               volume before the menu, or then power off with shutdown=1;
+ *               prompt steps/2 tokens, decode steps (0)
  * Paths use '/' separators; '\' in model/tokenizer paths is turned into '/'.
  * String values must be valid UTF-8 without control characters.
  */
@@ -66,7 +67,7 @@ struct config {
     int cot;                /* chain of thought: 0 off, 1 in the question, 2 in the answer */
     int threads;            /* parallel_for threads; 0 = all cores */
     char isa[16];           /* kernel table name; "" or "auto" = best */
-    int bench;              /* run the benchmark instead of the menu */
+    int bench;              /* run the benchmark (bench_catalog) at boot */
     unsigned set_mask; /* CONFIG_SET_* bits of the keys given successfully */
 };
 

@@ -105,15 +105,6 @@ static void sanitize(char *dst, size_t cap, const char *s, uint64_t n)
         dst[o < cap ? o : cap - 1] = 0;
 }
 
-static const char *base_name(const char *path)
-{
-    const char *b = path;
-    for (const char *s = path; *s; s++)
-        if (*s == '/' || *s == '\\')
-            b = s + 1;
-    return b;
-}
-
 static uint32_t hash_bytes(const char *s, uint64_t n)
 {
     uint32_t h = 2166136261u;
@@ -789,7 +780,7 @@ static int run_part(struct parser *p, const struct source *src, uint32_t k, uint
     p->elem = -1;
     if (k > 0) {
         char shown[72];
-        const char *bn = base_name(src->path);
+        const char *bn = path_base(src->path);
         sanitize(shown, sizeof shown, bn, strlen(bn));
         fmt_snprintf(p->prefix, sizeof p->prefix, "part %u of %u '%s': ", k + 1, n, shown);
     }

@@ -277,3 +277,12 @@ char *str_trim(char *s)
     s[n] = 0;
     return s;
 }
+
+const char *path_base(const char *path)
+{
+    const char *b = path;
+    for (const char *s = path; *s; s++)
+        if (*s == '/' || *s == '\\')
+            b = s + 1;
+    return b;
+}

@@ -76,6 +76,8 @@ void line_reader_init(struct line_reader *r, const char *text, size_t len);
 int line_reader_next(struct line_reader *r, const char **ret_s, size_t *ret_n);
 /* Removes leading/trailing ASCII whitespace in place; returns s. */
 char *str_trim(char *s);
+/* The file name part of a path (after the last '/' or '\\'); points into path. */
+const char *path_base(const char *path);
 
 /* ---- fmt.c ---- */
 /* A small vsnprintf: %d %i %u %x %ld %lu %lld %llu %zu %zd %s %c %p %%

@@ -106,20 +106,11 @@ const struct catalog_entry *catalog_choice(const struct catalog *c, int i)
     return NULL;
 }
 
-static const char *base_name(const char *path)
-{
-    const char *slash = path;
-    for (const char *p = path; *p; p++)
-        if (*p == '/')
-            slash = p + 1;
-    return slash;
-}
-
 int catalog_find(const struct catalog *c, const char *path)
 {
     for (int i = 0; i < c->n_choices; i++) {
         const struct catalog_entry *e = catalog_choice(c, i);
-        if (!str_casecmp(e->path, path) || !str_casecmp(base_name(e->path), path))
+        if (!str_casecmp(e->path, path) || !str_casecmp(path_base(e->path), path))
             return i;
     }
     return -1;
@@ -138,7 +129,7 @@ int catalog_first_model(const struct catalog *c)
  * conventional names (tok512.bin, tokenizer.bin), 0 otherwise. */
 static int tokenizer_fit(const char *tok_path, const char *model_path, int vocab)
 {
-    const char *tok = base_name(tok_path), *model = base_name(model_path);
+    const char *tok = path_base(tok_path), *model = path_base(model_path);
     size_t stem = 0;
     while (model[stem] && model[stem] != '.')
         stem++;

@@ -10,6 +10,7 @@
 #                        (e.g. file:out.log, or chardev:ID with -chardev in args)
 #   DISK=virtio|ahci|usb how the image is attached (default virtio)
 #   KVM=auto|0|1         KVM when usable (probed), else TCG with -cpu max
+#   TCG_THREAD=multi|single  TCG's vCPU threading (QEMU's default when unset)
 #   VARS=path            writable OVMF vars copy (default: beside IMG, fresh per run)
 #   OVMF_DEBUG=path      OVMF debug port (0x402) output to a file
 #   QEMU_DRY_RUN=1       print the command instead of running it
@@ -40,7 +41,7 @@ kvm_usable() {
     ( printf 'quit\n' | timeout 10 qemu-system-x86_64 -accel kvm -machine q35 \
         -cpu host -nodefaults -display none -S -monitor stdio ) >/dev/null 2>&1
 }
-accel=(-accel tcg -cpu max)
+accel=(-accel "tcg${TCG_THREAD:+,thread=$TCG_THREAD}" -cpu max)
 accel_name=TCG
 case ${KVM:-auto} in
     1) accel=(-accel kvm -cpu host); accel_name=KVM ;;

@@ -72,7 +72,7 @@ else
     fail menu_listing "the menu misses models or their facts"
 fi
 send_line "2"
-wait_for "huge.bin needs 1312 MiB but only " 30 && wait_for "MiB are free." 5 && pass menu_refuses_too_big ||
+wait_for "huge.bin needs 1313 MiB but only " 30 && wait_for "MiB are free." 5 && pass menu_refuses_too_big ||
     fail menu_refuses_too_big "the too-big model was not refused with its numbers"
 wait_for "model> " 30 && send_line "1"
 wait_for "garbage.bin is unusable:" 30 && pass menu_refuses_broken ||

@@ -37,6 +37,13 @@
 //       log-softmax). A probability that underflowed to 0 prints as null.
 //   node llama.mjs info MODEL.gguf
 //       -> {"bos":..,"eos":..,"add_bos":..,"add_eos":..,"vocab_type":..,...}
+//   node llama.mjs bench MODEL.gguf [--prompt-n 128] [--n 256] [--threads N] [--max-seconds S]
+//       -> {"prefill":tok/s,"decode":tok/s,"decoded":N,"threads":N}  speed, for
+//       scripts/bench.sh: prefill = one batched evaluation of --prompt-n varied
+//       token ids, decode = --n greedy tokens one at a time after it (an end-of-
+//       generation token just restarts the evaluation with another id), or
+//       as many as S seconds allow (the rate is over the tokens decoded).
+//       KV cache f16 here unless --kv-type is given (llama.cpp's default).
 //
 // Common options:
 //   --vocab-only       load only the vocabulary (tokenize/info on vocab-only GGUFs);
@@ -69,6 +76,7 @@ function usage(msg) {
         "       node llama.mjs tokenize MODEL (--text S ... | --file F [--sep SEP]) [--add-special] [--parse-special]\n" +
         "       node llama.mjs logits MODEL --prompt-ids \"...\" [--all]\n" +
         "       node llama.mjs info MODEL\n" +
+        "       node llama.mjs bench MODEL [--prompt-n 128] [--n 256] [--max-seconds S]\n" +
         "options: --ctx N --kv-type f32|f16 --threads N --mmap --vocab-only\n");
     process.exit(2);
 }
@@ -97,7 +105,7 @@ function parseArgs(argv) {
     if (!model) usage("missing MODEL");
     const o = {
         cmd, model, texts: [], file: null, sep: "\n", promptIds: null, prompt: null, promptIdsFile: null,
-        n: 50, ctx: null, kvType: "f32", threads: 1, mmap: false, vocabOnly: null,
+        n: null, promptN: 128, maxSeconds: 0, ctx: null, kvType: null, threads: 1, mmap: false, vocabOnly: null,
         addSpecial: false, parseSpecial: false, all: false,
     };
     for (let i = 0; i < rest.length; i++) {
@@ -122,6 +130,8 @@ function parseArgs(argv) {
             case "--prompt": o.prompt = val(); break;
             case "--prompt-ids-file": o.promptIdsFile = val(); break;
             case "--n": o.n = int(val(), 0); break;
+            case "--prompt-n": o.promptN = int(val(), 1); break;
+            case "--max-seconds": o.maxSeconds = int(val(), 1); break;
             case "--ctx": o.ctx = int(val(), 1); break;
             case "--kv-type": {
                 const v = val().toLowerCase();
@@ -139,6 +149,8 @@ function parseArgs(argv) {
         }
     }
     if (o.vocabOnly == null) o.vocabOnly = cmd === "tokenize" || cmd === "info";
+    o.n ??= cmd === "bench" ? 256 : 50;
+    o.kvType ??= cmd === "bench" ? "f16" : "f32";
     return o;
 }
 
@@ -321,7 +333,35 @@ async function cmdInfo(lib, o) {
 }
 
 const o = parseArgs(process.argv.slice(2));
-const cmds = { generate: cmdGenerate, tokenize: cmdTokenize, logits: cmdLogits, info: cmdInfo };
+async function cmdBench(lib, o) {
+    const { model } = await openModel(lib, o);
+    const nv = vocabSize(model);
+    const prompt = [model.tokens.bos ?? 1];
+    for (let i = 1, seed = 1; i < o.promptN; i++) { // varied ids, as llm bench uses
+        seed = (seed * 1664525 + 1013904223) >>> 0;
+        prompt.push(seed % nv);
+    }
+    const { sequence } = await makeSequence(lib, model, o, o.promptN + o.n + 1);
+    const t0 = performance.now();
+    await sequence.evaluateWithoutGeneratingNewTokens(prompt);
+    const t1 = performance.now();
+    let done = 0, tok = prompt[prompt.length - 1];
+    const late = () => o.maxSeconds > 0 && performance.now() - t1 > o.maxSeconds * 1e3;
+    while (done < o.n && !late()) {
+        const gen = sequence.evaluate([tok], { temperature: 0, yieldEogToken: true });
+        for await (const t of gen) {
+            done++;
+            tok = t;
+            if (model.isEogToken(t)) { tok = 3 + (done % (nv - 3)); break; }
+            if (done >= o.n || late()) break;
+        }
+    }
+    const t2 = performance.now();
+    return { prefill: o.promptN / ((t1 - t0) / 1e3), decode: done / ((t2 - t1) / 1e3), decoded: done,
+             threads: o.threads };
+}
+
+const cmds = { generate: cmdGenerate, tokenize: cmdTokenize, logits: cmdLogits, info: cmdInfo, bench: cmdBench };
 if (!cmds[o.cmd]) usage(`unknown command ${JSON.stringify(o.cmd)}`);
 const lib = await loadLib();
 try {

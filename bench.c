@@ -1,0 +1,142 @@
+/* bench.c - the speed benchmark (bench.h), shared by the host tool and the
+ * firmware's bench=1. */
+#include "bench.h"
+#include "errors.h"
+#include "kernels.h"
+#include "lib.h"
+#include "platform.h"
+#include "quant.h"
+#include "simd.h"
+#include "transformer.h"
+
+static int argmax(const float *x, int n)
+{
+    int best = 0;
+    for (int i = 1; i < n; i++)
+        best = x[i] > x[best] ? i : best;
+    return best;
+}
+
+void bench_begin(struct bench *b, int prompt, int tokens)
+{
+    memset(b, 0, sizeof *b);
+    b->prompt = prompt;
+    b->tokens = tokens > 0 ? tokens : 1;
+    b->bandwidth = k_read_bandwidth();
+    con_printf("llm bench: kernels %s, threads %d, memory read bandwidth %.1f GB/s "
+               "(measured now), prompt %d, decode %d tokens\n\n",
+               g_simd->name, plat_num_threads(), b->bandwidth / 1e9, b->prompt, b->tokens);
+    con_printf("| model | weights | MiB/token | prefill tok/s | decode tok/s | roofline tok/s | "
+               "decode / roofline |\n|---|---|---:|---:|---:|---:|---:|\n");
+}
+
+/* Times one loaded model into r: prefill of a varied prompt (batched by
+ * transformer_prefill), then greedy decode with the kernel counters on. */
+static void bench_run(const struct bench *b, const struct model *m, struct run_state *s,
+                      struct bench_result *r)
+{
+    static int prompt_ids[MODEL_MAX_CONTEXT];
+    int prompt = b->prompt, tokens = b->tokens, seq = m->cfg.seq_len;
+    if (prompt + tokens > seq) { /* short context: keep the 1:2 split */
+        prompt = MIN(prompt, seq / 3);
+        tokens = seq - prompt;
+    }
+    uint32_t seed = 1;
+    for (int i = 0; i < prompt; i++) {
+        prompt_ids[i] = i ? (int)(seed % (uint32_t)m->cfg.vocab_size) : 1; /* BOS first */
+        seed = seed * 1664525u + 1013904223u;
+    }
+    int tok = 1, pos = prompt;
+    uint64_t t0 = plat_time_us();
+    if (prompt > 0)
+        tok = argmax(transformer_prefill(m, s, prompt_ids, prompt, 0), m->cfg.vocab_size);
+    uint64_t t1 = plat_time_us();
+    prof_reset();
+    g_prof_on = 1;
+    uint64_t c0 = prof_now();
+    for (int i = 0; i < tokens; i++, pos++)
+        tok = argmax(transformer_forward(m, s, tok, pos), m->cfg.vocab_size);
+    uint64_t ticks = prof_now() - c0;
+    g_prof_on = 0;
+    uint64_t t2 = plat_time_us();
+    r->prefill = prompt ? prompt * 1e6 / (double)(t1 - t0 + 1) : 0;
+    r->decode = tokens * 1e6 / (double)(t2 - t1 + 1);
+    double rest = 1.0;
+    for (int k = 0; k < PROF_COUNT; k++) {
+        r->share[k] = ticks ? (double)g_prof_ticks[k] / (double)ticks : 0;
+        rest -= r->share[k];
+    }
+    r->share[PROF_COUNT] = rest > 0 ? rest : 0; /* argmax and anything unbracketed */
+}
+
+int bench_model(struct bench *b, const char *path)
+{
+    static struct model m; /* big: keep it off the firmware's small stack */
+    struct run_state s;
+    struct bench_result one, *r = b->n < BENCH_MAX_MODELS ? &b->r[b->n] : &one;
+    char err[256];
+    int rc;
+    if ((rc = model_load(&m, path, err, sizeof err)) != 0) {
+        diag_printf("llm bench: %s: %s\n", path, err);
+        return rc;
+    }
+    if ((rc = run_state_alloc(&s, &m.cfg)) != 0) {
+        diag_printf("llm bench: %s: no memory for the KV cache\n", path);
+        model_free(&m);
+        return rc;
+    }
+    memset(r, 0, sizeof *r);
+    str_copy(r->name, sizeof r->name, path_base(path));
+    bench_run(b, &m, &s, r);
+    double bytes = (double)m.cfg.weight_bytes, roof = bytes > 0 ? b->bandwidth / bytes : 0;
+    con_printf("| %s | %s | %.1f | %.1f | %.1f | %.1f | %.0f%% |\n", r->name,
+               m.cfg.weight_type == TENSOR_Q8_GROUPS ? "int8 groups"
+                                                    : qtype_name(m.cfg.weight_type),
+               bytes / 1048576.0, r->prefill, r->decode, roof,
+               roof > 0 ? 100.0 * r->decode / roof : 0.0);
+    run_state_free(&s);
+    model_free(&m);
+    b->n += r != &one;
+    return 0;
+}
+
+void bench_end(struct bench *b)
+{
+    if (b->n == 0)
+        return;
+    con_printf("\nshare of decode time per kernel:\n\n| model |");
+    for (int k = 0; k < PROF_COUNT; k++)
+        con_printf(" %s |", prof_name(k));
+    con_printf(" rest |\n|---|");
+    for (int k = 0; k <= PROF_COUNT; k++)
+        con_printf("---:|");
+    con_printf("\n");
+    for (int i = 0; i < b->n; i++) {
+        con_printf("| %s |", b->r[i].name);
+        for (int k = 0; k <= PROF_COUNT; k++)
+            con_printf(" %.1f%% |", 100.0 * b->r[i].share[k]);
+        con_printf("\n");
+    }
+}
+
+void bench_catalog(const struct catalog *c, int steps)
+{
+    static struct bench b;
+    if (steps <= 0)
+        steps = 256;
+    con_printf("\n");
+    bench_begin(&b, steps / 2, steps);
+    for (int i = 0; i < c->n; i++) {
+        const struct catalog_entry *e = &c->e[i];
+        if (e->kind != CAT_MODEL)
+            continue;
+        if (e->too_big) /* a row all the same, so the table says what it left out */
+            con_printf("| %s | skipped: needs %llu MiB, %llu MiB free | | | | | |\n",
+                       path_base(e->path), (unsigned long long)(e->need_bytes >> 20),
+                       (unsigned long long)(c->mem_free >> 20));
+        else
+            bench_model(&b, e->path);
+    }
+    bench_end(&b);
+    con_printf("llm bench: done\n");
+}
