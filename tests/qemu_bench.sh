@@ -18,7 +18,7 @@ else
 fi
 clean_log >"$QT/out.txt"
 
-if grep -aqE '^llm bench: kernels [a-z0-9]+, threads 2, memory read bandwidth [0-9.]+ GB/s \(measured now\), prompt 8, decode 16 tokens$' "$QT/out.txt"; then
+if grep -aqE '^llm bench: kernels [a-z0-9]+, threads 2, memory read bandwidth [0-9.]+ GB/s \(measured now\), prompt 8 \(best of 3\), decode 16 tokens \(median token time\)$' "$QT/out.txt"; then
     pass bench_header
 else
     fail bench_header "no 'llm bench: kernels ..., threads 2, ...' line"
