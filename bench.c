@@ -27,7 +27,7 @@ void bench_begin(struct bench *b, int prompt, int tokens)
                "(measured now), prompt %d (best of 3), decode %d tokens (median token time)\n\n",
                g_simd->name, plat_num_threads(), b->bandwidth / 1e9, b->prompt, b->tokens);
     con_printf("| model | weights | MiB/token | prefill tok/s | decode tok/s | roofline tok/s | "
-               "decode / roofline |\n|---|---|---:|---:|---:|---:|---:|\n");
+               "decode / roofline | GB/s |\n|---|---|---:|---:|---:|---:|---:|---:|\n");
 }
 
 static int cmp_u32(const void *a, const void *b)
@@ -107,17 +107,19 @@ int bench_model(struct bench *b, const char *path)
     }
     memset(r, 0, sizeof *r);
     str_copy(r->name, sizeof r->name, path_base(path));
-    /* the roofline is the best bandwidth the machine showed in this run:
-     * measured again next to each model, as a shared machine's load moves */
+    /* The roofline of this row: the bandwidth measured just before and just
+     * after the model ran (the better of the two), so a shared machine's
+     * load changes during a long run move both sides of the ratio alike. */
     double bw = k_read_bandwidth();
-    b->bandwidth = bw > b->bandwidth ? bw : b->bandwidth;
     bench_run(b, &m, &s, r);
-    double bytes = (double)m.cfg.weight_bytes, roof = bytes > 0 ? b->bandwidth / bytes : 0;
-    con_printf("| %s | %s | %.1f | %.1f | %.1f | %.1f | %.0f%% |\n", r->name,
+    double bw_after = k_read_bandwidth();
+    bw = bw_after > bw ? bw_after : bw;
+    double bytes = (double)m.cfg.weight_bytes, roof = bytes > 0 ? bw / bytes : 0;
+    con_printf("| %s | %s | %.1f | %.1f | %.1f | %.1f | %.0f%% | %.1f |\n", r->name,
                m.cfg.weight_type == TENSOR_Q8_GROUPS ? "int8 groups"
                                                     : qtype_name(m.cfg.weight_type),
                bytes / 1048576.0, r->prefill, r->decode, roof,
-               roof > 0 ? 100.0 * r->decode / roof : 0.0);
+               roof > 0 ? 100.0 * r->decode / roof : 0.0, bw / 1e9);
     run_state_free(&s);
     model_free(&m);
     b->n += r != &one;
@@ -128,8 +130,6 @@ void bench_end(struct bench *b)
 {
     if (b->n == 0)
         return;
-    con_printf("\nroofline bandwidth: %.1f GB/s (the best of the measurements before each "
-               "model)\n", b->bandwidth / 1e9);
     con_printf("\nshare of decode time per kernel:\n\n| model |");
     for (int k = 0; k < PROF_COUNT; k++)
         con_printf(" %s |", prof_name(k));
@@ -157,7 +157,7 @@ void bench_catalog(const struct catalog *c, int steps)
         if (e->kind != CAT_MODEL)
             continue;
         if (e->too_big) /* a row all the same, so the table says what it left out */
-            con_printf("| %s | skipped: needs %llu MiB, %llu MiB free | | | | | |\n",
+            con_printf("| %s | skipped: needs %llu MiB, %llu MiB free | | | | | | |\n",
                        path_base(e->path), (unsigned long long)(e->need_bytes >> 20),
                        (unsigned long long)(c->mem_free >> 20));
         else

@@ -307,6 +307,12 @@ static int g_cpus;        /* online CPUs, read once */
 static pthread_mutex_t g_pf_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t g_pf_wake = PTHREAD_COND_INITIALIZER; /* new job */
 static pthread_cond_t g_pf_done = PTHREAD_COND_INITIALIZER; /* pending hit 0 */
+/* Who is asleep on the condition variables (atomic): the lock and the
+ * wake-up call are only paid when someone actually sleeps, not on each of
+ * the hundreds of jobs a token takes. Each side publishes its own flag then
+ * reads the other's (both seq_cst), so one of them always sees the other. */
+static int g_sleepers;     /* workers waiting on g_pf_wake */
+static int g_caller_waits; /* the caller waiting on g_pf_done */
 
 static inline void cpu_relax(void)
 {
@@ -328,13 +334,16 @@ static void *pf_worker_main(void *arg)
         }
         if (seq == seen) {
             pthread_mutex_lock(&g_pf_mu);
-            while ((seq = __atomic_load_n(&w->seq, __ATOMIC_ACQUIRE)) == seen)
+            __atomic_add_fetch(&g_sleepers, 1, __ATOMIC_SEQ_CST);
+            while ((seq = __atomic_load_n(&w->seq, __ATOMIC_SEQ_CST)) == seen)
                 pthread_cond_wait(&g_pf_wake, &g_pf_mu);
+            __atomic_sub_fetch(&g_sleepers, 1, __ATOMIC_SEQ_CST);
             pthread_mutex_unlock(&g_pf_mu);
         }
         seen = seq;
         pf_job_run(&g_job);
-        if (__atomic_sub_fetch(&g_job.pending, 1, __ATOMIC_ACQ_REL) == 0) {
+        if (__atomic_sub_fetch(&g_job.pending, 1, __ATOMIC_SEQ_CST) == 0 &&
+            __atomic_load_n(&g_caller_waits, __ATOMIC_SEQ_CST)) {
             pthread_mutex_lock(&g_pf_mu);
             pthread_cond_signal(&g_pf_done);
             pthread_mutex_unlock(&g_pf_mu);
@@ -403,18 +412,22 @@ void plat_parallel_for(int n, void (*fn)(int i, void *ctx), void *ctx)
     }
     /* No worker reads g_job now: the previous job's workers all finished. */
     pf_job_start(&g_job, fn, ctx, n, nw);
-    pthread_mutex_lock(&g_pf_mu);
     for (int w = 0; w < nw; w++)
-        __atomic_store_n(&g_workers[w].seq, g_workers[w].seq + 1, __ATOMIC_RELEASE);
-    pthread_cond_broadcast(&g_pf_wake);
-    pthread_mutex_unlock(&g_pf_mu);
+        __atomic_store_n(&g_workers[w].seq, g_workers[w].seq + 1, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&g_sleepers, __ATOMIC_SEQ_CST)) {
+        pthread_mutex_lock(&g_pf_mu);
+        pthread_cond_broadcast(&g_pf_wake);
+        pthread_mutex_unlock(&g_pf_mu);
+    }
     pf_job_run(&g_job);
     for (int spin = 0; __atomic_load_n(&g_job.pending, __ATOMIC_ACQUIRE) != 0 && spin < PF_SPIN; spin++)
         cpu_relax();
     if (__atomic_load_n(&g_job.pending, __ATOMIC_ACQUIRE) != 0) {
         pthread_mutex_lock(&g_pf_mu);
-        while (__atomic_load_n(&g_job.pending, __ATOMIC_ACQUIRE) != 0)
+        __atomic_store_n(&g_caller_waits, 1, __ATOMIC_SEQ_CST);
+        while (__atomic_load_n(&g_job.pending, __ATOMIC_SEQ_CST) != 0)
             pthread_cond_wait(&g_pf_done, &g_pf_mu);
+        __atomic_store_n(&g_caller_waits, 0, __ATOMIC_SEQ_CST);
         pthread_mutex_unlock(&g_pf_mu);
     }
     __atomic_store_n(&g_in_job, 0, __ATOMIC_RELEASE);

@@ -1061,45 +1061,72 @@ int qmatvec_prepare(int type, const float *x, int n, void *scratch)
 }
 
 struct qmv_job {
-    float *out;
-    const uint8_t *w;
+    struct qmat mats[QMAT_MAX];
+    int n_mats;
+    int start[QMAT_MAX + 1]; /* first row of each matrix in the joint row range */
     size_t row_bytes;
-    int type, n, d;
+    int type, n;
     const void *xq;    /* prepared activations (qmatvec) */
     const float *x;    /* float activations (qmatvec_float) */
     size_t xq_stride;  /* bytes from one prepared activation row to the next */
     int nb;            /* activation rows */
 };
 
+/* Joint row i: its matrix, and the row within it. */
+static const struct qmat *job_row(const struct qmv_job *j, int *i)
+{
+    int k = 0;
+    while (k + 1 < j->n_mats && *i >= j->start[k + 1])
+        k++;
+    *i -= j->start[k];
+    return &j->mats[k];
+}
+
 /* Row i of W times every activation row: the weight row is read from memory
  * once and stays in L1 for the other nb - 1 products. */
 static void qmv_row(int i, void *ctx)
 {
     const struct qmv_job *j = ctx;
-    const uint8_t *row = j->w + (size_t)i * j->row_bytes;
+    const struct qmat *m = job_row(j, &i);
+    const uint8_t *row = (const uint8_t *)m->w + (size_t)i * j->row_bytes;
     if (j->nb > 1 && g_simd->dot_rows[j->type]) {
-        g_simd->dot_rows[j->type](row, j->xq, j->xq_stride, j->n, j->nb, j->out + i, (size_t)j->d);
+        g_simd->dot_rows[j->type](row, j->xq, j->xq_stride, j->n, j->nb, m->out + i, (size_t)m->d);
         return;
     }
     simd_dot_fn dot = g_simd->dot[j->type];
     const uint8_t *xq = j->xq;
     for (int b = 0; b < j->nb; b++, xq += j->xq_stride)
-        j->out[(size_t)b * (size_t)j->d + (size_t)i] = dot(row, xq, j->n);
+        m->out[(size_t)b * (size_t)m->d + (size_t)i] = dot(row, xq, j->n);
 }
 
-int qmatmul_prepared(float *out, const void *w, int type, const void *xq, size_t xq_stride, int n,
-                     int d, int nb)
+int qmatmul_prepared_many(const struct qmat *mats, int n_mats, int type, const void *xq,
+                          size_t xq_stride, int n, int nb)
 {
     int rc;
     const struct qtype_info *t = weight_type(type, n, &rc);
     if (!t)
         return rc;
-    if (d < 0 || nb < 1 || !out || !w || !xq || misaligned(w, type) || ((uintptr_t)xq & 3) ||
+    if (n_mats < 1 || n_mats > QMAT_MAX || nb < 1 || !xq || ((uintptr_t)xq & 3) ||
         (nb > 1 && (xq_stride & 3)))
         return ERR_INVAL;
-    struct qmv_job job = {out, w, row_bytes(t, n), type, n, d, xq, NULL, xq_stride, nb};
-    k_parallel_rows(d, n * nb, qmv_row, &job);
+    struct qmv_job job = {.n_mats = n_mats, .row_bytes = row_bytes(t, n), .type = type, .n = n,
+                          .xq = xq, .xq_stride = xq_stride, .nb = nb};
+    for (int k = 0; k < n_mats; k++) {
+        if (mats[k].d < 0 || !mats[k].out || !mats[k].w || misaligned(mats[k].w, type) ||
+            job.start[k] > INT_MAX - mats[k].d)
+            return ERR_INVAL;
+        job.mats[k] = mats[k];
+        job.start[k + 1] = job.start[k] + mats[k].d;
+    }
+    k_parallel_rows(job.start[n_mats], n * nb, qmv_row, &job);
     return 0;
+}
+
+int qmatmul_prepared(float *out, const void *w, int type, const void *xq, size_t xq_stride, int n,
+                     int d, int nb)
+{
+    const struct qmat m = {out, w, d};
+    return qmatmul_prepared_many(&m, 1, type, xq, xq_stride, n, nb);
 }
 
 int qmatvec_prepared(float *out, const void *w, int type, const void *xq, int n, int d)
@@ -1123,7 +1150,7 @@ static void qmvf_row(int i, void *ctx)
 {
     const struct qmv_job *j = ctx;
     const struct qtype_info *t = qtype_get(j->type);
-    const uint8_t *row = j->w + (size_t)i * j->row_bytes;
+    const uint8_t *row = (const uint8_t *)j->mats[0].w + (size_t)i * j->row_bytes;
     float buf[QMVF_CHUNK];
     float val = 0.0f;
     for (int k = 0; k < j->n; k += QMVF_CHUNK) {
@@ -1132,7 +1159,7 @@ static void qmvf_row(int i, void *ctx)
         for (int e = 0; e < m; e++)
             val += buf[e] * j->x[k + e];
     }
-    j->out[i] = val;
+    j->mats[0].out[i] = val;
 }
 
 int qmatvec_float(float *out, const void *w, int type, const float *x, int n, int d)
@@ -1143,7 +1170,8 @@ int qmatvec_float(float *out, const void *w, int type, const float *x, int n, in
         return rc;
     if (d < 0 || !out || !w || !x || misaligned(w, type))
         return ERR_INVAL;
-    struct qmv_job job = {out, w, row_bytes(t, n), type, n, d, NULL, x, 0, 1};
+    struct qmv_job job = {.mats = {{out, w, d}}, .n_mats = 1, .row_bytes = row_bytes(t, n),
+                          .type = type, .n = n, .x = x, .nb = 1};
     k_parallel_rows(d, n, qmvf_row, &job);
     return 0;
 }

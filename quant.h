@@ -174,6 +174,17 @@ int qmatvec_prepared(float *out, const void *w, int type, const void *xq,
  * exactly what qmatvec_prepared computes for that row alone. */
 int qmatmul_prepared(float *out, const void *w, int type, const void *xq, size_t xq_stride, int n,
                      int d, int nb);
+/* Several matrices of one type and row length times the same prepared
+ * activations in one parallel pass (q, k and v; gate and up): the cores
+ * wake once, and every product is what qmatmul_prepared computes alone. */
+#define QMAT_MAX 3
+struct qmat {
+    float *out; /* (nb, d) */
+    const void *w;
+    int d;
+};
+int qmatmul_prepared_many(const struct qmat *mats, int n_mats, int type, const void *xq,
+                          size_t xq_stride, int n, int nb);
 /* The simple float path: each row is dequantized block by block and summed
  * left to right in float, out[i] = ((w0*x0 + w1*x1) + ...), no scratch. */
 int qmatvec_float(float *out, const void *w, int type, const float *x, int n,

@@ -100,33 +100,61 @@ void run_state_free(struct run_state *s)
 
 /* ---- building blocks ------------------------------------------------------ */
 
-/* out (nb, t->rows) = nb activation rows x (nb, t->cols) times t, in the
- * tensor's own type: F32 of llama2.c files through the reference kernel,
- * quantized types the way llama.cpp computes them. Every row product is the
- * same function call whatever nb is, so batched prefill and token-by-token
- * decoding agree bit for bit. */
-static void matvec(struct run_state *s, float *out, const struct tensor *t, const float *x, int nb)
+/* outs[k] (nb, ts[k]->rows) = nb activation rows x (nb, cols) times
+ * ts[k], for count (<= QMAT_MAX) tensors of the same width, each in its own
+ * type: F32 of llama2.c files through the reference kernel, quantized types
+ * the way llama.cpp computes them. Quantized tensors of one type (q, k and
+ * v; gate and up) share the activation conversion and one parallel pass.
+ * Every row product is the same function call whatever nb and count are, so
+ * batched prefill and token-by-token decoding agree bit for bit. */
+/* Tensors of one ggml type: x converted to the type's activations once,
+ * then one parallel pass over all their rows. */
+static void quantized_matmul(struct run_state *s, float *const *outs,
+                             const struct tensor *const *ts, int count, const float *x, int nb)
+{
+    int n = ts[0]->cols, type = ts[0]->type;
+    size_t stride = align_up(qmatvec_scratch_bytes(type, n));
+    unsigned char *xq = (unsigned char *)s->qscratch;
+    for (int b = 0; b < nb; b++)
+        qmatvec_prepare(type, x + (size_t)b * n, n, xq + (size_t)b * stride);
+    struct qmat mats[QMAT_MAX];
+    for (int k = 0; k < count; k++)
+        mats[k] = (struct qmat){outs[k], ts[k]->data, ts[k]->rows};
+    qmatmul_prepared_many(mats, count, type, xq, stride, n, nb);
+}
+
+static void matvec_many(struct run_state *s, float *const *outs, const struct tensor *const *ts,
+                        int count, const float *x, int nb)
 {
     uint64_t t0 = prof_begin();
-    int n = t->cols;
-    if (t->type == GGML_TYPE_F32) {
-        k_matmul_batch(out, x, t->data, n, t->rows, nb);
-    } else if (t->type == TENSOR_Q8_GROUPS) {
-        int8_t *xq = (int8_t *)s->qscratch;
-        float *xs = (float *)(xq + (((size_t)n * (size_t)nb + 3) & ~(size_t)3));
-        for (int b = 0; b < nb; b++)
-            k_quantize_q8g(x + (size_t)b * n, xq + (size_t)b * n, xs + (size_t)b * (n / t->group),
-                           n, t->group);
-        k_matmul_q8g_batch(out, xq, xs, t->data, t->scales, n, t->rows, t->group, nb);
+    int n = ts[0]->cols, type = ts[0]->type, same = 1;
+    for (int k = 1; k < count; k++)
+        same &= ts[k]->type == type;
+    if (type == GGML_TYPE_F32 || type == TENSOR_Q8_GROUPS || !same) {
+        for (int k = 0; k < count; k++) {
+            const struct tensor *t = ts[k];
+            if (t->type == GGML_TYPE_F32) {
+                k_matmul_batch(outs[k], x, t->data, n, t->rows, nb);
+            } else if (t->type == TENSOR_Q8_GROUPS) {
+                int8_t *xq = (int8_t *)s->qscratch;
+                float *xs = (float *)(xq + (((size_t)n * (size_t)nb + 3) & ~(size_t)3));
+                for (int b = 0; b < nb; b++)
+                    k_quantize_q8g(x + (size_t)b * n, xq + (size_t)b * n,
+                                   xs + (size_t)b * (n / t->group), n, t->group);
+                k_matmul_q8g_batch(outs[k], xq, xs, t->data, t->scales, n, t->rows, t->group, nb);
+            } else {
+                quantized_matmul(s, &outs[k], &ts[k], 1, x, nb);
+            }
+        }
     } else {
-        size_t stride = align_up(qmatvec_scratch_bytes(t->type, n));
-        unsigned char *xq = (unsigned char *)s->qscratch;
-        for (int b = 0; b < nb; b++)
-            qmatvec_prepare(t->type, x + (size_t)b * n, n, xq + (size_t)b * stride);
-        qmatmul_prepared(out, t->data, t->type, stride ? (const void *)xq : (const void *)x,
-                         stride ? stride : (size_t)n * 4, n, t->rows, nb);
+        quantized_matmul(s, outs, ts, count, x, nb);
     }
     prof_end(PROF_MATMUL, t0);
+}
+
+static void matvec(struct run_state *s, float *out, const struct tensor *t, const float *x, int nb)
+{
+    matvec_many(s, &out, &t, 1, x, nb);
 }
 
 /* Adds the bias row to each of nb rows of b->cols values. */
@@ -303,9 +331,9 @@ static void qkv_projection(const struct model *m, struct run_state *s, const str
         }
         return;
     }
-    matvec(s, s->q, &L->wq, s->xb, nb);
-    matvec(s, k, &L->wk, s->xb, nb);
-    matvec(s, v, &L->wv, s->xb, nb);
+    float *const outs[3] = {s->q, k, v};
+    const struct tensor *const ts[3] = {&L->wq, &L->wk, &L->wv};
+    matvec_many(s, outs, ts, 3, s->xb, nb);
     add_bias(s->q, &L->bq, nb);
     add_bias(k, &L->bk, nb);
     add_bias(v, &L->bv, nb);
@@ -367,8 +395,9 @@ static void ffn_swiglu(const struct model *m, struct run_state *s, const struct 
                        int nb)
 {
     int hidden = m->cfg.hidden_dim;
-    matvec(s, s->hb, &L->w_gate, s->xb, nb);
-    matvec(s, s->hb2, &L->w_up, s->xb, nb);
+    float *const outs[2] = {s->hb, s->hb2};
+    const struct tensor *const ts[2] = {&L->w_gate, &L->w_up};
+    matvec_many(s, outs, ts, 2, s->xb, nb);
     uint64_t t0 = prof_begin();
     /* hb and hb2 rows are hidden apart here (matvec's output stride) */
     if (m->cfg.format == MODEL_FMT_GGUF)
