@@ -75,6 +75,19 @@ void gen_axpy(float *y, float a, const float *x, int n)
         y[i] += a * x[i];
 }
 
+void gen_attn_scores(const float *q, const float *k, size_t stride, int nk, int n, float *scores)
+{
+    for (int t = 0; t < nk; t++)
+        scores[t] = gen_dot_f32_seq(q, k + (size_t)t * stride, n);
+}
+
+void gen_attn_values(const float *att, const float *v, size_t stride, int nk, int n, float *out)
+{
+    memset(out, 0, (size_t)n * sizeof(float));
+    for (int t = 0; t < nk; t++)
+        gen_axpy(out, att[t], v + (size_t)t * stride, n);
+}
+
 void gen_swiglu(float *hb, const float *up, int n)
 {
     for (int i = 0; i < n; i++) {

@@ -16,6 +16,8 @@ const struct simd_kernels simd_generic = {
     .dot_f32 = gen_dot_f32_seq,
     .dot_q8g = gen_dot_q8g,
     .axpy = gen_axpy,
+    .attn_scores = gen_attn_scores,
+    .attn_values = gen_attn_values,
     .rmsnorm = k_rmsnorm,
     .softmax = gen_softmax,
     .swiglu = gen_swiglu,
@@ -109,6 +111,8 @@ void simd_merge(struct simd_kernels *out, const struct simd_kernels *k)
     TAKE(dot_f32);
     TAKE(dot_q8g);
     TAKE(axpy);
+    TAKE(attn_scores);
+    TAKE(attn_values);
     TAKE(rmsnorm);
     TAKE(softmax);
     TAKE(swiglu);

@@ -48,6 +48,13 @@ struct simd_kernels {
                      int gs);
     /* y[i] += a * x[i] (attention's weighted sum of values) */
     void (*axpy)(float *y, float a, const float *x, int n);
+    /* attention of one head: scores[t] = q . k_t for nk keys of n floats,
+     * stride floats apart; out (n) = sum over t of att[t] * v_t (out is
+     * overwritten). Generic: dot_f32 per key, axpy per value. */
+    void (*attn_scores)(const float *q, const float *k, size_t stride, int nk, int n,
+                        float *scores);
+    void (*attn_values)(const float *att, const float *v, size_t stride, int nk, int n,
+                        float *out);
     /* k_rmsnorm's contract (llama2.c: eps 1e-5, out may alias x) */
     void (*rmsnorm)(float *out, const float *x, const float *w, int n);
     /* in-place softmax, n >= 1 */
@@ -95,6 +102,8 @@ float gen_dot_f32_seq(const float *a, const float *b, int n);
 float gen_dot_q8g(const int8_t *w, const float *ws, const int8_t *x, const float *xs, int n,
                   int gs);
 void gen_axpy(float *y, float a, const float *x, int n);
+void gen_attn_scores(const float *q, const float *k, size_t stride, int nk, int n, float *scores);
+void gen_attn_values(const float *att, const float *v, size_t stride, int nk, int n, float *out);
 void gen_softmax(float *x, int n);
 void gen_swiglu(float *hb, const float *up, int n);
 void gen_swiglu_ggml(float *hb, const float *up, int n);

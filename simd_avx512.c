@@ -843,6 +843,72 @@ static NOVNNI_ATTR void axpy(float *y, float a, const float *x, int n)
     }
 }
 
+/* Mask of the 16-float chunk at i of an n-float vector. */
+SI __mmask16 chunk_mask(int i, int n)
+{
+    return n - i >= 16 ? (__mmask16)0xffff : lanes(n - i);
+}
+
+/* Attention scores of one head, four keys per pass: each key's products
+ * accumulate in their own register and are summed once at the end, with no
+ * call per key. */
+static NOVNNI_ATTR void attn_scores(const float *q, const float *k, size_t stride, int nk, int n,
+                                    float *scores)
+{
+    int t = 0;
+    for (; t + 4 <= nk; t += 4) {
+        const float *k0 = k + (size_t)t * stride, *k1 = k0 + stride, *k2 = k1 + stride,
+                    *k3 = k2 + stride;
+        __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        for (int i = 0; i < n; i += 16) {
+            const __mmask16 m = chunk_mask(i, n);
+            const __m512 qv = _mm512_maskz_loadu_ps(m, q + i);
+            a0 = _mm512_fmadd_ps(qv, _mm512_maskz_loadu_ps(m, k0 + i), a0);
+            a1 = _mm512_fmadd_ps(qv, _mm512_maskz_loadu_ps(m, k1 + i), a1);
+            a2 = _mm512_fmadd_ps(qv, _mm512_maskz_loadu_ps(m, k2 + i), a2);
+            a3 = _mm512_fmadd_ps(qv, _mm512_maskz_loadu_ps(m, k3 + i), a3);
+        }
+        scores[t] = hsum(a0);
+        scores[t + 1] = hsum(a1);
+        scores[t + 2] = hsum(a2);
+        scores[t + 3] = hsum(a3);
+    }
+    for (; t < nk; t++) {
+        const float *kt = k + (size_t)t * stride;
+        __m512 a = _mm512_setzero_ps();
+        for (int i = 0; i < n; i += 16) {
+            const __mmask16 m = chunk_mask(i, n);
+            a = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, q + i), _mm512_maskz_loadu_ps(m, kt + i), a);
+        }
+        scores[t] = hsum(a);
+    }
+}
+
+/* The weighted sum of the values, 64 outputs at a time held in registers
+ * across all keys (one store per output instead of one per key). */
+static NOVNNI_ATTR void attn_values(const float *att, const float *v, size_t stride, int nk, int n,
+                                    float *out)
+{
+    for (int c = 0; c < n; c += 64) {
+        const __mmask16 m0 = chunk_mask(c, n), m1 = c + 16 < n ? chunk_mask(c + 16, n) : 0,
+                        m2 = c + 32 < n ? chunk_mask(c + 32, n) : 0,
+                        m3 = c + 48 < n ? chunk_mask(c + 48, n) : 0;
+        __m512 o0 = _mm512_setzero_ps(), o1 = o0, o2 = o0, o3 = o0;
+        const float *vt = v + c;
+        for (int t = 0; t < nk; t++, vt += stride) {
+            const __m512 a = _mm512_set1_ps(att[t]);
+            o0 = _mm512_fmadd_ps(a, _mm512_maskz_loadu_ps(m0, vt), o0);
+            o1 = _mm512_fmadd_ps(a, _mm512_maskz_loadu_ps(m1, vt + 16), o1);
+            o2 = _mm512_fmadd_ps(a, _mm512_maskz_loadu_ps(m2, vt + 32), o2);
+            o3 = _mm512_fmadd_ps(a, _mm512_maskz_loadu_ps(m3, vt + 48), o3);
+        }
+        _mm512_mask_storeu_ps(out + c, m0, o0);
+        _mm512_mask_storeu_ps(out + c + 16, m1, o1);
+        _mm512_mask_storeu_ps(out + c + 32, m2, o2);
+        _mm512_mask_storeu_ps(out + c + 48, m3, o3);
+    }
+}
+
 static NOVNNI_ATTR void rmsnorm(float *out, const float *x, const float *w, int n)
 {
     __m512 s0 = _mm512_setzero_ps(), s1 = s0;
@@ -932,6 +998,8 @@ const struct simd_kernels simd_avx512 = {
     .dot_f32 = dot_f32,
     .dot_q8g = dot_q8g,
     .axpy = axpy,
+    .attn_scores = attn_scores,
+    .attn_values = attn_values,
     .rmsnorm = rmsnorm,
     .softmax = softmax,
     .swiglu = swiglu,
@@ -1006,6 +1074,8 @@ const struct simd_kernels simd_avx512vnni = {
     .dot_f32 = dot_f32,
     .dot_q8g = dot_q8g,
     .axpy = axpy,
+    .attn_scores = attn_scores,
+    .attn_values = attn_values,
     .rmsnorm = rmsnorm,
     .softmax = softmax,
     .swiglu = swiglu,

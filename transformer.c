@@ -283,18 +283,13 @@ static void attend_head(const struct model_config *c, struct run_state *s, const
     int head_size = model_head_size(c), kv_dim = model_kv_dim(c);
     int t0 = c->sliding_window > 0 && pos >= c->sliding_window ? pos - c->sliding_window + 1 : 0;
     float sq = m_sqrtf((float)head_size), inv = 1.0f / sq;
-    for (int t = t0; t <= pos; t++) {
-        const float *k = s->key_cache + head_off + (size_t)t * (size_t)kv_dim;
-        float score = g_simd->dot_f32(q, k, head_size);
-        /* llama2.c divides, ggml multiplies by the inverse */
-        att[t - t0] = c->format == MODEL_FMT_GGUF ? score * inv : score / sq;
-    }
-    k_softmax(att, pos - t0 + 1);
-    memset(out, 0, (size_t)head_size * sizeof(float));
-    for (int t = t0; t <= pos; t++) {
-        const float *v = s->value_cache + head_off + (size_t)t * (size_t)kv_dim;
-        g_simd->axpy(out, att[t - t0], v, head_size);
-    }
+    int nk = pos - t0 + 1;
+    size_t first = head_off + (size_t)t0 * (size_t)kv_dim;
+    g_simd->attn_scores(q, s->key_cache + first, (size_t)kv_dim, nk, head_size, att);
+    for (int t = 0; t < nk; t++) /* llama2.c divides, ggml multiplies by the inverse */
+        att[t] = c->format == MODEL_FMT_GGUF ? att[t] * inv : att[t] / sq;
+    k_softmax(att, nk);
+    g_simd->attn_values(att, s->value_cache + first, (size_t)kv_dim, nk, head_size, out);
 }
 
 /* ggml's GELU (tanh form), evaluated on fp16 inputs and rounded to fp16 as

@@ -340,3 +340,46 @@ TEST(simd_dot_rows_bit_identical_to_dot)
         printf("  %s: dot_rows for %d weight types\n", tables[t].name, covered);
     }
 }
+
+/* Attention of one head: scores within the dot bound of each key, the
+ * weighted value sum within one FMA-rounding bound per term. */
+TEST(simd_attention_kernels_match_generic)
+{
+    struct simd_kernels tables[4];
+    int nt = usable_tables(tables, 4);
+    static const int heads[] = {1, 7, 16, 48, 64, 80, 128, 256};
+    static const int keys[] = {1, 3, 4, 5, 17, 100};
+    static float kv[300 * 300], q[300], s1[128], s2[128], o1[300], o2[300], att[128];
+    for (int t = 0; t < nt; t++) {
+        const struct simd_kernels *k = &tables[t];
+        for (size_t hi = 0; hi < ARRAY_LEN(heads); hi++) {
+            for (size_t ki = 0; ki < ARRAY_LEN(keys); ki++) {
+                int n = heads[hi], nk = keys[ki];
+                size_t stride = (size_t)n + 5; /* rows apart, like kv_dim > head_size */
+                fill(kv, (int)(stride * (size_t)nk), 1.0f);
+                fill(q, n, 2.0f);
+                fill(att, nk, 1.0f);
+                simd_generic.attn_scores(q, kv, stride, nk, n, s1);
+                k->attn_scores(q, kv, stride, nk, n, s2);
+                for (int j = 0; j < nk; j++) {
+                    double terms = 0;
+                    for (int i = 0; i < n; i++)
+                        terms += fabs((double)q[i] * kv[(size_t)j * stride + (size_t)i]);
+                    CHECK_MSG(rel_err(s2[j], s1[j], terms) <= REL_TOL,
+                              "%s attn_scores n=%d nk=%d key %d: %.9g vs %.9g", k->name, n, nk, j,
+                              s2[j], s1[j]);
+                }
+                simd_generic.attn_values(att, kv, stride, nk, n, o1);
+                k->attn_values(att, kv, stride, nk, n, o2);
+                for (int i = 0; i < n; i++) {
+                    double terms = 0;
+                    for (int j = 0; j < nk; j++)
+                        terms += fabs((double)att[j] * kv[(size_t)j * stride + (size_t)i]);
+                    CHECK_MSG(rel_err(o2[i], o1[i], terms) <= REL_TOL * 4,
+                              "%s attn_values n=%d nk=%d i=%d: %.9g vs %.9g", k->name, n, nk, i,
+                              o2[i], o1[i]);
+                }
+            }
+        }
+    }
+}
