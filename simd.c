@@ -95,17 +95,18 @@ int simd_tables(const struct simd_choice **ret)
     return n;
 }
 
-void simd_merge(struct simd_kernels *out, const struct simd_kernels *k)
+/* Lays k's entries (after its base's) over out. */
+static void merge_over(struct simd_kernels *out, const struct simd_kernels *k)
 {
-    *out = simd_generic;
-    out->name = k->name;
+    if (k->base)
+        merge_over(out, k->base);
     for (int i = 0; i < QT_ID_LIMIT; i++) {
-        if (k->dot[i])
+        if (k->dot[i]) { /* a rows kernel must match its own table's dot: never mix */
             out->dot[i] = k->dot[i];
+            out->dot_rows[i] = k->dot_rows[i];
+        }
         if (k->act[i])
             out->act[i] = k->act[i];
-        /* rows kernels must match their own table's dot: never mix */
-        out->dot_rows[i] = k->dot[i] ? k->dot_rows[i] : NULL;
     }
 #define TAKE(f) if (k->f) out->f = k->f
     TAKE(dot_f32);
@@ -118,6 +119,14 @@ void simd_merge(struct simd_kernels *out, const struct simd_kernels *k)
     TAKE(swiglu);
     TAKE(swiglu_ggml);
 #undef TAKE
+}
+
+void simd_merge(struct simd_kernels *out, const struct simd_kernels *k)
+{
+    *out = simd_generic;
+    merge_over(out, k);
+    out->name = k->name;
+    out->base = NULL;
 }
 
 int simd_select(const char *name)

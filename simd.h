@@ -32,6 +32,8 @@ typedef void (*simd_dot_rows_fn)(const void *wrow, const void *xq, size_t xq_str
 
 struct simd_kernels {
     const char *name; /* "generic", "avx2", "avx512", "avx512vnni" */
+    /* entries this table leaves NULL come from base (then from generic) */
+    const struct simd_kernels *base;
     simd_dot_fn dot[QT_ID_LIMIT];
     simd_act_fn act[QT_ID_LIMIT];
     /* One weight row times nb (>= 1) activation rows xq_stride bytes apart:

@@ -24,6 +24,7 @@
  * exact underflow to subnormals/zero and overflow to infinity). No libm, no
  * mutable static state. */
 #include "simd.h"
+#include "simd_tile.h"
 
 #include <immintrin.h>
 
@@ -666,41 +667,6 @@ static inline __m256i bcast16(__m256i v, int j)
 #define AI static inline __attribute__((always_inline))
 #define UNROLL_T _Pragma("GCC unroll 4")
 
-/* dot_rows from a tile function: tiles of TT (2 or 4) rows, then the rest.
- * Every other weight row (its address over the row size RB) runs the tiles
- * backwards, so it starts with the activations still in L1 from the row
- * before; the order of the tiles changes no row's arithmetic. */
-#define ROWS_FROM_TILE(NAME, TILE, TT, RB)                                                   \
-    static void NAME(const void *w, const void *xq, size_t stride, int n, int nb, float *out, \
-                     size_t ostride)                                                         \
-    {                                                                                        \
-        const uint8_t *x = xq;                                                               \
-        const int full = nb / (TT) * (TT), rest = nb - full;                                 \
-        const size_t rb = (RB);                                                              \
-        const int back = rb && ((uintptr_t)w / rb) & 1;                                      \
-        if (!back)                                                                           \
-            for (int b = 0; b < full; b += (TT))                                             \
-                TILE(w, x + (size_t)b * stride, stride, n, out + (size_t)b * ostride, ostride, TT); \
-        const uint8_t *xr = x + (size_t)full * stride;                                       \
-        float *outr = out + (size_t)full * ostride;                                          \
-        if (rest == 3)                                                                       \
-            TILE(w, xr, stride, n, outr, ostride, 3);                                        \
-        else if (rest == 2)                                                                  \
-            TILE(w, xr, stride, n, outr, ostride, 2);                                        \
-        else if (rest == 1)                                                                  \
-            TILE(w, xr, stride, n, outr, ostride, 1);                                        \
-        if (back)                                                                            \
-            for (int b = full - (TT); b >= 0; b -= (TT))                                     \
-                TILE(w, x + (size_t)b * stride, stride, n, out + (size_t)b * ostride, ostride, TT); \
-    }
-
-#define DOT_FROM_TILE(NAME, TILE)                                                            \
-    static float NAME(const void *w, const void *xq, int n)                                  \
-    {                                                                                        \
-        float r;                                                                             \
-        TILE(w, xq, 0, n, &r, 0, 1);                                                         \
-        return r;                                                                            \
-    }
 
 /* Q8_0: both sides sign-extended to int16 (the weights once per tile); one
  * block at a time, alternating between two accumulators per row. */

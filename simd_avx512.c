@@ -16,6 +16,7 @@
 #include <immintrin.h>
 
 #include "simd.h"
+#include "simd_tile.h"
 
 #define NOVNNI_ATTR
 #define SI static inline NOVNNI_ATTR
@@ -283,44 +284,6 @@ static NOVNNI_ATTR void act_bf16(const float *x, void *xq, int n)
  * row after another). */
 #define TILE_F 2
 
-/* dot_rows from a tile function: tiles of TT (2 or 4) rows, then the rest.
- * Activation rows of big batches overflow L1, and consecutive weight rows
- * (the next call on this thread, usually) read them all again: every other
- * weight row (by its index in the matrix, its address over the row size RB
- * bytes) runs the tiles backwards, starting with the ones still in L1.
- * The order of the tiles changes nothing in any row's arithmetic. */
-#define ROWS_FROM_TILE(NAME, TILE, TT, RB)                                                   \
-    static void NAME(const void *w, const void *xq, size_t stride, int n, int nb, float *out, \
-                     size_t ostride)                                                         \
-    {                                                                                        \
-        const uint8_t *x = xq;                                                               \
-        const int full = nb / (TT) * (TT), rest = nb - full;                                 \
-        const size_t rb = (RB);                                                              \
-        const int back = rb && ((uintptr_t)w / (rb ? rb : 1)) & 1;                                      \
-        if (!back)                                                                           \
-            for (int b = 0; b < full; b += (TT))                                             \
-                TILE(w, x + (size_t)b * stride, stride, n, out + (size_t)b * ostride, ostride, TT); \
-        const uint8_t *xr = x + (size_t)full * stride;                                       \
-        float *outr = out + (size_t)full * ostride;                                          \
-        if (rest == 3)                                                                       \
-            TILE(w, xr, stride, n, outr, ostride, 3);                                        \
-        else if (rest == 2)                                                                  \
-            TILE(w, xr, stride, n, outr, ostride, 2);                                        \
-        else if (rest == 1)                                                                  \
-            TILE(w, xr, stride, n, outr, ostride, 1);                                        \
-        if (back)                                                                            \
-            for (int b = full - (TT); b >= 0; b -= (TT))                                     \
-                TILE(w, x + (size_t)b * stride, stride, n, out + (size_t)b * ostride, ostride, TT); \
-    }
-
-/* The single-row dot of a tile function. */
-#define DOT_FROM_TILE(NAME, TILE)                                                            \
-    static float NAME(const void *w, const void *xq, int n)                                  \
-    {                                                                                        \
-        float r;                                                                             \
-        TILE(w, xq, 0, n, &r, 0, 1);                                                         \
-        return r;                                                                            \
-    }
 
 SI __m512 f32p(const void *p)
 {
@@ -1063,21 +1026,9 @@ DOT_Q4_1(dot_q4_1_vnni, u8s8_vnni)
 
 const struct simd_kernels simd_avx512vnni = {
     .name = "avx512vnni",
-    .dot = {[QT_F32] = dot_f32_row, [QT_F16] = dot_f16, [QT_BF16] = dot_bf16,
-            [QT_Q4_0] = dot_q4_0_vnni, [QT_Q4_1] = dot_q4_1_vnni, [QT_Q8_0] = dot_q8_0_vnni,
+    .base = &simd_avx512, /* everything without integer dot products */
+    .dot = {[QT_Q4_0] = dot_q4_0_vnni, [QT_Q4_1] = dot_q4_1_vnni, [QT_Q8_0] = dot_q8_0_vnni,
             [QT_Q4_K] = dot_q4_K_vnni, [QT_Q6_K] = dot_q6_K_vnni},
-    .dot_rows = {[QT_F16] = rows_f16, [QT_BF16] = rows_bf16,
-                 [QT_Q4_0] = rows_q4_0_vnni, [QT_Q8_0] = rows_q8_0_vnni,
+    .dot_rows = {[QT_Q4_0] = rows_q4_0_vnni, [QT_Q8_0] = rows_q8_0_vnni,
                  [QT_Q4_K] = rows_q4_K_vnni, [QT_Q6_K] = rows_q6_K_vnni},
-    .act = {[QT_F16] = act_f16, [QT_BF16] = act_bf16, [QT_Q8_0] = act_q8_0,
-            [QT_Q8_1] = act_q8_1, [QT_Q8_K] = act_q8_K},
-    .dot_f32 = dot_f32,
-    .dot_q8g = dot_q8g,
-    .axpy = axpy,
-    .attn_scores = attn_scores,
-    .attn_values = attn_values,
-    .rmsnorm = rmsnorm,
-    .softmax = softmax,
-    .swiglu = swiglu,
-    .swiglu_ggml = swiglu_ggml,
 };

@@ -140,3 +140,27 @@ if grep -q "warning: ex.txt:1: .*; no examples" "$tmp/err" && grep -q '^\[20 tok
 else
     fail cli_chat_bad_fewshot_file "$(grep -m2 'ex.txt\|tokens' "$tmp/err" "$tmp/got")"
 fi
+
+# --isa: every kernel table this CPU runs gives llama2.c's reference text;
+# an unknown name warns and falls back to the best table.
+awk '/^=== prompt="Once upon a time"/ { on = 1; next } /^===/ { on = 0 } on { print }' \
+    "$REF/stories260K_greedy_stdout.txt" >"$tmp/want_isa"
+for isa in generic avx2 avx512 avx512vnni; do
+    "$LLM" "$M/stories260K.bin" -z "$M/tok512.bin" -t 0 -n 200 --isa $isa -i "Once upon a time" \
+        >"$tmp/got_isa" 2>"$tmp/err_isa"
+    if grep -q "isa=$isa: this CPU cannot run it" "$tmp/err_isa"; then
+        echo "SKIP: cli_isa_$isa (this CPU cannot run it)"
+    elif grep -qx "kernels: $isa" "$tmp/err_isa" && cmp -s "$tmp/got_isa" "$tmp/want_isa"; then
+        pass "cli_isa_$isa"
+    else
+        fail "cli_isa_$isa" "$(grep kernels "$tmp/err_isa"; diff "$tmp/got_isa" "$tmp/want_isa" | head -3)"
+    fi
+done
+"$LLM" "$M/stories260K.bin" -z "$M/tok512.bin" -t 0 -n 20 --isa nosuch -i "Once" \
+    >"$tmp/got_isa" 2>"$tmp/err_isa"
+if grep -q "isa=nosuch: unknown" "$tmp/err_isa" && grep -q "^kernels: " "$tmp/err_isa" &&
+   [ -s "$tmp/got_isa" ]; then
+    pass cli_isa_unknown_warns
+else
+    fail cli_isa_unknown_warns "$(head -3 "$tmp/err_isa")"
+fi
