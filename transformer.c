@@ -18,7 +18,7 @@ static uint64_t align_up(uint64_t n)
     return (n + SLOT_ALIGN - 1) & ~(uint64_t)(SLOT_ALIGN - 1);
 }
 
-#define N_SLOTS 12
+#define N_SLOTS 13
 
 /* Largest scratch any weight type needs to quantize one activation row
  * (qmatvec), in bytes, rounded up to the row alignment. */
@@ -50,6 +50,7 @@ static int state_sizes(const struct model_config *c, uint64_t sizes[N_SLOTS])
         B * dim, B * dim, B * dim, B * hid, B * hid, B * dim,
         (uint64_t)c->n_heads * (uint64_t)c->seq_len, (uint64_t)c->vocab_size, kv, kv,
         B * (dim + 2 * kv_dim), B * qscratch_row_bytes(c) / 4,
+        B * (uint64_t)model_head_size(c),
     };
     memcpy(sizes, s, sizeof s);
     return 0;
@@ -83,7 +84,7 @@ int run_state_alloc(struct run_state *s, const struct model_config *cfg)
     s->block_bytes = (size_t)total;
     float **slots[N_SLOTS] = {&s->x, &s->xb, &s->xb2, &s->hb, &s->hb2, &s->q,
                               &s->att, &s->logits, &s->key_cache, &s->value_cache,
-                              &s->qkv, &s->qscratch};
+                              &s->qkv, &s->qscratch, &s->rope_cs};
     for (int i = 0; i < N_SLOTS; i++) {
         *slots[i] = (float *)p;
         p += align_up(sizes[i] * 4);
@@ -232,41 +233,41 @@ static void norm(const struct model_config *c, float *out, const float *x,
     prof_end(PROF_NORM, t0);
 }
 
-/* RoPE as llama2.c computes it: every pair's frequency from powf. */
-static void rope_llama2c(float *q, float *k, int dim, int kv_dim, int head_size, int pos)
+/* The cos/sin pairs RoPE rotates position pos by, into cs (head_size
+ * floats): they are the same in every layer and every head, so each position
+ * computes them once per forward pass instead of once per layer and pair.
+ * llama2.c: pair i of a head turns by pos / 10000^(i / head_size), each
+ * frequency from powf as run.c does. ggml: theta multiplied down by a
+ * constant ratio over the first rope_dim values. */
+static void rope_angles(const struct model_config *c, int pos, float *cs)
 {
-    for (int i = 0; i < dim; i += 2) {
-        int head_dim = i % head_size;
-        float freq = 1.0f / m_powf(10000.0f, (float)head_dim / (float)head_size);
-        float val = (float)pos * freq;
-        float fcr = m_cosf(val), fci = m_sinf(val);
-        int rotn = i < kv_dim ? 2 : 1; /* keys are narrower than queries under GQA */
-        for (int v = 0; v < rotn; v++) {
-            float *vec = v == 0 ? q : k;
-            float v0 = vec[i], v1 = vec[i + 1];
-            vec[i] = v0 * fcr - v1 * fci;
-            vec[i + 1] = v0 * fci + v1 * fcr;
+    int head = model_head_size(c);
+    if (c->format != MODEL_FMT_GGUF) {
+        for (int i = 0; i < head; i += 2) {
+            float freq = 1.0f / m_powf(10000.0f, (float)i / (float)head);
+            float val = (float)pos * freq;
+            cs[i] = m_cosf(val);
+            cs[i + 1] = m_sinf(val);
         }
+        return;
     }
-}
-
-/* RoPE as ggml computes it: theta multiplied down by a constant ratio, the
- * first rope_dim values of each head rotated, as adjacent pairs (llama) or
- * as halves (NeoX style, phi2). */
-static void rope_ggml(const struct model_config *c, float *vec, int n_heads, int pos)
-{
-    int head = model_head_size(c), nd = c->rope_dim, neox = c->arch == ARCH_PHI2;
-    float cs[MODEL_MAX_ROPE_DIM];
+    int nd = c->rope_dim;
     float theta = (float)pos, step = m_powf(c->rope_theta, -2.0f / (float)nd);
     for (int i = 0; i < nd; i += 2) {
         cs[i] = m_cosf(theta);
         cs[i + 1] = m_sinf(theta);
         theta *= step;
     }
+}
+
+/* Rotates the first n_rot values of each of n_heads heads by the pairs in
+ * cs: adjacent pairs (llama, llama2.c) or the two halves (NeoX style, phi2). */
+static void rope_rotate(float *vec, int n_heads, int head, int n_rot, int neox, const float *cs)
+{
     for (int h = 0; h < n_heads; h++) {
         float *v = vec + h * head;
-        for (int i = 0; i < nd; i += 2) {
-            int a = neox ? i / 2 : i, b = neox ? i / 2 + nd / 2 : i + 1;
+        for (int i = 0; i < n_rot; i += 2) {
+            int a = neox ? i / 2 : i, b = neox ? i / 2 + n_rot / 2 : i + 1;
             float x0 = v[a], x1 = v[b];
             v[a] = x0 * cs[i] - x1 * cs[i + 1];
             v[b] = x0 * cs[i + 1] + x1 * cs[i];
@@ -334,19 +335,26 @@ static void qkv_projection(const struct model *m, struct run_state *s, const str
     add_bias(v, &L->bv, nb);
 }
 
-/* Rotates the q and k rows of nb positions starting at pos. */
-static void rope(const struct model_config *c, struct run_state *s, float *k, int nb, int pos)
+/* The RoPE pairs of nb positions starting at pos, for every layer. */
+static void rope_prepare(const struct model_config *c, struct run_state *s, int nb, int pos)
 {
     uint64_t t0 = prof_begin();
-    int dim = c->dim, kv_dim = model_kv_dim(c);
+    for (int b = 0; b < nb; b++)
+        rope_angles(c, pos + b, s->rope_cs + (size_t)b * (size_t)model_head_size(c));
+    prof_end(PROF_ROPE, t0);
+}
+
+/* Rotates the q and k rows of nb positions starting at pos. */
+static void rope(const struct model_config *c, struct run_state *s, float *k, int nb)
+{
+    uint64_t t0 = prof_begin();
+    int dim = c->dim, kv_dim = model_kv_dim(c), head = model_head_size(c);
+    int gguf = c->format == MODEL_FMT_GGUF, neox = c->arch == ARCH_PHI2;
+    int n_rot = gguf ? c->rope_dim : head; /* llama2.c rotates every pair */
     for (int b = 0; b < nb; b++) {
-        float *q = s->q + (size_t)b * dim, *kr = k + (size_t)b * kv_dim;
-        if (c->format == MODEL_FMT_GGUF) {
-            rope_ggml(c, q, c->n_heads, pos + b);
-            rope_ggml(c, kr, c->n_kv_heads, pos + b);
-        } else {
-            rope_llama2c(q, kr, dim, kv_dim, model_head_size(c), pos + b);
-        }
+        const float *cs = s->rope_cs + (size_t)b * (size_t)head;
+        rope_rotate(s->q + (size_t)b * dim, c->n_heads, head, n_rot, gguf && neox, cs);
+        rope_rotate(k + (size_t)b * kv_dim, c->n_kv_heads, head, n_rot, gguf && neox, cs);
     }
     prof_end(PROF_ROPE, t0);
 }
@@ -439,6 +447,7 @@ static void forward_batch(const struct model *m, struct run_state *s, const int 
     for (int b = 0; b < nb; b++)
         embed(&w->token_embd, tokens[b], x + (size_t)b * dim);
     prof_end(PROF_OTHER, t0);
+    rope_prepare(c, s, nb, pos);
     for (int l = 0; l < c->n_layers; l++) {
         const struct layer_weights *L = &w->layers[l];
         size_t loff = (size_t)l * (size_t)c->seq_len * (size_t)kv_dim;
@@ -447,7 +456,7 @@ static void forward_batch(const struct model *m, struct run_state *s, const int 
 
         norm(c, s->xb, x, &L->attn_norm, &L->attn_norm_b, nb);
         qkv_projection(m, s, L, k, v, nb);
-        rope(c, s, k, nb, pos);
+        rope(c, s, k, nb);
         if (c->arch == ARCH_PHI2) { /* parallel block: attention and MLP share the norm */
             ffn_gelu(m, s, L, s->hb2, nb);
             attend(c, s, loff, nb, pos);

@@ -23,6 +23,7 @@ struct run_state {
     float *value_cache; /* (layer, seq_len, kv_dim) */
     float *qkv;         /* (dim + 2*kv_dim) fused projection output */
     float *qscratch;    /* activations quantized for qmatvec (raw bytes) */
+    float *rope_cs;     /* (batch, head_size) RoPE cos/sin pairs of each position */
     void *block;
     size_t block_bytes;
 };
