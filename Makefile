@@ -45,7 +45,7 @@ SAN_OBJ  := $(addprefix $(BUILD)/san/,$(CORE_SRC:.c=.o) platform_posix.o)
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_OBJ := $(addprefix $(BUILD)/san/,$(TEST_SRC:.c=.o))
 
-.PHONY: all efi host test unit run image deps clean bench bench-compare
+.PHONY: all efi host test unit run image deps clean bench bench-compare models
 all: efi host
 
 efi: $(BUILD)/llm.efi
@@ -85,11 +85,20 @@ $(BUILD)/san/unit_tests: $(SAN_OBJ) $(TEST_OBJ)
 deps:
 	@scripts/deps.sh
 
+# Models verified by `make models` go on the image too, under \models, next to
+# the default model (MODELS_ON_IMAGE=0 leaves them off).
+WITH_DOWNLOADS = EXTRA="$(EXTRA) $$(scripts/models.sh --image-files)"
+
 image: deps efi
-	@scripts/mkimage.sh $(BUILD)/disk.img
+	@$(WITH_DOWNLOADS) scripts/mkimage.sh $(BUILD)/disk.img
 
 run: deps efi
-	@scripts/mkimage.sh $(BUILD)/disk.img && scripts/qemu.sh $(BUILD)/disk.img
+	@$(WITH_DOWNLOADS) scripts/mkimage.sh $(BUILD)/disk.img && scripts/qemu.sh $(BUILD)/disk.img
+
+# The models of scripts/models.list (all, or MODELS="stories15M.bin tokenizer.bin"),
+# checksummed and resumable, into models/downloads/ (scripts/models.sh).
+models:
+	@scripts/deps.sh && scripts/models.sh $(MODELS)
 
 unit: $(BUILD)/san/unit_tests
 	LLM_MODELS=$(MODELS_DIR) $(BUILD)/san/unit_tests

@@ -26,6 +26,7 @@ BUILD_DEPS=(
     "mtools mcopy"
     "dosfstools mkfs.fat"
     "gdisk sgdisk|fdisk sfdisk"
+    "curl curl"    # make models (scripts/models.sh)
 )
 # Only for `make test`: tests/*.sh may use python3 for parsing/comparisons.
 TEST_DEPS=(
