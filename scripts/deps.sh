@@ -34,6 +34,8 @@ TEST_DEPS=(
     # tests/host_fuzz.sh: clang with libFuzzer (+ ASan/UBSan runtimes)
     "clang clang"
     "libclang-rt-14-dev /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a"
+    # tests/host_lz4.sh: LZ4 frames both ways against the reference tool
+    "lz4 lz4"
 )
 
 want_test=${DEPS_TEST:-0}

@@ -2,7 +2,8 @@
 # host_fuzz.sh - libFuzzer (clang -fsanitize=fuzzer,address,undefined) over
 # every parser of untrusted input: model files (fuzz_model), tokenizer.bin
 # (fuzz_tokenizer), llm.cfg + prompts.txt + config_set (fuzz_config) and the
-# number parsers / small printf against libc (fuzz_numbers).
+# number parsers / small printf against libc (fuzz_numbers), LZ4 frames and
+# round trips (fuzz_lz4), metadata.json and the JSON writer (fuzz_json).
 #
 # Builds tests/fuzz_<name>.c with the core sources it needs and
 # platform_posix.c into build/fuzz/, generates seed corpora in a temp dir
@@ -26,7 +27,7 @@ secs=${FUZZ_SECONDS:-20}
 jobs=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 2)}
 [ "$jobs" -ge 1 ] 2>/dev/null || jobs=1
 [ "$jobs" -gt 4 ] && jobs=4
-targets=${FUZZ_TARGETS:-model tokenizer config numbers gguf}
+targets=${FUZZ_TARGETS:-model tokenizer config numbers gguf lz4 json}
 out=$root/build/fuzz
 art=$out/artifacts
 CLANG=${FUZZ_CC:-clang}
@@ -54,6 +55,8 @@ sources() {
         config) echo "config.c demo.c lib.c fmt.c errors.c" ;;
         numbers) echo "lib.c fmt.c errors.c" ;;
         gguf) echo "gguf.c lib.c fmt.c errors.c" ;;
+        lz4) echo "lz4.c lib.c fmt.c errors.c" ;;
+        json) echo "json.c lib.c fmt.c errors.c" ;;
     esac
 }
 max_len() {
@@ -63,6 +66,8 @@ max_len() {
         config) echo 4096 ;;
         numbers) echo 128 ;;
         gguf) echo 16384 ;;
+        lz4) echo 32768 ;;
+        json) echo 4096 ;;
     esac
 }
 # shellcheck disable=SC2054
@@ -314,6 +319,50 @@ then
     exit 1
 fi
 
+# -- lz4: frames from the lz4 command (tests/host_lz4.sh needs it too) and plain text --
+if [ -d "$tmp/corpus_lz4" ]; then
+    head -c 3000 README.md >"$tmp/lz4_text"
+    for _ in 1 2 3 4 5 6 7 8 9 10 11 12; do cat README.md; done \
+        | head -c 150000 >"$tmp/lz4_long" # three 64 KB blocks with -B4
+    cp "$tmp/lz4_text" "$tmp/corpus_lz4/text"
+    printf '' >"$tmp/corpus_lz4/empty"
+    if command -v lz4 >/dev/null 2>&1; then
+        k=0
+        for opts in "" "--content-size -BX" "-BD --no-frame-crc" "-9" "-B4 -BD" "-B4 -BX --content-size"; do
+            k=$((k + 1))
+            # shellcheck disable=SC2086
+            lz4 -q -c $opts "$tmp/lz4_text" >"$tmp/corpus_lz4/cli_text_$k"
+            # shellcheck disable=SC2086
+            lz4 -q -c $opts "$tmp/lz4_long" >"$tmp/corpus_lz4/cli_long_$k"
+        done
+        printf 'x' | lz4 -q -c >"$tmp/corpus_lz4/cli_one"
+        printf '' | lz4 -q -c >"$tmp/corpus_lz4/cli_empty"
+        cat "$tmp/corpus_lz4/cli_one" "$tmp/corpus_lz4/cli_text_1" >"$tmp/corpus_lz4/cli_concat"
+        { printf '\x5a\x2a\x4d\x18\x03\x00\x00\x00abc'; cat "$tmp/corpus_lz4/cli_one"; } \
+            >"$tmp/corpus_lz4/cli_skippable"
+    else
+        echo "note: no lz4 command; fuzz_lz4 starts from plain text only"
+    fi
+fi
+
+# -- json: metadata.json-like documents and edge cases --
+if [ -d "$tmp/corpus_json" ]; then
+    printf '%s\n' '{' '  "format": "llm-baremetal session",' '  "version": 1,' '  "session": 3,' \
+        '  "created_s": 1735787000,' '  "created": "2025-01-02T03:03:20",' \
+        '  "model": {"file": "stories15M.bin", "family": "llama", "quantization": null},' \
+        '  "sampler": {"temperature": 0.8, "topp": 0.9, "seed": 18446744073709551615},' \
+        '  "turns": [{"role": "user", "text": "a\"b\\c\u00e9\ud83d\ude00\n", "tok_per_s": 1.5e-3}],' \
+        '  "ok": true, "no": false, "": [], "e": {}' '}' >"$tmp/corpus_json/metadata"
+    printf '\xef\xbb\xbf[1,-0,0.5,1E+2,"\\u0000",[[[]]]]' >"$tmp/corpus_json/bom_array"
+    printf '{"a":1,"a":2}' >"$tmp/corpus_json/dup"
+    printf '"\\ud800"' >"$tmp/corpus_json/lone"
+    printf '"\xc3\xa9\xf0\x9f\x98\x80\xff"' >"$tmp/corpus_json/utf8"
+    printf '[1,]' >"$tmp/corpus_json/trailing"
+    printf '' >"$tmp/corpus_json/empty"
+fi
+printf '%s\n' '"{"' '"}"' '"["' '"]"' '":"' '","' '"\\u"' '"\\ud83d\\ude00"' '"true"' '"false"' \
+    '"null"' '"1e-3"' '"-0.5"' '"\xef\xbb\xbf"' '"\\\""' >"$tmp/json.dict"
+
 # Dictionaries: the tokens the parsers compare against.
 printf '%s\n' '"model"' '"tokenizer"' '"temperature"' '"topp"' '"seed"' '"steps"' \
     '"autodemo"' '"demo_delay"' '"prompt"' '"shutdown"' '"="' '"\x22"' '"#"' '"\x0d\x0a"' \
@@ -325,6 +374,8 @@ printf '%s\n' '"GGUF"' '"\x03\x00\x00\x00"' '"\x02\x00\x00\x00"' '"general.align
 printf '%s\n' '"<0x"' '"GGUF"' '"\x0a<s>\x0a"' '"<unk>"' '"\x00\x00\x80\x7f"' >"$tmp/tokenizer.dict"
 printf '%s\n' '"e+"' '"e-"' '"."' '"9223372036854775807"' '"340282346638528859811704183484516925440"' \
     >"$tmp/numbers.dict"
+printf '%s\n' '"\x04\x22\x4d\x18"' '"\x50\x2a\x4d\x18"' '"\x02\x21\x4c\x18"' '"\x00\x00\x00\x80"' \
+    '"\x00\x00\x00\x00"' '"\xff\xff"' >"$tmp/lz4.dict"
 
 # ---- run --------------------------------------------------------------------------
 run_one() {
