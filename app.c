@@ -690,7 +690,7 @@ int app_main(const struct config *cli)
     A.chat.cot = MIN(MAX(A.cfg.cot, 0), 2);
     load_few_shot();
     if (A.cfg.bench) { /* the speed table first; then off, or on to the menu */
-        bench_catalog(&A.cat, A.cfg.steps);
+        bench_catalog(&A.cat, A.cfg.steps, "bench.md"); /* a copy on the volume too */
         if (A.cfg.shutdown)
             plat_shutdown(0);
     }

@@ -7,6 +7,7 @@
 #include "platform.h"
 #include "quant.h"
 #include "simd.h"
+#include "storage.h"
 #include "transformer.h"
 
 static int argmax(const float *x, int n)
@@ -17,17 +18,38 @@ static int argmax(const float *x, int n)
     return best;
 }
 
-void bench_begin(struct bench *b, int prompt, int tokens)
+/* con_printf, plus the copy of the tables when one is kept. */
+static void out(const struct bench *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void out(const struct bench *b, const char *fmt, ...)
+{
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = fmt_vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    size_t len = n < (int)sizeof buf ? (size_t)n : sizeof buf - 1;
+    plat_write(buf, len);
+    if (b->copy)
+        tb_put(b->copy, buf, len);
+}
+
+static void begin(struct bench *b, int prompt, int tokens, struct textbuf *copy)
 {
     memset(b, 0, sizeof *b);
+    b->copy = copy;
     b->prompt = prompt;
     b->tokens = tokens > 0 ? tokens : 1;
     b->bandwidth = k_read_bandwidth();
-    con_printf("llm bench: kernels %s, threads %d, memory read bandwidth %.1f GB/s "
+    out(b, "llm bench: kernels %s, threads %d, memory read bandwidth %.1f GB/s "
                "(measured now), prompt %d (best of 3), decode %d tokens (median token time)\n\n",
                g_simd->name, plat_num_threads(), b->bandwidth / 1e9, b->prompt, b->tokens);
-    con_printf("| model | weights | MiB/token | prefill tok/s | decode tok/s | roofline tok/s | "
+    out(b, "| model | weights | MiB/token | prefill tok/s | decode tok/s | roofline tok/s | "
                "decode / roofline | GB/s |\n|---|---|---:|---:|---:|---:|---:|---:|\n");
+}
+
+void bench_begin(struct bench *b, int prompt, int tokens)
+{
+    begin(b, prompt, tokens, NULL);
 }
 
 static int cmp_u32(const void *a, const void *b)
@@ -115,7 +137,7 @@ int bench_model(struct bench *b, const char *path)
     double bw_after = k_read_bandwidth();
     bw = bw_after > bw ? bw_after : bw;
     double bytes = (double)m.cfg.weight_bytes, roof = bytes > 0 ? bw / bytes : 0;
-    con_printf("| %s | %s | %.1f | %.1f | %.1f | %.1f | %.0f%% | %.1f |\n", r->name,
+    out(b, "| %s | %s | %.1f | %.1f | %.1f | %.1f | %.0f%% | %.1f |\n", r->name,
                m.cfg.weight_type == TENSOR_Q8_GROUPS ? "int8 groups"
                                                     : qtype_name(m.cfg.weight_type),
                bytes / 1048576.0, r->prefill, r->decode, roof,
@@ -130,39 +152,57 @@ void bench_end(struct bench *b)
 {
     if (b->n == 0)
         return;
-    con_printf("\nshare of decode time per kernel:\n\n| model |");
+    out(b, "\nshare of decode time per kernel:\n\n| model |");
     for (int k = 0; k < PROF_COUNT; k++)
-        con_printf(" %s |", prof_name(k));
-    con_printf(" rest |\n|---|");
+        out(b, " %s |", prof_name(k));
+    out(b, " rest |\n|---|");
     for (int k = 0; k <= PROF_COUNT; k++)
-        con_printf("---:|");
-    con_printf("\n");
+        out(b, "---:|");
+    out(b, "\n");
     for (int i = 0; i < b->n; i++) {
-        con_printf("| %s |", b->r[i].name);
+        out(b, "| %s |", b->r[i].name);
         for (int k = 0; k <= PROF_COUNT; k++)
-            con_printf(" %.1f%% |", 100.0 * b->r[i].share[k]);
-        con_printf("\n");
+            out(b, " %.1f%% |", 100.0 * b->r[i].share[k]);
+        out(b, "\n");
     }
 }
 
-void bench_catalog(const struct catalog *c, int steps)
+/* Writes the copy of the tables to path, or says in one line why not. */
+static void save_tables(const char *path, const struct textbuf *t)
+{
+    int rc = tb_status(t);
+    if (rc == 0)
+        rc = storage_write_file(path, t->p, t->len);
+    if (rc == 0)
+        con_printf("llm bench: tables saved to %s\n", path);
+    else
+        diag_printf("warning: llm bench: tables not saved to %s: %s\n", path, err_str(rc));
+}
+
+void bench_catalog(const struct catalog *c, int steps, const char *save)
 {
     static struct bench b;
+    struct textbuf copy;
     if (steps <= 0)
         steps = 256;
+    tb_init_grow(&copy);
     con_printf("\n");
-    bench_begin(&b, steps / 2, steps);
+    begin(&b, steps / 2, steps, save ? &copy : NULL);
     for (int i = 0; i < c->n; i++) {
         const struct catalog_entry *e = &c->e[i];
         if (e->kind != CAT_MODEL)
             continue;
         if (e->too_big) /* a row all the same, so the table says what it left out */
-            con_printf("| %s | skipped: needs %llu MiB, %llu MiB free | | | | | | |\n",
-                       path_base(e->path), (unsigned long long)(e->need_bytes >> 20),
-                       (unsigned long long)(c->mem_free >> 20));
+            out(&b, "| %s | skipped: needs %llu MiB, %llu MiB free | | | | | | |\n",
+                path_base(e->path), (unsigned long long)(e->need_bytes >> 20),
+                (unsigned long long)(c->mem_free >> 20));
         else
             bench_model(&b, e->path);
     }
     bench_end(&b);
+    b.copy = NULL;
+    if (save)
+        save_tables(save, &copy);
+    tb_free(&copy);
     con_printf("llm bench: done\n");
 }

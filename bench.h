@@ -7,10 +7,11 @@
  * where the bandwidth is measured by the same binary at the start of the
  * run (a decode step reads every weight once, so it can't beat that). A
  * second table splits decode time by kernel (prof.h). Output goes through
- * con_printf; errors through diag_printf. */
+ * con_printf (and into a copy when one is kept); errors through diag_printf. */
 #ifndef BENCH_H
 #define BENCH_H
 
+#include "json.h"
 #include "menu.h"
 #include "prof.h"
 
@@ -26,6 +27,7 @@ struct bench {
     int prompt, tokens;           /* requested prompt and decode lengths */
     double bandwidth;             /* bytes/s, measured by bench_begin */
     int n;                        /* results kept for the kernel table */
+    struct textbuf *copy;         /* NULL, or gets the tables as printed */
     struct bench_result r[BENCH_MAX_MODELS];
 };
 
@@ -38,7 +40,11 @@ int bench_model(struct bench *b, const char *path);
 void bench_end(struct bench *b);
 
 /* bench=1: every usable model of the catalog that fits in memory, decoding
- * `steps` tokens after a prompt of steps/2 (256 and 128 by default). */
-void bench_catalog(const struct catalog *c, int steps);
+ * `steps` tokens after a prompt of steps/2 (256 and 128 by default). With
+ * save set, the tables as printed (from the "llm bench: kernels" line to
+ * the kernel table's last row) are also written to that file on the volume
+ * (storage_write_file); a volume that refuses it (write-protected, full)
+ * gets one warning line and the run goes on. */
+void bench_catalog(const struct catalog *c, int steps, const char *save);
 
 #endif

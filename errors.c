@@ -12,6 +12,10 @@ const char *err_str(int rc)
     case ERR_RANGE: return "value out of range";
     case ERR_INVAL: return "invalid argument";
     case ERR_UNSUPPORTED: return "not supported";
+    case ERR_WRITE_PROTECTED: return "the volume is write-protected";
+    case ERR_VOLUME_FULL: return "the volume is full";
+    case ERR_ACCESS: return "access denied";
+    case ERR_EXISTS: return "already exists";
     default: return "unknown error";
     }
 }

@@ -10,7 +10,12 @@ enum {
     ERR_FORMAT = -4,     /* malformed file or input */
     ERR_RANGE = -5,      /* value outside the allowed range */
     ERR_INVAL = -6,      /* bad argument or usage */
-    ERR_UNSUPPORTED = -7 /* valid but not supported here */
+    ERR_UNSUPPORTED = -7, /* valid but not supported here */
+    /* Writing: told apart so the app can say what the user should do. */
+    ERR_WRITE_PROTECTED = -8, /* read-only medium (lock switch, read-only disk) */
+    ERR_VOLUME_FULL = -9,     /* no free clusters / directory entries left */
+    ERR_ACCESS = -10,         /* refused: read-only file, or file in use */
+    ERR_EXISTS = -11          /* the name is taken (mkdir over a file, FAT rename) */
 };
 
 /* Short English text for an error code; never NULL. */

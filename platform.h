@@ -40,6 +40,37 @@ int plat_file_read(plat_file *f, void *buf, size_t n, size_t *ret_got);
 int plat_file_seek(plat_file *f, uint64_t offset);
 void plat_file_close(plat_file *f);
 
+/* ---- writing files ------------------------------------------------------------
+ * Parent directories must exist (plat_mkdir makes one level). Errors a user
+ * can act on are distinct: ERR_WRITE_PROTECTED (read-only medium),
+ * ERR_VOLUME_FULL, ERR_ACCESS (read-only file), ERR_EXISTS. The crash-safe
+ * way to replace a file is storage_write_file (storage.h), built on these. */
+
+/* Creates path, or truncates it to 0 bytes if it exists, open for writing
+ * at offset 0. *ret_file is caller-owned: plat_file_close it. */
+int plat_file_create(const char *path, plat_file **ret_file);
+/* Opens path for writing at its end, creating it (empty) when missing:
+ * for logs. *ret_file is caller-owned. */
+int plat_file_append(const char *path, plat_file **ret_file);
+/* Writes all n bytes of buf (caller-owned) at the current position, or
+ * fails; after a failure an unknown prefix may have reached the file. */
+int plat_file_write(plat_file *f, const void *buf, size_t n);
+/* Pushes the file's data and size to the medium: EFI_FILE_PROTOCOL.Flush
+ * on UEFI (the FAT driver writes its cache), fsync on the host. Only after
+ * it returns 0 is the data known to survive a power cut. */
+int plat_file_flush(plat_file *f);
+/* Renames from to to, within one directory (ERR_INVAL otherwise). If to
+ * exists: the host replaces it atomically (rename(2)); UEFI's FAT cannot
+ * and returns ERR_EXISTS, leaving both files alone, so the caller deletes
+ * to first (storage.c orders that so a power cut loses nothing). Durable
+ * when it returns 0. */
+int plat_file_rename(const char *from, const char *to);
+/* Deletes a file (not a directory: ERR_INVAL). ERR_NOT_FOUND if missing. */
+int plat_file_delete(const char *path);
+/* Creates one directory. 0 also when it exists already; ERR_EXISTS when a
+ * file has that name; ERR_NOT_FOUND when its parent is missing. */
+int plat_mkdir(const char *path);
+
 /* One directory entry as seen by plat_dir_list. The name is only valid
  * during the callback. */
 struct plat_dirent {

@@ -16,8 +16,10 @@
 #endif
 
 #define PAGE_SIZE 4096u
-/* Some firmware FAT drivers fail on very large Read() calls. */
+/* Some firmware FAT drivers fail on very large Read() calls; writes are
+ * split the same way. */
 #define READ_CHUNK (4u << 20)
+#define WRITE_CHUNK READ_CHUNK
 /* Longest path accepted, in UCS-2 code units (NUL included). */
 #define PATH_MAX16 1024
 /* A FAT long name is at most 255 UCS-2 units, 3 UTF-8 bytes each. */
@@ -40,6 +42,10 @@ static int efi_to_err(EFI_STATUS st)
     case EFI_OUT_OF_RESOURCES: return ERR_NOMEM;
     case EFI_INVALID_PARAMETER: return ERR_INVAL;
     case EFI_UNSUPPORTED: return ERR_UNSUPPORTED;
+    case EFI_WRITE_PROTECTED: return ERR_WRITE_PROTECTED;
+    case EFI_VOLUME_FULL: return ERR_VOLUME_FULL;
+    /* FAT: a read-only file opened for writing, or a rename onto a name in use */
+    case EFI_ACCESS_DENIED: return ERR_ACCESS;
     case EFI_BUFFER_TOO_SMALL:
     case EFI_BAD_BUFFER_SIZE: return ERR_RANGE;
     default: return ERR_IO; /* device error, no media, corrupted volume, ... */
@@ -247,31 +253,49 @@ static EFI_STATUS open_volume(EFI_FILE_HANDLE *ret_root)
     return g_fs->OpenVolume(g_fs, ret_root);
 }
 
-/* Opens path (see path_to_ucs2) read-only; "" opens a fresh root handle so
- * directory reads never share a position. Caller closes *ret_h. */
-static int open_path(const char *path, EFI_FILE_HANDLE *ret_h)
+/* Opens g_root on first use; ERR_IO when booted from something without a
+ * file system. */
+static int need_root(void)
 {
-    CHAR16 wpath[PATH_MAX16];
+    if (!g_bs)
+        return ERR_IO;
+    if (!g_root && EFI_ERROR(open_volume(&g_root))) {
+        g_root = NULL;
+        return ERR_IO;
+    }
+    return 0;
+}
+
+/* Opens the converted path wpath with an EFI_FILE_MODE_* mode (and, when
+ * creating, attributes); "" opens a fresh root handle so directory reads
+ * never share a position. Caller closes *ret_h. */
+static int open_wpath(const CHAR16 *wpath, UINT64 mode, UINT64 attr, EFI_FILE_HANDLE *ret_h)
+{
     EFI_FILE_HANDLE h;
     EFI_STATUS st;
     int rc;
 
-    if (!g_bs)
-        return ERR_IO;
-    if ((rc = path_to_ucs2(path, wpath, PATH_MAX16)) != 0)
+    if ((rc = need_root()) != 0)
         return rc;
-    if (!g_root && EFI_ERROR(open_volume(&g_root))) {
-        g_root = NULL;
-        return ERR_IO; /* booted from something without a file system */
-    }
     if (wpath[0] == 0)
         st = open_volume(&h);
     else
-        st = g_root->Open(g_root, &h, wpath, EFI_FILE_MODE_READ, 0);
+        st = g_root->Open(g_root, &h, (CHAR16 *)wpath, mode, attr);
     if (EFI_ERROR(st))
         return efi_to_err(st);
     *ret_h = h;
     return 0;
+}
+
+/* Opens path (see path_to_ucs2) read-only. Caller closes *ret_h. */
+static int open_path(const char *path, EFI_FILE_HANDLE *ret_h)
+{
+    CHAR16 wpath[PATH_MAX16];
+    int rc;
+
+    if ((rc = path_to_ucs2(path, wpath, PATH_MAX16)) != 0)
+        return rc;
+    return open_wpath(wpath, EFI_FILE_MODE_READ, 0, ret_h);
 }
 
 /* Reads h's EFI_FILE_INFO into pool memory (*ret_info, caller FreePools),
@@ -396,6 +420,214 @@ void plat_file_close(plat_file *f)
         f->h->Close(f->h);
         g_bs->FreePool(f);
     }
+}
+
+/* ---- writing files -----------------------------------------------------------
+ * EDK2's FAT driver (OVMF, most PCs) writes its cache to the disk at the end
+ * of every Flush, SetInfo and Delete, so each returns only once the change
+ * is on the medium: storage.c relies on that order. */
+
+/* Opens path for writing (creating it), then truncates it or moves to its
+ * end. Directories are refused (ERR_INVAL). */
+static int open_write(const char *path, int append, plat_file **ret_file)
+{
+    CHAR16 wpath[PATH_MAX16];
+    EFI_FILE_HANDLE h;
+    EFI_FILE_INFO *info;
+    plat_file *f;
+    EFI_STATUS st;
+    int rc;
+
+    if ((rc = path_to_ucs2(path, wpath, PATH_MAX16)) != 0)
+        return rc;
+    if (wpath[0] == 0)
+        return ERR_INVAL; /* the root directory */
+    rc = open_wpath(wpath, EFI_FILE_MODE_READ | EFI_FILE_MODE_WRITE | EFI_FILE_MODE_CREATE, 0,
+                    &h);
+    if (rc)
+        return rc;
+    st = get_file_info(h, &info);
+    if (EFI_ERROR(st)) {
+        rc = efi_to_err(st);
+        goto err_close;
+    }
+    if (info->Attribute & EFI_FILE_DIRECTORY) {
+        rc = ERR_INVAL;
+    } else if (append) {
+        rc = efi_to_err(h->SetPosition(h, info->FileSize));
+    } else if (info->FileSize) {
+        /* Open has no truncate mode: shrink through the file's info */
+        info->FileSize = 0;
+        rc = efi_to_err(h->SetInfo(h, &gEfiFileInfoGuid, info->Size, info));
+    }
+    g_bs->FreePool(info);
+    if (rc)
+        goto err_close;
+    if (EFI_ERROR(g_bs->AllocatePool(EfiLoaderData, sizeof *f, (void **)&f))) {
+        rc = ERR_NOMEM;
+        goto err_close;
+    }
+    f->h = h;
+    *ret_file = f;
+    return 0;
+
+err_close:
+    h->Close(h);
+    return rc;
+}
+
+int plat_file_create(const char *path, plat_file **ret_file)
+{
+    return open_write(path, 0, ret_file);
+}
+
+int plat_file_append(const char *path, plat_file **ret_file)
+{
+    return open_write(path, 1, ret_file);
+}
+
+int plat_file_write(plat_file *f, const void *buf, size_t n)
+{
+    size_t done = 0;
+
+    while (done < n) {
+        UINTN size = n - done < WRITE_CHUNK ? n - done : WRITE_CHUNK;
+        EFI_STATUS st = f->h->Write(f->h, &size, (char *)buf + done);
+        if (EFI_ERROR(st))
+            return efi_to_err(st);
+        if (size == 0)
+            return ERR_IO; /* no progress: do not spin */
+        done += size;
+    }
+    return 0;
+}
+
+int plat_file_flush(plat_file *f)
+{
+    return efi_to_err(f->h->Flush(f->h));
+}
+
+/* Index just past the last '\' of w (0 when there is none). */
+static size_t wbase(const CHAR16 *w)
+{
+    size_t base = 0;
+    for (size_t i = 0; w[i]; i++)
+        if (w[i] == L'\\')
+            base = i + 1;
+    return base;
+}
+
+/* EFI_FILE_INFO's FileName, set with SetInfo, renames; EDK2 reads it
+ * relative to the file's directory, so the new base name alone keeps the
+ * file where it is (a path there would move it, which the spec leaves
+ * open, hence the same-directory rule). */
+int plat_file_rename(const char *from, const char *to)
+{
+    CHAR16 wfrom[PATH_MAX16], wto[PATH_MAX16];
+    EFI_FILE_HANDLE h, t;
+    EFI_FILE_INFO *info, *renamed;
+    EFI_STATUS st;
+    int rc;
+
+    if ((rc = path_to_ucs2(from, wfrom, PATH_MAX16)) != 0 ||
+        (rc = path_to_ucs2(to, wto, PATH_MAX16)) != 0)
+        return rc;
+    size_t base = wbase(wfrom);
+    if (!wfrom[0] || !wto[0] || wbase(wto) != base ||
+        CompareMem(wfrom, wto, base * sizeof(CHAR16)) != 0)
+        return ERR_INVAL;
+    /* FAT refuses a taken name with EFI_ACCESS_DENIED, which also means
+     * other things: tell this case apart before trying. */
+    if (open_wpath(wto, EFI_FILE_MODE_READ, 0, &t) == 0) {
+        t->Close(t);
+        return ERR_EXISTS;
+    }
+    if ((rc = open_wpath(wfrom, EFI_FILE_MODE_READ | EFI_FILE_MODE_WRITE, 0, &h)) != 0)
+        return rc;
+    st = get_file_info(h, &info);
+    if (EFI_ERROR(st)) {
+        rc = efi_to_err(st);
+        goto out_close;
+    }
+    UINTN name_bytes = (StrLen(wto + base) + 1) * sizeof(CHAR16);
+    UINTN size = SIZE_OF_EFI_FILE_INFO + name_bytes;
+    if (EFI_ERROR(g_bs->AllocatePool(EfiLoaderData, size, (void **)&renamed))) {
+        rc = ERR_NOMEM;
+    } else {
+        /* same size, times and attributes: only the name changes */
+        CopyMem(renamed, info, SIZE_OF_EFI_FILE_INFO);
+        CopyMem(renamed->FileName, wto + base, name_bytes);
+        renamed->Size = size;
+        rc = efi_to_err(h->SetInfo(h, &gEfiFileInfoGuid, size, renamed));
+        g_bs->FreePool(renamed);
+    }
+    g_bs->FreePool(info);
+out_close:
+    h->Close(h);
+    return rc;
+}
+
+int plat_file_delete(const char *path)
+{
+    CHAR16 wpath[PATH_MAX16];
+    EFI_FILE_HANDLE h;
+    EFI_FILE_INFO *info;
+    EFI_STATUS st;
+    int rc;
+
+    if ((rc = path_to_ucs2(path, wpath, PATH_MAX16)) != 0)
+        return rc;
+    if (wpath[0] == 0)
+        return ERR_INVAL;
+    /* a read-only open first, so a missing file is ERR_NOT_FOUND even on a
+     * write-protected volume */
+    if ((rc = open_wpath(wpath, EFI_FILE_MODE_READ, 0, &h)) != 0)
+        return rc;
+    st = get_file_info(h, &info);
+    h->Close(h);
+    if (EFI_ERROR(st))
+        return efi_to_err(st);
+    int is_dir = (info->Attribute & EFI_FILE_DIRECTORY) != 0;
+    g_bs->FreePool(info);
+    if (is_dir)
+        return ERR_INVAL;
+    if ((rc = open_wpath(wpath, EFI_FILE_MODE_READ | EFI_FILE_MODE_WRITE, 0, &h)) != 0)
+        return rc;
+    /* Delete closes the handle; failure is a warning, not an error */
+    st = h->Delete(h);
+    return st == EFI_WARN_DELETE_FAILURE ? ERR_IO : efi_to_err(st);
+}
+
+int plat_mkdir(const char *path)
+{
+    CHAR16 wpath[PATH_MAX16];
+    EFI_FILE_HANDLE h;
+    EFI_FILE_INFO *info;
+    EFI_STATUS st;
+    int rc;
+
+    if ((rc = path_to_ucs2(path, wpath, PATH_MAX16)) != 0)
+        return rc;
+    if (wpath[0] == 0)
+        return 0; /* the root */
+    /* an existing directory is fine even on a write-protected volume */
+    rc = open_wpath(wpath, EFI_FILE_MODE_READ, 0, &h);
+    if (rc == ERR_NOT_FOUND) {
+        rc = open_wpath(wpath, EFI_FILE_MODE_READ | EFI_FILE_MODE_WRITE | EFI_FILE_MODE_CREATE,
+                        EFI_FILE_DIRECTORY, &h);
+        if (rc == 0)
+            h->Close(h);
+        return rc;
+    }
+    if (rc)
+        return rc;
+    st = get_file_info(h, &info);
+    h->Close(h);
+    if (EFI_ERROR(st))
+        return efi_to_err(st);
+    rc = (info->Attribute & EFI_FILE_DIRECTORY) ? 0 : ERR_EXISTS;
+    g_bs->FreePool(info);
+    return rc;
 }
 
 int plat_dir_list(const char *dir, int (*fn)(const struct plat_dirent *e, void *ctx), void *ctx)

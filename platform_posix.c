@@ -8,6 +8,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -39,7 +40,16 @@ static int errno_to_err(int e)
     case ENOENT:
     case ENOTDIR: return ERR_NOT_FOUND;
     case ENOMEM: return ERR_NOMEM;
-    case EINVAL: return ERR_INVAL;
+    case EINVAL:
+    case EISDIR: return ERR_INVAL;
+    case EROFS: return ERR_WRITE_PROTECTED;
+    case ENOSPC:
+    case EDQUOT:
+    case EFBIG: return ERR_VOLUME_FULL;
+    case EACCES:
+    case EPERM: return ERR_ACCESS;
+    case EEXIST:
+    case ENOTEMPTY: return ERR_EXISTS;
     default: return ERR_IO;
     }
 }
@@ -141,6 +151,167 @@ void plat_file_close(plat_file *f)
         fclose(f->fp);
         free(f);
     }
+}
+
+/* ---- writing files ----
+ * Test hooks (platform_posix.h) stand in for a small volume, a power cut and
+ * FAT's rename, so the storage tests see what the firmware would do. */
+static long long write_budget = -1; /* bytes writable before ERR_VOLUME_FULL; -1: no limit */
+static int power_budget = -1;       /* file-changing calls before the cut; -1: no cut */
+static int fat_rename;              /* rename refuses an existing target */
+
+void plat_posix_fail_writes_after(long long bytes)
+{
+    write_budget = bytes;
+}
+
+void plat_posix_cut_power_after(int calls)
+{
+    power_budget = calls;
+}
+
+void plat_posix_set_fat_rename(int on)
+{
+    fat_rename = on;
+}
+
+/* Every call that changes the disk asks first; after the cut nothing does. */
+static int power_on(void)
+{
+    if (power_budget == 0)
+        return 0;
+    if (power_budget > 0)
+        power_budget--;
+    return 1;
+}
+
+/* fsync of the directory holding full, so a new or removed name is on disk. */
+static void sync_parent(const char *full)
+{
+    char dir[4096 + 256];
+    snprintf(dir, sizeof dir, "%s", full);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *slash = 0;
+    int fd = open(slash ? (dir[0] ? dir : "/") : ".", O_RDONLY | O_DIRECTORY);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+}
+
+static int open_write(const char *path, const char *mode, plat_file **ret_file)
+{
+    char full[4096 + 256];
+    full_path(path, full, sizeof full);
+    if (!power_on())
+        return ERR_IO;
+    FILE *fp = fopen(full, mode);
+    if (!fp)
+        return errno_to_err(errno);
+    setvbuf(fp, NULL, _IONBF, 0); /* every plat_file_write reaches the kernel */
+    plat_file *f = malloc(sizeof *f);
+    if (!f) {
+        fclose(fp);
+        return ERR_NOMEM;
+    }
+    f->fp = fp;
+    *ret_file = f;
+    return 0;
+}
+
+int plat_file_create(const char *path, plat_file **ret_file)
+{
+    return open_write(path, "wb", ret_file);
+}
+
+int plat_file_append(const char *path, plat_file **ret_file)
+{
+    return open_write(path, "ab", ret_file);
+}
+
+int plat_file_write(plat_file *f, const void *buf, size_t n)
+{
+    if (!power_on())
+        return ERR_IO;
+    size_t allowed = n;
+    if (write_budget >= 0 && (unsigned long long)write_budget < n)
+        allowed = (size_t)write_budget;
+    size_t put = fwrite(buf, 1, allowed, f->fp);
+    if (write_budget >= 0)
+        write_budget -= (long long)put;
+    if (put < allowed)
+        return errno_to_err(errno);
+    return allowed < n ? ERR_VOLUME_FULL : 0;
+}
+
+int plat_file_flush(plat_file *f)
+{
+    if (!power_on())
+        return ERR_IO;
+    if (fflush(f->fp) != 0 || fsync(fileno(f->fp)) != 0)
+        return errno_to_err(errno);
+    return 0;
+}
+
+/* Length of path's directory part (up to its last '/'), 0 for none. */
+static size_t dir_len(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? (size_t)(slash - path) : 0;
+}
+
+int plat_file_rename(const char *from, const char *to)
+{
+    char full_from[4096 + 256], full_to[4096 + 256];
+    struct stat st;
+    size_t n = dir_len(from);
+    if (n != dir_len(to) || strncmp(from, to, n) != 0)
+        return ERR_INVAL; /* UEFI renames within a directory only */
+    full_path(from, full_from, sizeof full_from);
+    full_path(to, full_to, sizeof full_to);
+    if (stat(full_from, &st) != 0)
+        return errno_to_err(errno);
+    if (fat_rename && stat(full_to, &st) == 0)
+        return ERR_EXISTS;
+    if (!power_on())
+        return ERR_IO;
+    if (rename(full_from, full_to) != 0)
+        return errno_to_err(errno);
+    sync_parent(full_to);
+    return 0;
+}
+
+int plat_file_delete(const char *path)
+{
+    char full[4096 + 256];
+    struct stat st;
+    full_path(path, full, sizeof full);
+    if (stat(full, &st) != 0)
+        return errno_to_err(errno);
+    if (S_ISDIR(st.st_mode))
+        return ERR_INVAL;
+    if (!power_on())
+        return ERR_IO;
+    if (unlink(full) != 0)
+        return errno_to_err(errno);
+    sync_parent(full);
+    return 0;
+}
+
+int plat_mkdir(const char *path)
+{
+    char full[4096 + 256];
+    struct stat st;
+    full_path(path, full, sizeof full);
+    if (stat(full, &st) == 0)
+        return S_ISDIR(st.st_mode) ? 0 : ERR_EXISTS;
+    if (!power_on())
+        return ERR_IO;
+    if (mkdir(full, 0777) != 0)
+        return errno_to_err(errno);
+    sync_parent(full);
+    return 0;
 }
 
 int plat_dir_list(const char *dir, int (*fn)(const struct plat_dirent *e, void *ctx), void *ctx)

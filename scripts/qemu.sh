@@ -9,6 +9,8 @@
 #   QEMU_SERIAL=spec     headless: -display none -monitor none -serial spec
 #                        (e.g. file:out.log, or chardev:ID with -chardev in args)
 #   DISK=virtio|ahci|usb how the image is attached (default virtio)
+#   DISK_RO=1            attach it read-only (a locked stick: the firmware
+#                        reports write-protected media); not with ahci
 #   KVM=auto|0|1         KVM when usable (probed), else TCG with -cpu max
 #   TCG_THREAD=multi|single  TCG's vCPU threading (QEMU's default when unset)
 #   VARS=path            writable OVMF vars copy (default: beside IMG, fresh per run)
@@ -49,13 +51,16 @@ case ${KVM:-auto} in
     *) if kvm_usable; then accel=(-accel kvm -cpu host); accel_name=KVM; fi ;;
 esac
 
+ro=
+[ "${DISK_RO:-0}" = 1 ] && ro=,readonly=on
 # shellcheck disable=SC2054  # commas are inside QEMU option values
 case ${DISK:-virtio} in
-    virtio) disk=(-drive "if=none,id=disk0,format=raw,file=$qimg"
+    virtio) disk=(-drive "if=none,id=disk0,format=raw,file=$qimg$ro"
                   -device virtio-blk-pci,drive=disk0,bootindex=1) ;;
-    ahci)   disk=(-drive "if=none,id=disk0,format=raw,file=$qimg"
+    ahci)   [ -z "$ro" ] || { echo "qemu.sh: DISK_RO=1 needs DISK=virtio or usb (IDE has no read-only disks)" >&2; exit 2; }
+            disk=(-drive "if=none,id=disk0,format=raw,file=$qimg"
                   -device ide-hd,drive=disk0,bus=ide.0,bootindex=1) ;;
-    usb)    disk=(-drive "if=none,id=disk0,format=raw,file=$qimg"
+    usb)    disk=(-drive "if=none,id=disk0,format=raw,file=$qimg$ro"
                   -device qemu-xhci,id=xhci
                   -device usb-storage,bus=xhci.0,drive=disk0,bootindex=1) ;;
     *) echo "qemu.sh: DISK must be virtio, ahci or usb" >&2; exit 2 ;;
