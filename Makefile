@@ -9,7 +9,7 @@ MODELS_DIR ?= $(abspath ../shared/models)
 
 # Freestanding core: only platform.h and lib.h below it.
 CORE_SRC := errors.c pfjob.c prof.c lib.c fmt.c mathf.c kernels.c simd.c simd_avx2.c simd_avx512.c model.c model_gguf.c gguf.c quant.c engine.c tokenizer.c tokenizer_spm.c tokenizer_bpe.c transformer.c \
-            sampler.c generate.c config.c menu.c demo.c template.c chat.c app.c gguf_write.c bench.c lz4.c json.c export.c storage.c
+            sampler.c generate.c config.c menu.c demo.c template.c chat.c app.c gguf_write.c bench.c lz4.c json.c export.c storage.c session.c
 EFI_SRC  := llama2_efi.c platform_efi.c crt_efi.c
 HOST_SRC := main_host.c platform_posix.c tool_synth.c tool_bench.c tool_quantize.c tool_compare.c
 

@@ -19,10 +19,14 @@
 #include "lib.h"
 #include "menu.h"
 #include "platform.h"
+#include "quant.h"
+#include "session.h"
+#include "storage.h"
 
 enum mode { M_MENU, M_LOADING, M_REPL, M_GENERATING, M_DEMO_PAUSE };
 enum after_load { AFTER_REPL, AFTER_DEMO, AFTER_ONESHOT };
 
+#define APP_VERSION "llm-baremetal 0.6"
 #define TURN_BYTES (CHAT_ARENA_BYTES + 16 * 1024) /* rendered history + one turn */
 
 #define LINE_CAP 1024
@@ -51,6 +55,8 @@ static struct app {
     char *turn_text;           /* (TURN_BYTES) rendered text of the current turn */
     char user[LINE_CAP];       /* the user message being answered */
     int chatting;              /* the running generation is a chat reply */
+    struct session sess;       /* the conversation on the volume; number 0 = none */
+    int sess_off;              /* a write failed: no session files this boot */
 } A;
 
 static void out_text(const char *s, size_t n, void *ctx)
@@ -172,6 +178,7 @@ static void reseed(void)
 
 static void start_generation(const char *prompt);
 static void start_demo_prompt(void);
+static void begin_session(void);
 
 static void repl_prompt(void)
 {
@@ -200,6 +207,7 @@ static void load_done(void)
         start_demo_prompt();
         break;
     case AFTER_REPL:
+        begin_session();
         con_printf("Type a prompt and press Enter (Esc stops a generation); /help lists "
                    "the commands.\n");
         A.mode = M_REPL;
@@ -208,12 +216,113 @@ static void load_done(void)
     }
 }
 
+/* ---- sessions on the volume (session.h) ------------------------------------------
+ * Interactive use only: the demo and the one-shot prompt leave no files. A
+ * full or write-protected volume gives one warning; chatting goes on. */
+
+static void session_failed(int rc)
+{
+    if (!A.sess_off)
+        diag_printf("warning: sessions are not saved (%s)\n", err_str(rc));
+    A.sess_off = 1;
+    A.sess.number = 0;
+}
+
+static void begin_session(void)
+{
+    const struct model_config *c = &A.eng.model.cfg;
+    struct session_settings set = {
+        .model_file = path_base(A.eng.model_path),
+        .family = c->family[0] ? c->family : c->arch == ARCH_PHI2 ? "phi2" : "llama",
+        .quantization = c->weight_type == TENSOR_Q8_GROUPS ? "int8 groups" : qtype_name(c->weight_type),
+        .template_name = template_name(A.chat.tpl),
+        .app_version = APP_VERSION,
+        .temperature = A.cfg.temperature,
+        .topp = A.cfg.topp,
+        .seed = A.cfg.seed,
+    };
+    int rc;
+    A.sess.number = 0;
+    if (!A.sess_off && (rc = session_start(&A.sess, &set, warn_line, NULL)) != 0)
+        session_failed(rc);
+}
+
+/* The finished generation: the prompt, the reply and its output file. */
+static void record_turn(void)
+{
+    const char *user = A.user;
+    int rc;
+    if (!A.sess.number)
+        return;
+    if ((rc = session_add_turn(&A.sess, "user", user, strlen(user), A.gen.n_prompt, 0)) ||
+        (rc = session_add_turn(&A.sess, "assistant", A.gen.reply, A.gen.reply_len, A.gen.n_gen,
+                               gen_tokens_per_s(&A.gen))) ||
+        (rc = session_write_output(&A.sess, A.gen.reply, A.gen.reply_len)))
+        session_failed(rc);
+}
+
+/* /export FORMAT [N] (N: this session); all four formats when f < 0. */
+static void export_session(int f, int number, int verbose)
+{
+    char path[STORAGE_PATH_MAX];
+    int compress = !str_casecmp(A.cfg.compress, "lz4");
+    for (int i = f < 0 ? 0 : f; i < (f < 0 ? EXPORT_FORMATS : f + 1); i++) {
+        int rc = session_export(number, (enum export_format)i, compress, path, sizeof path,
+                                verbose ? warn_line : NULL, NULL);
+        if (rc == ERR_WRITE_PROTECTED || rc == ERR_VOLUME_FULL) {
+            session_failed(rc);
+            return;
+        }
+        if (verbose && rc == ERR_NOT_FOUND)
+            con_printf("There is no session %d; /sessions lists them.\n", number);
+        if (verbose && rc == ERR_NOT_FOUND)
+            return;
+        if (verbose && rc)
+            con_printf("Cannot export session %d: %s\n", number, err_str(rc));
+        else if (verbose)
+            con_printf("Exported to %s\n", path);
+    }
+}
+
+static void export_command(char *arg)
+{
+    char *num = arg;
+    enum export_format f;
+    long n = A.sess.number;
+    while (*num && *num != ' ')
+        num++;
+    if (*num)
+        *num++ = 0;
+    if (export_format_from_name(arg, &f) || (*num && (parse_long(num, &n) || n < 1)) || n < 1) {
+        con_printf("/export txt|json|md|csv [N]: session N (default: this one, %d)\n",
+                   A.sess.number);
+        return;
+    }
+    export_session((int)f, (int)n, 1);
+}
+
+static void list_sessions(void)
+{
+    struct textbuf b;
+    tb_init_grow(&b);
+    int rc = session_list(&b);
+    if (rc == ERR_NOT_FOUND || rc == 0)
+        con_printf("No sessions on this volume yet.\n");
+    else if (rc < 0)
+        con_printf("Cannot list the sessions: %s\n", err_str(rc));
+    else
+        con_printf("   N  created           model                 turns    first prompt\n%s",
+                   b.p);
+    tb_free(&b);
+}
+
 /* ---- generation -------------------------------------------------------------- */
 
 static void start_generation(const char *prompt)
 {
     A.eng.sampler.temperature = A.cfg.temperature;
     A.eng.sampler.topp = A.cfg.topp;
+    str_copy(A.user, sizeof A.user, prompt);
     int rc = gen_begin(&A.gen, &A.eng.model, &A.eng.state, &A.eng.tok, &A.eng.sampler, prompt,
                        A.cfg.steps, out_text, NULL);
     if (rc) {
@@ -250,6 +359,8 @@ static void finish_generation(void)
 {
     int tokens = A.chatting ? A.gen.n_gen : A.gen.pos;
     double tps = gen_tokens_per_s(&A.gen);
+    if (!A.demo && !oneshot())
+        record_turn();
     if (A.chatting && chat_end_reply(&A.chat, &A.gen, A.user))
         con_printf("\n(the transcript is full: a new conversation starts)");
     A.chatting = 0;
@@ -307,7 +418,9 @@ static void show_help(void)
                "  /template N  chat template (none: list them), now %s\n"
                "  /system T    system prompt for chat templates\n"
                "  /cot N       chain of thought: 0 off, 1 in the question, 2 in the answer\n"
-               "  /new         start a new conversation\n"
+               "  /new         start a new conversation (and session)\n"
+               "  /sessions    list the sessions saved on this volume\n"
+               "  /export F [N] write session N (default: this one) as F: txt, json, md, csv\n"
                "  /model N     switch to model N of the menu, keeping the conversation\n"
                "  /models      back to the model menu\n"
                "  /quit        shut the machine down\n",
@@ -388,6 +501,8 @@ static void run_command(char *cmd)
     if (!strcmp(cmd, "help")) {
         show_help();
     } else if (!strcmp(cmd, "quit")) {
+        if (A.sess.number && A.sess.meta.turns)
+            export_session(-1, A.sess.number, 0);
         con_printf("Shutting down.\n");
         plat_shutdown(0);
     } else if (!strcmp(cmd, "models")) {
@@ -410,7 +525,12 @@ static void run_command(char *cmd)
             con_printf("chain of thought %d\n", A.chat.cot = (int)v);
     } else if (!strcmp(cmd, "new")) {
         chat_reset(&A.chat);
+        begin_session();
         con_printf("New conversation.\n");
+    } else if (!strcmp(cmd, "sessions")) {
+        list_sessions();
+    } else if (!strcmp(cmd, "export")) {
+        export_command(arg);
     } else {
         size_t i;
         for (i = 0; i < ARRAY_LEN(settings); i++)

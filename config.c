@@ -40,6 +40,7 @@ static const struct key keys[] = {
     {"threads", K_INT, offsetof(struct config, threads), 0, CONFIG_SET_THREADS, 0, 0},
     {"isa", K_STR, offsetof(struct config, isa), FIELD_SIZE(isa), CONFIG_SET_ISA, 0, 0},
     {"bench", K_BOOL, offsetof(struct config, bench), 0, CONFIG_SET_BENCH, 0, 0},
+    {"compress", K_STR, offsetof(struct config, compress), FIELD_SIZE(compress), CONFIG_SET_COMPRESS, 0, 0},
 };
 
 void config_defaults(struct config *c)

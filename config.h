@@ -35,6 +35,8 @@
  *   bench       0/1: print the speed table (bench.c) for the models on the
  *               volume before the menu, or then power off with shutdown=1;
  *               prompt steps/2 tokens, decode steps (0)
+ *   compress    lz4 or off: session exports over 4 KiB written as LZ4
+ *               frames (NAME.lz4) (off; checked by app.c)
  * Paths use '/' separators; '\' in model/tokenizer paths is turned into '/'.
  * String values must be valid UTF-8 without control characters.
  */
@@ -68,6 +70,7 @@ struct config {
     int threads;            /* parallel_for threads; 0 = all cores */
     char isa[16];           /* kernel table name; "" or "auto" = best */
     int bench;              /* run the benchmark (bench_catalog) at boot */
+    char compress[8];       /* "lz4" or "off" (session exports) */
     unsigned set_mask; /* CONFIG_SET_* bits of the keys given successfully */
 };
 
@@ -88,7 +91,8 @@ enum {
     CONFIG_SET_COT = 1u << 13,
     CONFIG_SET_THREADS = 1u << 14,
     CONFIG_SET_ISA = 1u << 15,
-    CONFIG_SET_BENCH = 1u << 16
+    CONFIG_SET_BENCH = 1u << 16,
+    CONFIG_SET_COMPRESS = 1u << 17
 };
 
 /* Fills c with the defaults above; set_mask = 0. */

@@ -110,6 +110,10 @@ int plat_key_poll(void);
 /* ---- time -------------------------------------------------------------------- */
 /* Monotonic microseconds since some fixed point (TSC calibrated on UEFI). */
 uint64_t plat_time_us(void);
+/* Seconds since 1970-01-01 00:00 on the wall clock (the firmware's RTC,
+ * whose time zone is unknown; the host's UTC), 0 when there is none. For
+ * timestamps in session files, never for measuring time. */
+uint64_t plat_time_wall(void);
 /* Gives the CPU away briefly when the event loop has nothing to do
  * (about a millisecond). Never call it on a per-token path. */
 void plat_idle(void);

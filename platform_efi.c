@@ -963,6 +963,19 @@ uint64_t plat_time_us(void)
     return d / g_tsc_hz * 1000000u + d % g_tsc_hz * 1000000u / g_tsc_hz;
 }
 
+uint64_t plat_time_wall(void)
+{
+    EFI_TIME t;
+    if (EFI_ERROR(g_rt->GetTime(&t, NULL)) || t.Year < 1970 || t.Month < 1 || t.Month > 12 ||
+        t.Day < 1 || t.Day > 31 || t.Hour > 23 || t.Minute > 59 || t.Second > 59)
+        return 0;
+    /* days from civil (H. Hinnant), the inverse of export_time's */
+    uint64_t y = t.Year - (t.Month <= 2), era = y / 400, yoe = y - era * 400;
+    uint64_t doy = (153 * (t.Month > 2 ? t.Month - 3 : t.Month + 9) + 2) / 5 + t.Day - 1;
+    uint64_t days = era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
+    return days * 86400 + t.Hour * 3600u + t.Minute * 60u + t.Second;
+}
+
 void plat_idle(void)
 {
     g_bs->Stall(1000);

@@ -440,6 +440,12 @@ uint64_t plat_time_us(void)
     return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+uint64_t plat_time_wall(void)
+{
+    time_t t = time(NULL);
+    return t > 0 ? (uint64_t)t : 0;
+}
+
 void plat_idle(void)
 {
     /* wait for input or 1 ms, whichever comes first */

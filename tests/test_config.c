@@ -62,13 +62,14 @@ TEST(config_defaults)
     CHECK_STR(v, "1.0");
     CHECK_INT(config_get(&c, "topp", v, sizeof(v)), 0);
     CHECK_STR(v, "0.9");
-    CHECK_INT(config_key_count(), 17);
+    CHECK_INT(config_key_count(), 18);
     CHECK_STR(config_key_name(13), "cot");
     CHECK_STR(config_key_name(14), "threads");
     CHECK_STR(config_key_name(0), "model");
     CHECK_STR(config_key_name(15), "isa");
     CHECK_STR(config_key_name(16), "bench");
-    CHECK(config_key_name(17) == NULL);
+    CHECK_STR(config_key_name(17), "compress");
+    CHECK(config_key_name(18) == NULL);
     CHECK(config_key_name(-1) == NULL);
 }
 

@@ -1,0 +1,578 @@
+/* session.c - sessions on the boot volume (session.h). */
+#include "session.h"
+
+#include "errors.h"
+#include "lib.h"
+#include "lz4.h"
+#include "platform.h"
+#include "storage.h"
+
+#define META_MAX (64 * 1024) /* metadata.json is a few hundred bytes */
+#define META_TOKENS 64
+#define RECORD_TOKENS 16
+#define LIST_MAX 4096        /* sessions /sessions shows */
+#define PREVIEW_BYTES 4096   /* of the log, for the first prompt */
+/* A turn's text in the log is cut to this, so that even fully escaped
+ * (\u0001 is 6 bytes) its record stays under the reader's limit. */
+#define RECORD_TEXT_MAX (JSON_MAX_BYTES / 8)
+
+static void say(void (*note)(const char *, void *), void *ctx, const char *msg)
+{
+    if (note)
+        note(msg, ctx);
+    else
+        diag_printf("%s\n", msg);
+}
+
+static void quiet(const char *msg, void *ctx)
+{
+    (void)msg;
+    (void)ctx;
+}
+
+/* "sessions/session_007" + "/" + file (file may be ""). */
+static int session_path(char *out, size_t cap, int number, const char *file)
+{
+    int n = fmt_snprintf(out, cap, SESSION_DIR "/session_%03d%s%s", number, *file ? "/" : "",
+                         file);
+    return n < 0 || (size_t)n >= cap ? ERR_RANGE : 0;
+}
+
+/* session_NNN -> NNN (1..999999); 0 for any other name. */
+static int parse_number(const char *name)
+{
+    if (strncmp(name, "session_", 8) != 0)
+        return 0;
+    const char *d = name + 8;
+    int v = 0, k = 0;
+    for (; d[k] >= '0' && d[k] <= '9'; k++)
+        if (k < 6)
+            v = v * 10 + (d[k] - '0');
+    return d[k] == 0 && k >= 1 && k <= 6 ? v : 0;
+}
+
+/* ---- listing sessions/ ------------------------------------------------------- */
+
+struct scan {
+    int max;                /* highest number taken */
+    int *nums, n, cap;      /* session directories (nums may be NULL) */
+    void (*note)(const char *, void *);
+    void *ctx;
+};
+
+static int scan_entry(const struct plat_dirent *e, void *ctx)
+{
+    struct scan *s = ctx;
+    int v = parse_number(e->name);
+    char msg[200];
+    if (v == 0 || !e->is_dir) {
+        /* a file named session_NNN still takes its number: never clobbered */
+        fmt_snprintf(msg, sizeof msg, SESSION_DIR "/%s: not a session directory, skipped",
+                     e->name);
+        say(s->note, s->ctx, msg);
+    } else if (s->nums && s->n < s->cap) {
+        s->nums[s->n++] = v;
+    }
+    if (v > s->max)
+        s->max = v;
+    return 0;
+}
+
+/* ---- metadata.json ------------------------------------------------------------------ */
+
+static int write_meta(const struct session *s)
+{
+    struct textbuf b;
+    struct json_writer w;
+    char path[STORAGE_PATH_MAX];
+    int rc;
+
+    if ((rc = session_path(path, sizeof path, s->number, "metadata.json")) != 0)
+        return rc;
+    tb_init_grow(&b);
+    json_w_init(&w, &b, 1);
+    export_meta_json(&w, &s->meta);
+    if ((rc = json_w_finish(&w)) == 0)
+        rc = storage_write_file(path, b.p, b.len);
+    tb_free(&b);
+    return rc;
+}
+
+/* String member key of obj into buf: "" when absent or null. */
+static int get_str(const struct json_doc *d, int obj, const char *key, char *buf, size_t cap)
+{
+    int v = json_find(d, obj, key);
+    buf[0] = 0;
+    if (v < 0 || json_type(d, v) == JSON_NULL)
+        return 0;
+    return json_string(d, v, buf, cap, NULL);
+}
+
+static int get_u64(const struct json_doc *d, int obj, const char *key, uint64_t *ret)
+{
+    int v = json_find(d, obj, key);
+    *ret = 0;
+    return v < 0 || json_type(d, v) == JSON_NULL ? 0 : json_u64(d, v, ret);
+}
+
+/* Points m's strings at s's arrays. */
+static void link_strings(struct session *s)
+{
+    s->meta.model_file = s->model_file;
+    s->meta.family = s->family;
+    s->meta.quantization = s->quantization;
+    s->meta.template_name = s->template_name;
+    s->meta.app_version = s->app_version;
+}
+
+/* Reads and checks session number's metadata.json into s (untrusted: every
+ * field is type-checked). err gets the reason on failure. */
+static int read_meta(int number, struct session *s, char *err, size_t errcap)
+{
+    static struct json_tok tok[META_TOKENS];
+    char path[STORAGE_PATH_MAX], fmt[48];
+    struct json_doc d;
+    size_t len = 0;
+    int64_t v;
+    float f;
+    char *text = plat_alloc(META_MAX);
+    int rc;
+
+    memset(s, 0, sizeof *s);
+    if (!text)
+        return ERR_NOMEM;
+    if ((rc = session_path(path, sizeof path, number, "metadata.json")) != 0 ||
+        (rc = storage_read_file(path, text, META_MAX, &len)) != 0) {
+        fmt_snprintf(err, errcap, "metadata.json: %s", err_str(rc));
+        goto out;
+    }
+    if ((rc = json_parse(&d, "metadata.json", text, len, tok, META_TOKENS)) != 0) {
+        str_copy(err, errcap, d.err);
+        goto out;
+    }
+    int model = json_find(&d, 0, "model"), smp = json_find(&d, 0, "sampler");
+    uint64_t created, updated, seed, in, out_tok;
+    rc = ERR_FORMAT;
+    if (get_str(&d, 0, "format", fmt, sizeof fmt) || strcmp(fmt, "llm-baremetal session") ||
+        json_int(&d, json_find(&d, 0, "version"), &v) || v != 1 ||
+        json_int(&d, json_find(&d, 0, "session"), &v) || v != number ||
+        json_int(&d, json_find(&d, 0, "turn_count"), &v) || v < 0 || v > 1000000000 ||
+        json_type(&d, model) != JSON_OBJECT || json_type(&d, smp) != JSON_OBJECT ||
+        get_str(&d, model, "file", s->model_file, sizeof s->model_file) ||
+        get_str(&d, model, "family", s->family, sizeof s->family) ||
+        get_str(&d, model, "quantization", s->quantization, sizeof s->quantization) ||
+        get_str(&d, 0, "template", s->template_name, sizeof s->template_name) ||
+        get_str(&d, 0, "app_version", s->app_version, sizeof s->app_version) ||
+        get_u64(&d, 0, "created_s", &created) || get_u64(&d, 0, "updated_s", &updated) ||
+        get_u64(&d, 0, "tokens_in", &in) || get_u64(&d, 0, "tokens_out", &out_tok) ||
+        get_u64(&d, smp, "seed", &seed)) {
+        str_copy(err, errcap, "metadata.json: missing or mistyped fields");
+        goto out;
+    }
+    s->number = number;
+    s->meta.session = number;
+    s->meta.turns = (int)v;
+    s->meta.created_s = created;
+    s->meta.updated_s = updated;
+    s->meta.tokens_in = in;
+    s->meta.tokens_out = out_tok;
+    s->meta.seed = seed;
+    if (json_float(&d, json_find(&d, smp, "temperature"), &f) == 0)
+        s->meta.temperature = f;
+    if (json_float(&d, json_find(&d, smp, "topp"), &f) == 0)
+        s->meta.topp = f;
+    if (json_float(&d, json_find(&d, 0, "tok_per_s"), &f) == 0)
+        s->meta.tok_per_s = f;
+    link_strings(s);
+    rc = 0;
+out:
+    plat_free(text, META_MAX);
+    return rc;
+}
+
+/* ---- starting a session and recording turns ---------------------------------------- */
+
+int session_start(struct session *s, const struct session_settings *set,
+                  void (*note)(const char *msg, void *ctx), void *ctx)
+{
+    struct scan sc = {.note = note, .ctx = ctx};
+    char path[STORAGE_PATH_MAX];
+    int rc;
+
+    memset(s, 0, sizeof *s);
+    if ((rc = storage_mkdirs(SESSION_DIR)) != 0)
+        return rc;
+    if ((rc = plat_dir_list(SESSION_DIR, scan_entry, &sc)) != 0)
+        return rc;
+    if (sc.max >= 999999)
+        return ERR_RANGE;
+    if ((rc = session_path(path, sizeof path, sc.max + 1, "")) != 0 ||
+        (rc = plat_mkdir(path)) != 0)
+        return rc;
+    str_copy(s->model_file, sizeof s->model_file, set->model_file ? set->model_file : "");
+    str_copy(s->family, sizeof s->family, set->family ? set->family : "");
+    str_copy(s->quantization, sizeof s->quantization, set->quantization ? set->quantization : "");
+    str_copy(s->template_name, sizeof s->template_name,
+             set->template_name ? set->template_name : "");
+    str_copy(s->app_version, sizeof s->app_version, set->app_version ? set->app_version : "");
+    link_strings(s);
+    s->compress = set->compress;
+    s->meta.session = sc.max + 1;
+    s->meta.temperature = set->temperature;
+    s->meta.topp = set->topp;
+    s->meta.seed = set->seed;
+    s->meta.created_s = s->meta.updated_s = plat_time_wall();
+    s->number = sc.max + 1;
+    if ((rc = write_meta(s)) != 0)
+        s->number = 0; /* the empty directory stays: its number is never reused */
+    return rc;
+}
+
+int session_add_turn(struct session *s, const char *role, const char *text, size_t n,
+                     int tokens, double tok_per_s)
+{
+    char path[STORAGE_PATH_MAX];
+    struct textbuf b;
+    struct json_writer w;
+    uint64_t now = plat_time_wall();
+    int rc;
+
+    if (!s->number)
+        return ERR_INVAL;
+    if ((rc = session_path(path, sizeof path, s->number, "conversation.log")) != 0)
+        return rc;
+    tb_init_grow(&b);
+    json_w_init(&w, &b, 0);
+    json_w_begin_object(&w);
+    json_w_key(&w, "role");
+    json_w_string(&w, role);
+    json_w_key(&w, "time_s");
+    json_w_uint(&w, now);
+    json_w_key(&w, "tokens");
+    json_w_int(&w, tokens);
+    json_w_key(&w, "tok_per_s");
+    json_w_double(&w, tok_per_s);
+    json_w_key(&w, "text");
+    json_w_string_n(&w, text, MIN(n, (size_t)RECORD_TEXT_MAX));
+    json_w_end_object(&w);
+    if ((rc = json_w_finish(&w)) == 0) {
+        tb_put(&b, "\n", 1);
+        rc = tb_status(&b) ? tb_status(&b) : storage_append(path, b.p, b.len);
+    }
+    tb_free(&b);
+    if (rc)
+        return rc;
+    s->meta.turns++;
+    s->meta.updated_s = now;
+    if (!strcmp(role, "assistant")) {
+        s->meta.tokens_out += (uint64_t)MAX(tokens, 0);
+        if (tok_per_s > 0) {
+            s->tps_sum += tok_per_s;
+            s->meta.tok_per_s = s->tps_sum / ++s->tps_n;
+        }
+    } else {
+        s->meta.tokens_in += (uint64_t)MAX(tokens, 0);
+    }
+    return write_meta(s);
+}
+
+int session_write_output(struct session *s, const char *text, size_t n)
+{
+    char name[32], path[STORAGE_PATH_MAX];
+    int rc;
+
+    if (!s->number)
+        return ERR_INVAL;
+    fmt_snprintf(name, sizeof name, "output_%03d.txt", s->outputs + 1);
+    if ((rc = session_path(path, sizeof path, s->number, name)) != 0 ||
+        (rc = storage_write_file(path, text, n)) != 0)
+        return rc;
+    s->outputs++;
+    return 0;
+}
+
+/* ---- reading the log ------------------------------------------------------------------ */
+
+int session_log_parse(const char *text, size_t n, const char *name,
+                      void (*fn)(const struct export_turn *t, void *ctx), void *ctx,
+                      void (*note)(const char *msg, void *ctx), void *note_ctx)
+{
+    static struct json_tok tok[RECORD_TOKENS];
+    char role[16], msg[300];
+    size_t pos = 0;
+    int line = 0, good = 0;
+    char *buf = n ? plat_alloc(n + 1) : NULL; /* any record's text fits */
+
+    if (n && !buf)
+        return ERR_NOMEM;
+    while (pos < n) {
+        size_t end = pos;
+        while (end < n && text[end] != '\n')
+            end++;
+        line++;
+        if (end == n) { /* no newline: the append was cut */
+            fmt_snprintf(msg, sizeof msg, "%s: line %d: torn last record (cut off), ignored",
+                         name, line);
+            if (note)
+                note(msg, note_ctx);
+            break;
+        }
+        struct json_doc d;
+        struct export_turn t = {0};
+        int64_t tokens = 0;
+        float tps = 0;
+        uint64_t when = 0;
+        int ok = json_parse(&d, name, text + pos, end - pos, tok, RECORD_TOKENS) == 0 &&
+                 get_str(&d, 0, "role", role, sizeof role) == 0 && role[0] &&
+                 json_string(&d, json_find(&d, 0, "text"), buf, n + 1, NULL) == 0 &&
+                 get_u64(&d, 0, "time_s", &when) == 0 &&
+                 json_int(&d, json_find(&d, 0, "tokens"), &tokens) == 0 && tokens >= 0 &&
+                 tokens <= 0x7fffffff &&
+                 json_float(&d, json_find(&d, 0, "tok_per_s"), &tps) == 0;
+        if (ok) {
+            t.role = role;
+            t.text = buf;
+            t.time_s = when;
+            t.tokens = (int)tokens;
+            t.tok_per_s = tps;
+            if (fn)
+                fn(&t, ctx);
+            good++;
+        } else if (note) {
+            fmt_snprintf(msg, sizeof msg, "%s: line %d: not a valid record, skipped", name,
+                         line);
+            note(msg, note_ctx);
+        }
+        pos = end + 1;
+    }
+    if (buf)
+        plat_free(buf, n + 1);
+    return good;
+}
+
+/* Reads a whole log (plat_alloc'd into *ret_text, *ret_len bytes; free
+ * with plat_free(*ret_text, *ret_len + 1)). A missing log is empty. */
+static int read_log(int number, char **ret_text, size_t *ret_len)
+{
+    char path[STORAGE_PATH_MAX];
+    plat_file *f;
+    uint64_t size = 0;
+    size_t len = 0;
+    int rc;
+
+    if ((rc = session_path(path, sizeof path, number, "conversation.log")) != 0)
+        return rc;
+    if ((rc = plat_file_open(path, &f)) == ERR_NOT_FOUND)
+        size = 0;
+    else if (rc)
+        return rc;
+    else {
+        rc = plat_file_size(f, &size);
+        plat_file_close(f);
+        if (rc)
+            return rc;
+        if (size > SESSION_LOG_MAX)
+            return ERR_RANGE;
+    }
+    char *text = plat_alloc((size_t)size + 1);
+    if (!text)
+        return ERR_NOMEM;
+    if (size && (rc = storage_read_file(path, text, (size_t)size, &len)) != 0) {
+        plat_free(text, (size_t)size + 1);
+        return rc;
+    }
+    *ret_text = text;
+    *ret_len = (size_t)size;
+    return 0;
+}
+
+/* ---- exports ------------------------------------------------------------------------ */
+
+struct collect {
+    struct export_turn *turns; /* NULL: only count */
+    int n;
+    char *arena;               /* copies of the strings */
+    size_t used;
+};
+
+static void collect_turn(const struct export_turn *t, void *ctx)
+{
+    struct collect *c = ctx;
+    if (c->turns) {
+        struct export_turn *d = &c->turns[c->n];
+        *d = *t;
+        size_t r = strlen(t->role) + 1, x = strlen(t->text) + 1;
+        d->role = memcpy(c->arena + c->used, t->role, r);
+        d->text = memcpy(c->arena + c->used + r, t->text, x);
+        c->used += r + x;
+    }
+    c->n++;
+}
+
+/* Writes data as path, or as path.lz4 when compress and large enough (the
+ * other variant is removed, so one export of each format is left). */
+static int write_maybe_lz4(const char *path, const char *data, size_t n, int compress,
+                           char *ret_path, size_t cap)
+{
+    char lz[STORAGE_PATH_MAX];
+    int rc, packed = compress && n >= SESSION_LZ4_MIN;
+
+    if (fmt_snprintf(lz, sizeof lz, "%s.lz4", path) >= (int)sizeof lz)
+        return ERR_RANGE;
+    if (!packed) {
+        rc = storage_write_file(path, data, n);
+    } else {
+        size_t bound = lz4_frame_bound(n), len = 0;
+        void *dst = bound ? plat_alloc(bound) : NULL, *work = plat_alloc(LZ4_WORK_BYTES);
+        rc = dst && work ? lz4_frame_compress(data, n, dst, bound, &len, work) : ERR_NOMEM;
+        if (rc == 0)
+            rc = storage_write_file(lz, dst, len);
+        if (dst)
+            plat_free(dst, bound);
+        if (work)
+            plat_free(work, LZ4_WORK_BYTES);
+    }
+    if (rc == 0) {
+        plat_file_delete(packed ? path : lz); /* best effort: an older variant */
+        if (ret_path)
+            str_copy(ret_path, cap, packed ? lz : path);
+    }
+    return rc;
+}
+
+int session_export(int number, enum export_format f, int compress, char *ret_path, size_t cap,
+                   void (*note)(const char *msg, void *ctx), void *ctx)
+{
+    static struct session meta; /* ~400 bytes of strings: off the small firmware stack */
+    char err[200], path[STORAGE_PATH_MAX], name[40];
+    struct collect c = {0};
+    struct textbuf b;
+    char *log = NULL;
+    size_t log_len = 0, arena_bytes = 0, turn_bytes = 0;
+    int rc;
+
+    if ((rc = read_meta(number, &meta, err, sizeof err)) != 0) {
+        if (rc == ERR_NOT_FOUND)
+            return rc; /* no such session */
+        if (rc != ERR_NOMEM)
+            say(note, ctx, err);
+        return rc == ERR_NOMEM ? rc : ERR_FORMAT;
+    }
+    if ((rc = read_log(number, &log, &log_len)) != 0)
+        return rc;
+    fmt_snprintf(name, sizeof name, "session_%03d/conversation.log", number);
+    int n = session_log_parse(log, log_len, name, collect_turn, &c, quiet, NULL);
+    if (n < 0) {
+        rc = n;
+        goto out;
+    }
+    turn_bytes = (size_t)(n ? n : 1) * sizeof(struct export_turn);
+    arena_bytes = log_len + 1;
+    c.turns = plat_alloc(turn_bytes);
+    c.arena = plat_alloc(arena_bytes);
+    c.n = 0;
+    if (!c.turns || !c.arena) {
+        rc = ERR_NOMEM;
+        goto out;
+    }
+    session_log_parse(log, log_len, name, collect_turn, &c, note ? note : quiet, ctx);
+    tb_init_grow(&b);
+    rc = export_write(&b, f, &meta.meta, c.turns, c.n);
+    fmt_snprintf(name, sizeof name, "export/session_%03d.%s", number, export_format_ext(f));
+    if (rc == 0 && (rc = session_path(path, sizeof path, number, "export")) == 0 &&
+        (rc = storage_mkdirs(path)) == 0 && (rc = session_path(path, sizeof path, number, name)) == 0)
+        rc = write_maybe_lz4(path, b.p, b.len, compress, ret_path, cap);
+    tb_free(&b);
+out:
+    if (c.turns)
+        plat_free(c.turns, turn_bytes);
+    if (c.arena)
+        plat_free(c.arena, arena_bytes);
+    plat_free(log, log_len + 1);
+    return rc;
+}
+
+/* ---- /sessions ------------------------------------------------------------------------ */
+
+static int cmp_int(const void *a, const void *b)
+{
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
+}
+
+struct first_prompt {
+    char text[64];
+    int found;
+};
+
+static void take_first_user(const struct export_turn *t, void *ctx)
+{
+    struct first_prompt *p = ctx;
+    if (p->found || strcmp(t->role, "user"))
+        return;
+    size_t n = 0, len = strlen(t->text);
+    while (n < len) { /* whole UTF-8 sequences up to the room left */
+        size_t k = utf8_seq_len(t->text + n, len - n);
+        if (k == 0 || n + k > sizeof p->text - 4)
+            break;
+        n += k;
+    }
+    memcpy(p->text, t->text, n);
+    if (n < len)
+        memcpy(p->text + n++, "~", 1);
+    p->text[n] = 0;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)p->text[i] < 0x20)
+            p->text[i] = ' '; /* one line per session */
+    p->found = 1;
+}
+
+/* The first user prompt of a session, from the start of its log. */
+static void first_prompt(int number, struct first_prompt *p)
+{
+    static char head[PREVIEW_BYTES];
+    char path[STORAGE_PATH_MAX];
+    plat_file *f;
+    size_t got = 0;
+
+    p->found = 0;
+    str_copy(p->text, sizeof p->text, "(no prompt)");
+    if (session_path(path, sizeof path, number, "conversation.log") ||
+        plat_file_open(path, &f))
+        return;
+    if (plat_file_read(f, head, sizeof head, &got))
+        got = 0;
+    plat_file_close(f);
+    while (got && head[got - 1] != '\n')
+        got--; /* whole lines only: a record cut here is not torn */
+    session_log_parse(head, got, "", take_first_user, p, NULL, NULL);
+}
+
+int session_list(struct textbuf *out)
+{
+    static int nums[LIST_MAX], tmp[LIST_MAX];
+    static struct session s;
+    struct scan sc = {.nums = nums, .cap = LIST_MAX, .note = quiet};
+    char err[200], when[24];
+    int rc, listed = 0;
+
+    if ((rc = plat_dir_list(SESSION_DIR, scan_entry, &sc)) != 0)
+        return rc;
+    lib_sort(nums, (size_t)sc.n, sizeof nums[0], tmp, cmp_int);
+    for (int i = 0; i < sc.n; i++) {
+        if ((rc = read_meta(nums[i], &s, err, sizeof err)) != 0) {
+            tb_printf(out, "  session_%03d: %s; skipped\n", nums[i], err);
+            continue;
+        }
+        struct first_prompt p;
+        first_prompt(nums[i], &p);
+        export_time(when, sizeof when, s.meta.created_s, ' ');
+        when[16] = 0; /* minutes are enough here */
+        tb_printf(out, "%4d  %-16s  %-20s  %d turns  ", nums[i], when[0] ? when : "(no date)",
+                  s.model_file, s.meta.turns);
+        tb_put_utf8(out, p.text, strlen(p.text));
+        tb_puts(out, "\n");
+        listed++;
+    }
+    return listed;
+}
