@@ -5,7 +5,7 @@
  *       --vocab-from GGUF --struct 6 --noise 1.5 --print-map]
  *       writes a small synthetic model (see synth_model below).
  *   llm greedy-ids MODEL (--prompt-ids "1 5 9" | --prompt-ids-file F) [--n 50]
- *       [--stats] [--logits [--all]] [--check-ids "ID ..."]
+ *       [--stats] [--logits [--all] [--raw]] [--check-ids "ID ..."]
  *       greedy decoding with the project's loader and forward pass; prints
  *       what tests/oracle/llama.mjs generate (or, with --logits, llama.mjs
  *       logits) prints, in the same JSON format; --check-ids teacher-forces
@@ -733,7 +733,7 @@ static int cmd_greedy(int argc, char **argv)
 {
     const char *path = NULL, *ids_str = NULL, *ids_file = NULL, *check = NULL;
     long n = 50;
-    int stats = 0, logits = 0, all = 0, rc = 0;
+    int stats = 0, logits = 0, all = 0, raw = 0, rc = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (a[0] != '-') {
@@ -746,6 +746,8 @@ static int cmd_greedy(int argc, char **argv)
             logits = 1;
         } else if (!strcmp(a, "--all")) {
             all = 1;
+        } else if (!strcmp(a, "--raw")) {
+            raw = 1;
         } else if (i + 1 < argc && !strcmp(a, "--prompt-ids")) {
             ids_str = argv[++i];
         } else if (i + 1 < argc && !strcmp(a, "--prompt-ids-file")) {
@@ -760,7 +762,7 @@ static int cmd_greedy(int argc, char **argv)
         }
     }
     if (!path || !!ids_str + !!ids_file != 1 || ((logits || check) && ids_file) ||
-        (all && !logits) || (logits && check))
+        ((all || raw) && !logits) || (logits && check))
         goto usage;
 
     /* prompts: one line each */
@@ -826,13 +828,19 @@ static int cmd_greedy(int argc, char **argv)
                 rc = ERR_RANGE;
                 goto out;
             }
-        printf("{\"log_softmax\":%s", all ? "[" : "");
+        printf("{\"%s\":%s", raw ? "logits" : "log_softmax", all ? "[" : "");
         for (int i = 0; i < k; i++) {
             float *lg = transformer_forward(&m, &s, ids[i], i);
             if (all || i == k - 1) {
                 if (all && i)
                     putchar(',');
-                print_log_softmax(lg, m.cfg.vocab_size);
+                if (raw) { /* the logits themselves, to float precision */
+                    for (int v = 0; v < m.cfg.vocab_size; v++)
+                        printf("%s%.9g", v ? "," : "[", (double)lg[v]);
+                    putchar(']');
+                } else {
+                    print_log_softmax(lg, m.cfg.vocab_size);
+                }
             }
         }
         printf("%s}\n", all ? "]" : "");
@@ -894,12 +902,13 @@ usage:
     fprintf(stderr,
             "usage: llm greedy-ids MODEL (--prompt-ids \"1 5 9\" | --prompt-ids-file F) [--n 50] "
             "[--stats]\n"
-            "       llm greedy-ids MODEL --prompt-ids \"1 5 9\" --logits [--all]\n"
+            "       llm greedy-ids MODEL --prompt-ids \"1 5 9\" --logits [--all] [--raw]\n"
             "       llm greedy-ids MODEL --prompt-ids \"1 5 9\" --check-ids \"ID ...\"\n"
             "  Greedy ids after the prompt (argmax, lowest id on ties), stopping at an\n"
             "  end-of-generation id (GGUF eos/eot/eom, included) or after n: the JSON of\n"
             "  tests/oracle/llama.mjs generate. --logits prints llama.mjs logits' JSON\n"
-            "  (log-softmax of the last position, of every position with --all).\n"
+            "  (log-softmax of the last position, of every position with --all; --raw:\n"
+            "  the logits themselves, as {\"logits\":...}).\n"
             "  --stats: top-1 minus top-2 logit margins of the chosen ids on stderr.\n"
             "  --check-ids: teacher-forced check of a continuation (another engine's greedy\n"
             "  ids): feeds prompt + ids and prints, for each id, our argmax, runner-up,\n"

@@ -34,6 +34,10 @@ TEST_DEPS=(
     # tests/host_fuzz.sh: clang with libFuzzer (+ ASan/UBSan runtimes)
     "clang clang"
     "libclang-rt-14-dev /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a"
+    # tests/host_export.sh, scripts/train.py: PyTorch for /usr/bin/python3
+    "python3-torch /usr/lib/python3/dist-packages/torch/__init__.py"
+    # tests/host_train_tokenizer.sh, scripts/train.py: the KJV text (`bible`)
+    "bible-kjv bible"
     # tests/host_lz4.sh: LZ4 frames both ways against the reference tool
     "lz4 lz4"
 )

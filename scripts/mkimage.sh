@@ -8,7 +8,9 @@
 #   prompts.txt            $PROMPTS, when set
 #   <extra files>          $EXTRA: space-separated "path" or "path:name-on-image"
 #
-# MODEL unset: ../shared/models/stories260K.bin (+ tok512.bin) when present.
+# MODEL unset: models/kjv1m.bin + models/kjv1m_tok1024.bin (the model this
+# repository trains, see models/README.md); without them
+# ../shared/models/stories260K.bin (+ tok512.bin) when present.
 # MODEL= (empty) or TOKENIZER= (empty): no model / no tokenizer on the image.
 # FREE_MB: free space to leave on the volume (default 16; sessions go there).
 # PARTTOOL=sgdisk|sfdisk forces the partitioning tool.
@@ -58,13 +60,19 @@ guess_tokenizer() {
 
 model_files=()
 tokenizer=
+# The default model: the one this repository trains (models/README.md).
+default_model=$root/models/kjv1m.bin
+default_tokenizer=$root/models/kjv1m_tok1024.bin
 if [ -z "${MODEL+set}" ]; then
-    if [ -f "$models_dir/stories260K.bin" ]; then
+    if [ -f "$default_model" ] && [ -f "$default_tokenizer" ]; then
+        model_files=("$default_model")
+        tokenizer=$default_tokenizer
+    elif [ -f "$models_dir/stories260K.bin" ]; then
         model_files=("$models_dir/stories260K.bin")
         [ -f "$models_dir/tok512.bin" ] && tokenizer=$models_dir/tok512.bin
     else
-        echo "no model: copy stories260K.bin and tok512.bin to $models_dir/" \
-             "or run make run MODEL=path/to/model.bin TOKENIZER=path/to/tokenizer.bin" >&2
+        echo "no model: $default_model is missing; run" \
+             "make run MODEL=path/to/model.bin TOKENIZER=path/to/tokenizer.bin" >&2
     fi
 else
     # shellcheck disable=SC2206  # space-separated list by design

@@ -42,7 +42,7 @@ QEMU_PID='' QEMU_CAT_PID='' QEMU_IN_FD='' QEMU_MARK=0 QEMU_FAILS=0 QEMU_BOOTS=0
 # Builds OUT with scripts/mkimage.sh; VARs are its inputs (MODEL, TOKENIZER,
 # CFG, EXTRA, PROMPTS, MODELS_DIR_ON_IMAGE, EFI). The caller's environment
 # cannot leak in: without MODEL=... the image gets mkimage's default
-# ($MODELS/stories260K.bin + tok512.bin); MODEL= gives one without a model.
+# (models/kjv1m.bin + models/kjv1m_tok1024.bin); MODEL= gives one without a model.
 # mkimage's messages go to $QT/mkimage.log. Returns mkimage's status.
 qemu_image() {
     local out=$1; shift
