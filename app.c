@@ -316,6 +316,74 @@ static void list_sessions(void)
     tb_free(&b);
 }
 
+/* The turns of a resumed conversation, as the REPL showed them. */
+static void show_turn(const char *role, const char *text, void *ctx)
+{
+    (void)ctx;
+    if (!strcmp(role, "user"))
+        con_printf("> %s\n", text);
+    else
+        con_printf("%s\n", text);
+}
+
+/* /resume N: session N's conversation continues here with this model. It
+ * goes on in a new session (N stays the record of what was said with the
+ * model it names) that starts with N's turns. The KV cache comes from N's
+ * kv.bin when it matches; otherwise the next turn prefills the history in
+ * the current template, exactly as after /model. */
+static void resume_command(const char *arg)
+{
+    long n;
+    int from_kv, rc;
+    if (parse_long(arg, &n) || n < 1 || n > 999999) {
+        con_printf("/resume N continues session N; /sessions lists them.\n");
+        return;
+    }
+    if (chat_is_raw(&A.chat)) {
+        con_printf("This model has no chat template; /template picks one, then /resume.\n");
+        return;
+    }
+    rc = session_resume((int)n, &A.chat, &A.eng, A.turn_text, TURN_BYTES, show_turn, NULL,
+                        warn_line, NULL, &from_kv);
+    if (rc == ERR_NOT_FOUND) {
+        con_printf("There is no session %ld; /sessions lists them.\n", n);
+    } else if (rc == ERR_RANGE) {
+        con_printf("Session %ld is too long to resume; a new conversation starts.\n", n);
+    } else if (rc < 0) {
+        con_printf("Cannot resume session %ld: %s\n", n, err_str(rc));
+    } else {
+        if (!A.sess.number || A.sess.meta.turns) /* the empty one of this load serves */
+            begin_session();
+        if (A.sess.number && (rc = session_add_chat_turns(&A.sess, &A.chat)) != 0)
+            session_failed(rc);
+        con_printf("Resumed session %ld: %d exchanges, %s.\n", n, A.chat.n_turns,
+                   from_kv ? "KV cache from kv.bin" : "prefilled with the next prompt");
+        if (A.sess.number)
+            con_printf("It continues as session %d.\n", A.sess.number);
+    }
+}
+
+/* /save: the KV cache of this conversation goes to the session's kv.bin. */
+static void save_command(void)
+{
+    int compress = !str_casecmp(A.cfg.compress, "lz4");
+    int rc = A.sess.number ? session_save_chat_kv(A.sess.number, &A.chat, &A.eng, compress,
+                                                  A.turn_text, TURN_BYTES)
+                           : ERR_NOT_FOUND;
+    if (rc == ERR_NOT_FOUND)
+        con_printf("There is no session to save to (sessions are off).\n");
+    else if (rc == ERR_INVAL)
+        con_printf("Nothing to save: the cache does not hold the conversation yet (after "
+                   "the next reply it will).\n");
+    else if (rc == ERR_WRITE_PROTECTED || rc == ERR_VOLUME_FULL)
+        session_failed(rc);
+    else if (rc)
+        con_printf("Cannot save the KV cache: %s\n", err_str(rc));
+    else
+        con_printf("Saved the KV cache (%d positions) to session %d.\n", A.chat.kv_pos,
+                   A.sess.number);
+}
+
 /* ---- generation -------------------------------------------------------------- */
 
 static void start_generation(const char *prompt)
@@ -421,6 +489,8 @@ static void show_help(void)
                "  /new         start a new conversation (and session)\n"
                "  /sessions    list the sessions saved on this volume\n"
                "  /export F [N] write session N (default: this one) as F: txt, json, md, csv\n"
+               "  /resume N    continue session N's conversation (in a new session)\n"
+               "  /save        keep the KV cache with the session, for a fast /resume\n"
                "  /model N     switch to model N of the menu, keeping the conversation\n"
                "  /models      back to the model menu\n"
                "  /quit        shut the machine down\n",
@@ -531,6 +601,10 @@ static void run_command(char *cmd)
         list_sessions();
     } else if (!strcmp(cmd, "export")) {
         export_command(arg);
+    } else if (!strcmp(cmd, "resume")) {
+        resume_command(arg);
+    } else if (!strcmp(cmd, "save")) {
+        save_command();
     } else {
         size_t i;
         for (i = 0; i < ARRAY_LEN(settings); i++)

@@ -1,6 +1,8 @@
 /* session.c - sessions on the boot volume (session.h). */
 #include "session.h"
 
+#include "chat.h"
+#include "engine.h"
 #include "errors.h"
 #include "lib.h"
 #include "lz4.h"
@@ -575,4 +577,370 @@ int session_list(struct textbuf *out)
         listed++;
     }
     return listed;
+}
+
+/* ---- /resume ---------------------------------------------------------------------- */
+
+int session_read_turns(int number, void (*fn)(const struct export_turn *t, void *ctx), void *ctx,
+                       void (*note)(const char *msg, void *ctx), void *note_ctx)
+{
+    static struct session meta;
+    char err[200], name[40];
+    char *log = NULL;
+    size_t len = 0;
+    int rc;
+
+    if ((rc = read_meta(number, &meta, err, sizeof err)) != 0) {
+        if (rc != ERR_NOT_FOUND && rc != ERR_NOMEM)
+            say(note, note_ctx, err);
+        return rc == ERR_NOT_FOUND || rc == ERR_NOMEM ? rc : ERR_FORMAT;
+    }
+    if ((rc = read_log(number, &log, &len)) != 0)
+        return rc;
+    fmt_snprintf(name, sizeof name, "session_%03d/conversation.log", number);
+    rc = session_log_parse(log, len, name, fn, ctx, note ? note : quiet, note_ctx);
+    plat_free(log, len + 1);
+    return rc;
+}
+
+/* ---- KV snapshots ----------------------------------------------------------------- */
+
+static void put32(unsigned char *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static void put64(unsigned char *p, uint64_t v)
+{
+    put32(p, (uint32_t)v);
+    put32(p + 4, (uint32_t)(v >> 32));
+}
+
+static uint32_t get32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t get64(const unsigned char *p)
+{
+    return get32(p) | (uint64_t)get32(p + 4) << 32;
+}
+
+int session_model_sum(const char *path, const void *tensor, size_t n, uint32_t *ret_sum)
+{
+    static unsigned char head[4096];
+    plat_file *f;
+    size_t got = 0;
+    int rc;
+
+    if ((rc = plat_file_open(path, &f)) != 0)
+        return rc;
+    rc = plat_file_read(f, head, sizeof head, &got);
+    plat_file_close(f);
+    if (rc)
+        return rc;
+    uint32_t h = lz4_xxh32(head, got, 0);
+    *ret_sum = lz4_xxh32(tensor, tensor ? MIN(n, sizeof head) : 0, h);
+    return 0;
+}
+
+/* Payload bytes of a snapshot: keys and values of pos positions per layer. */
+static size_t kv_payload_bytes(const struct kv_snapshot *k, int pos)
+{
+    return (size_t)k->n_layers * (size_t)pos * (size_t)k->kv_dim * sizeof(float) * 2;
+}
+
+int session_save_kv(int number, const struct kv_snapshot *k, int compress)
+{
+    char path[STORAGE_PATH_MAX];
+    size_t carry = strlen(k->carry), raw = kv_payload_bytes(k, k->pos);
+    size_t row = (size_t)k->pos * (size_t)k->kv_dim * sizeof(float);
+    size_t layer = (size_t)k->seq_len * (size_t)k->kv_dim;
+    size_t bound = compress ? lz4_frame_bound(raw) : raw;
+    size_t total = SESSION_KV_HEADER + carry + bound, len = raw;
+    unsigned char *file, *body;
+    void *work = NULL;
+    int rc;
+
+    if (k->pos < 0 || k->pos > k->seq_len || carry >= SESSION_KV_CARRY_MAX || (compress && !bound))
+        return ERR_RANGE;
+    if ((rc = session_path(path, sizeof path, number, SESSION_KV_FILE)) != 0)
+        return rc;
+    char *rawbuf = plat_alloc(raw + 1);
+    if (!rawbuf || (file = plat_alloc(total)) == NULL) {
+        if (rawbuf)
+            plat_free(rawbuf, raw + 1);
+        return ERR_NOMEM;
+    }
+    for (int l = 0; l < k->n_layers; l++) { /* [0,pos) of each layer, keys then values */
+        memcpy(rawbuf + (size_t)l * row, k->key + (size_t)l * layer, row);
+        memcpy(rawbuf + (size_t)(k->n_layers + l) * row, k->value + (size_t)l * layer, row);
+    }
+    body = file + SESSION_KV_HEADER + carry;
+    if (!compress)
+        memcpy(body, rawbuf, raw);
+    else if ((work = plat_alloc(LZ4_WORK_BYTES)) == NULL)
+        rc = ERR_NOMEM;
+    else
+        rc = lz4_frame_compress(rawbuf, raw, body, bound, &len, work);
+    if (rc == 0) {
+        memcpy(file, SESSION_KV_MAGIC, 8);
+        put32(file + 8, SESSION_KV_VERSION);
+        put32(file + 12, compress ? 1 : 0);
+        put64(file + 16, k->model_size);
+        put32(file + 24, k->model_sum);
+        put32(file + 28, (uint32_t)k->n_layers);
+        put32(file + 32, (uint32_t)k->seq_len);
+        put32(file + 36, (uint32_t)k->kv_dim);
+        put32(file + 40, (uint32_t)k->pos);
+        put32(file + 44, k->conv_sum);
+        put32(file + 48, (uint32_t)k->reply_open);
+        put32(file + 52, (uint32_t)carry);
+        put64(file + 56, len);
+        put32(file + 64, lz4_xxh32(rawbuf, raw, 0));
+        put32(file + 68, lz4_xxh32(file, 68, 0) ^ lz4_xxh32(k->carry, carry, 0));
+        memcpy(file + SESSION_KV_HEADER, k->carry, carry);
+        rc = storage_write_file(path, file, SESSION_KV_HEADER + carry + len);
+    }
+    if (work)
+        plat_free(work, LZ4_WORK_BYTES);
+    plat_free(file, total);
+    plat_free(rawbuf, raw + 1);
+    return rc;
+}
+
+/* Size of path, or of its complete NAME.new (storage.h) when it is missing. */
+static int stored_size(const char *path, uint64_t *ret)
+{
+    char alt[STORAGE_PATH_MAX];
+    plat_file *f;
+    int rc = plat_file_open(path, &f);
+    if (rc == ERR_NOT_FOUND && fmt_snprintf(alt, sizeof alt, "%s.new", path) < (int)sizeof alt)
+        rc = plat_file_open(alt, &f);
+    if (rc)
+        return rc;
+    rc = plat_file_size(f, ret);
+    plat_file_close(f);
+    return rc;
+}
+
+int session_load_kv(int number, struct kv_snapshot *k, char *err, size_t errcap)
+{
+    char path[STORAGE_PATH_MAX], lzerr[120];
+    unsigned char *file = NULL;
+    char *rawbuf = NULL;
+    uint64_t size = 0;
+    size_t got = 0, raw = 0;
+    int rc;
+
+    err[0] = 0;
+    if ((rc = session_path(path, sizeof path, number, SESSION_KV_FILE)) != 0 ||
+        (rc = stored_size(path, &size)) != 0) {
+        str_copy(err, errcap, rc == ERR_NOT_FOUND ? "no KV snapshot" : err_str(rc));
+        return rc;
+    }
+    rc = ERR_FORMAT;
+    if (size < SESSION_KV_HEADER || size > kv_payload_bytes(k, k->seq_len) * 2 + 65536 ||
+        (file = plat_alloc((size_t)size)) == NULL) {
+        if (size >= SESSION_KV_HEADER && size <= kv_payload_bytes(k, k->seq_len) * 2 + 65536)
+            rc = ERR_NOMEM;
+        str_copy(err, errcap, rc == ERR_NOMEM ? "out of memory" : "corrupt: impossible size");
+        return rc;
+    }
+    if ((rc = storage_read_file(path, file, (size_t)size, &got)) != 0 || got != size) {
+        str_copy(err, errcap, rc ? err_str(rc) : "corrupt: short read");
+        rc = rc ? rc : ERR_FORMAT;
+        goto out;
+    }
+    rc = ERR_FORMAT;
+    uint32_t flags = get32(file + 12), pos = get32(file + 40), carry = get32(file + 52);
+    uint64_t stored = get64(file + 56);
+    if (memcmp(file, SESSION_KV_MAGIC, 8) || get32(file + 8) != SESSION_KV_VERSION ||
+        flags > 1 || carry >= SESSION_KV_CARRY_MAX || SESSION_KV_HEADER + carry > size ||
+        get32(file + 68) != (lz4_xxh32(file, 68, 0) ^
+                             lz4_xxh32(file + SESSION_KV_HEADER, carry, 0))) {
+        str_copy(err, errcap, "corrupt: bad header");
+        goto out;
+    }
+    rc = ERR_INVAL; /* a whole header: does it describe this model and conversation? */
+    if (get64(file + 16) != k->model_size || get32(file + 24) != k->model_sum) {
+        str_copy(err, errcap, "stale: saved with another model file");
+        goto out;
+    }
+    if (get32(file + 28) != (uint32_t)k->n_layers || get32(file + 32) != (uint32_t)k->seq_len ||
+        get32(file + 36) != (uint32_t)k->kv_dim || pos > (uint32_t)k->seq_len) {
+        str_copy(err, errcap, "stale: another cache shape");
+        goto out;
+    }
+    if (get32(file + 44) != k->conv_sum) {
+        str_copy(err, errcap, "stale: the conversation or its template changed since /save");
+        goto out;
+    }
+    rc = ERR_FORMAT;
+    raw = kv_payload_bytes(k, (int)pos);
+    if (stored != size - SESSION_KV_HEADER - carry || (!flags && stored != raw)) {
+        str_copy(err, errcap, "corrupt: payload size");
+        goto out;
+    }
+    const unsigned char *body = file + SESSION_KV_HEADER + carry;
+    if (flags) {
+        size_t n = 0;
+        if ((rawbuf = plat_alloc(raw + 1)) == NULL) {
+            rc = ERR_NOMEM;
+            str_copy(err, errcap, "out of memory");
+            goto out;
+        }
+        if (lz4_frame_decompress(body, (size_t)stored, rawbuf, raw + 1, &n, lzerr, sizeof lzerr) ||
+            n != raw) {
+            fmt_snprintf(err, errcap, "corrupt: payload: %s", n != raw && !lzerr[0] ? "size" : lzerr);
+            goto out;
+        }
+        body = (const unsigned char *)rawbuf;
+    }
+    if (lz4_xxh32(body, raw, 0) != get32(file + 64)) {
+        str_copy(err, errcap, "corrupt: payload checksum");
+        goto out;
+    }
+    size_t row = (size_t)pos * (size_t)k->kv_dim * sizeof(float);
+    size_t layer = (size_t)k->seq_len * (size_t)k->kv_dim;
+    for (int l = 0; l < k->n_layers; l++) {
+        memcpy(k->key + (size_t)l * layer, body + (size_t)l * row, row);
+        memcpy(k->value + (size_t)l * layer, body + (size_t)(k->n_layers + l) * row, row);
+    }
+    k->pos = (int)pos;
+    k->reply_open = get32(file + 48) != 0;
+    memcpy(k->carry, file + SESSION_KV_HEADER, carry);
+    k->carry[carry] = 0;
+    rc = 0;
+out:
+    if (rawbuf)
+        plat_free(rawbuf, raw + 1);
+    plat_free(file, (size_t)size);
+    return rc;
+}
+
+/* ---- a session's conversation in a chat ------------------------------------------- */
+
+struct resume {
+    struct chat *c;
+    char *user;      /* the pending user turn (scratch) */
+    size_t cap;
+    int have_user, full;
+    void (*show)(const char *role, const char *text, void *ctx);
+    void *show_ctx;
+};
+
+static void resume_turn(const struct export_turn *t, void *ctx)
+{
+    struct resume *r = ctx;
+    if (r->full)
+        return;
+    if (!strcmp(t->role, "user")) {
+        str_copy(r->user, r->cap, t->text); /* a user turn without reply is replaced */
+        r->have_user = 1;
+    } else if (!strcmp(t->role, "assistant") && r->have_user) {
+        if (chat_add_exchange(r->c, r->user, t->text, strlen(t->text))) {
+            r->full = 1;
+            return;
+        }
+        r->have_user = 0;
+        if (r->show) {
+            r->show("user", r->user, r->show_ctx);
+            r->show("assistant", t->text, r->show_ctx);
+        }
+    }
+}
+
+/* The snapshot fields that describe e's model and c's conversation now. */
+static int kv_describe(struct kv_snapshot *k, const struct chat *c, const struct engine *e,
+                       char *scratch, size_t cap)
+{
+    const struct model *m = &e->model;
+    const char *t = m->w.token_embd.data, *b = m->block;
+    size_t n = 4096;
+    int len, rc;
+
+    if (t && b && t >= b && t < b + m->block_bytes)
+        n = MIN(n, (size_t)(b + m->block_bytes - t));
+    memset(k, 0, sizeof *k);
+    if ((rc = session_model_sum(e->model_path, t, n, &k->model_sum)) != 0)
+        return rc;
+    if ((len = chat_render_history(c, scratch, cap)) < 0)
+        return len;
+    k->model_size = m->file_size;
+    k->conv_sum = lz4_xxh32(scratch, (size_t)len, 0);
+    k->n_layers = m->cfg.n_layers;
+    k->seq_len = m->cfg.seq_len;
+    k->kv_dim = model_kv_dim(&m->cfg);
+    k->key = e->state.key_cache;
+    k->value = e->state.value_cache;
+    return 0;
+}
+
+int session_resume(int number, struct chat *c, struct engine *e, char *scratch, size_t cap,
+                   void (*show)(const char *role, const char *text, void *ctx), void *show_ctx,
+                   void (*note)(const char *msg, void *ctx), void *note_ctx, int *ret_from_kv)
+{
+    static struct kv_snapshot k;
+    struct resume r = {c, scratch, cap, 0, 0, show, show_ctx};
+    char err[160], msg[220];
+    int rc;
+
+    *ret_from_kv = 0;
+    chat_reset(c);
+    if ((rc = session_read_turns(number, resume_turn, &r, note, note_ctx)) < 0)
+        return rc;
+    if (r.full) {
+        chat_reset(c);
+        return ERR_RANGE;
+    }
+    c->kv_pos = c->n_turns ? -1 : 0; /* as after /model: prefill at the next turn */
+    if (!c->n_turns || kv_describe(&k, c, e, scratch, cap) != 0)
+        return c->n_turns;
+    rc = session_load_kv(number, &k, err, sizeof err);
+    if (rc == 0) {
+        c->kv_pos = k.pos;
+        c->reply_open = k.reply_open;
+        str_copy(c->carry, sizeof c->carry, k.carry);
+        *ret_from_kv = 1;
+    } else if (rc != ERR_NOT_FOUND) {
+        fmt_snprintf(msg, sizeof msg,
+                     "session_%03d/" SESSION_KV_FILE ": %s; ignored, the conversation is "
+                     "prefilled instead", number, err);
+        say(note, note_ctx, msg);
+    }
+    return c->n_turns;
+}
+
+int session_save_chat_kv(int number, const struct chat *c, const struct engine *e, int compress,
+                         char *scratch, size_t cap)
+{
+    static struct kv_snapshot k;
+    int rc;
+
+    if (c->kv_pos < 0 || !c->n_turns || strlen(c->carry) >= sizeof k.carry)
+        return ERR_INVAL;
+    if ((rc = kv_describe(&k, c, e, scratch, cap)) != 0)
+        return rc;
+    k.pos = c->kv_pos;
+    k.reply_open = c->reply_open;
+    str_copy(k.carry, sizeof k.carry, c->carry);
+    return session_save_kv(number, &k, compress);
+}
+
+int session_add_chat_turns(struct session *s, const struct chat *c)
+{
+    size_t at = 0;
+    int rc;
+
+    while (at < c->used) { /* chat.h's arena: role byte, text, NUL */
+        const char *text = c->arena + at + 1;
+        size_t n = strlen(text);
+        if ((rc = session_add_turn(s, c->arena[at] == CHAT_USER ? "user" : "assistant", text, n,
+                                   0, 0)) != 0)
+            return rc;
+        at += n + 2;
+    }
+    return 0;
 }

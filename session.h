@@ -87,4 +87,82 @@ int session_log_parse(const char *text, size_t n, const char *name,
                       void (*fn)(const struct export_turn *t, void *ctx), void *ctx,
                       void (*note)(const char *msg, void *ctx), void *note_ctx);
 
+/* /resume: calls fn for every valid turn of session number's log (oldest
+ * first; strings valid during the call), note for every bad record.
+ * Returns the number of turns, ERR_NOT_FOUND when the session does not
+ * exist, ERR_RANGE when its log is over SESSION_LOG_MAX. */
+int session_read_turns(int number, void (*fn)(const struct export_turn *t, void *ctx), void *ctx,
+                       void (*note)(const char *msg, void *ctx), void *note_ctx);
+
+/* ---- KV cache snapshots (/save), sessions/session_NNN/kv.bin ----------------------
+ * A little-endian header (SESSION_KV_HEADER bytes), the chat's carry text,
+ * then the payload: for each layer the keys of positions [0,pos), then for
+ * each layer the values, floats as in memory. The payload is an LZ4 frame
+ * when compress (flag bit 0), else raw. The header holds what must match
+ * for the cache to be reused: the model file's size and checksum
+ * (session_model_sum), n_layers/seq_len/kv_dim, and a checksum of the
+ * conversation as the chat renders it now (template, system prompt and
+ * turns: a later turn in the log or another template makes it stale);
+ * plus xxh32 of the payload and of the header itself. */
+#define SESSION_KV_FILE "kv.bin"
+#define SESSION_KV_MAGIC "LLMKVSN1"
+#define SESSION_KV_VERSION 1
+#define SESSION_KV_HEADER 72
+#define SESSION_KV_CARRY_MAX 1024
+
+struct kv_snapshot {
+    uint64_t model_size;
+    uint32_t model_sum, conv_sum;
+    int n_layers, seq_len, kv_dim;
+    int pos;                  /* cache positions held */
+    int reply_open;           /* chat.h: the last reply's end marker is not cached */
+    char carry[SESSION_KV_CARRY_MAX]; /* chat.h: reply text the cache lacks */
+    float *key, *value;       /* (n_layers, seq_len, kv_dim), caller-owned */
+};
+
+/* Checksum identifying a model file: xxh32 of its first 4 KiB (the header)
+ * chained with the first 4 KiB of its first tensor's bytes in memory
+ * (tensor[0..n), n clipped). */
+int session_model_sum(const char *path, const void *tensor, size_t n, uint32_t *ret_sum);
+
+/* Writes kv.bin of session number from k (crash-safe replace). */
+int session_save_kv(int number, const struct kv_snapshot *k, int compress);
+
+/* Reads kv.bin of session number into k->key/k->value when the file
+ * matches k's model_size, model_sum, conv_sum and shapes; then sets k->pos,
+ * reply_open and carry from it. Else k's caches may hold garbage below the
+ * file's pos (refill them) and err gets a one-line reason:
+ *   ERR_NOT_FOUND  no snapshot
+ *   ERR_INVAL      stale: another model, shape or conversation
+ *   ERR_FORMAT     corrupt: bad magic, sizes, checksums or LZ4 frame */
+int session_load_kv(int number, struct kv_snapshot *k, char *err, size_t errcap);
+
+/* ---- the conversation of a session in a chat (chat.h) ------------------------------ */
+struct chat;
+struct engine;
+
+/* /resume: c forgets its turns and gets session number's user/assistant
+ * pairs (a user turn without its reply, or a turn of another role, is left
+ * out); each kept turn also goes to show (may be NULL). Then e's cache is
+ * filled from the session's kv.bin when it matches e's model and c's
+ * conversation (rendered in c's current template: scratch, cap bytes, is
+ * used for that); otherwise the next chat_begin_reply prefills the history,
+ * as after /model. A snapshot that exists but cannot be used is said once
+ * through note. Returns the number of exchanges, *ret_from_kv = 1 when the
+ * cache came from kv.bin; ERR_NOT_FOUND (no such session), ERR_FORMAT (its
+ * metadata is unusable, said through note), ERR_RANGE (too long for c). */
+int session_resume(int number, struct chat *c, struct engine *e, char *scratch, size_t cap,
+                   void (*show)(const char *role, const char *text, void *ctx), void *show_ctx,
+                   void (*note)(const char *msg, void *ctx), void *note_ctx, int *ret_from_kv);
+
+/* /save: writes e's cache of c's conversation (c->kv_pos positions) as
+ * kv.bin of session number. ERR_INVAL when the cache does not hold the
+ * conversation (kv_pos < 0: nothing to save until the next reply). */
+int session_save_chat_kv(int number, const struct chat *c, const struct engine *e, int compress,
+                         char *scratch, size_t cap);
+
+/* Copies every user/assistant turn of c into s's log (a resumed
+ * conversation continues in a new session that holds it whole). */
+int session_add_chat_turns(struct session *s, const struct chat *c);
+
 #endif

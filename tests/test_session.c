@@ -14,6 +14,8 @@
 #include "../storage.h"
 
 #include <dirent.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -330,4 +332,222 @@ TEST(session_unwritable_volume)
     free(meta);
     free(log);
     root_end();
+}
+
+/* ---- /resume and /save (session_resume, session_save_chat_kv) ---------------------- */
+
+#include "../chat.h"
+#include "../engine.h"
+
+#define SCRATCH_BYTES (CHAT_ARENA_BYTES + 16384)
+
+/* One chat reply to user, greedy, 24 tokens at most; the reply into out. */
+static void chat_turn(struct chat *c, struct engine *e, char *scratch, const char *user,
+                      struct test_text *out)
+{
+    struct generation g;
+    out->n = 0;
+    out->s[0] = 0;
+    CHECK_INT(chat_begin_reply(c, e, user, 24, scratch, SCRATCH_BYTES, &g, test_collect, out), 0);
+    while (!g.done)
+        gen_step(&g);
+    CHECK_INT(chat_end_reply(c, &g, user), 0);
+    gen_end(&g);
+}
+
+/* A session of two qa exchanges with stories260K; the continuous third
+ * reply (same cache throughout) into third. Returns 0 when the model is missing. */
+static int chat_session(struct engine *e, char *scratch, struct test_text *third)
+{
+    char model[PATH_MAX + 32], tok[PATH_MAX + 32], err[256], dir[PATH_MAX];
+    /* absolute: the volume root is the temporary directory */
+    if (!realpath(test_models_dir(), dir))
+        snprintf(dir, sizeof dir, "%s", test_models_dir());
+    snprintf(model, sizeof model, "%s/stories260K.bin", dir);
+    snprintf(tok, sizeof tok, "%s/tok512.bin", dir);
+    if (engine_load(e, model, tok, err, sizeof err)) {
+        CHECK_MSG(0, "load: %s", err);
+        return 0;
+    }
+    e->sampler.temperature = 0.0f;
+    struct chat c;
+    struct session s;
+    struct test_text r = {.n = 0};
+    static const char *const q[] = {"Who is Lily?", "Where is she?"};
+    CHECK_INT(chat_init(&c, template_find("qa")), 0);
+    CHECK_INT(session_start(&s, &settings, NULL, NULL), 0);
+    for (int i = 0; i < 2; i++) {
+        chat_turn(&c, e, scratch, q[i], &r);
+        CHECK_INT(add_turn(&s, "user", q[i], 5, 0), 0);
+        CHECK_INT(add_turn(&s, "assistant", r.s, 24, 10.0), 0);
+    }
+    CHECK_INT(session_save_chat_kv(s.number, &c, e, 1, scratch, SCRATCH_BYTES), 0);
+    chat_turn(&c, e, scratch, "What next?", third);
+    chat_free(&c);
+    return s.number;
+}
+
+/* Resumes session n in a fresh chat on e (cache wiped first) and answers
+ * "What next?"; the reply into out, *from_kv and the notes said. */
+static void resume_and_ask(int n, struct engine *e, char *scratch, const char *system,
+                           struct test_text *out, int *from_kv, struct notes *said)
+{
+    struct chat c;
+    uint64_t kv = (uint64_t)e->model.cfg.n_layers * e->model.cfg.seq_len *
+                  model_kv_dim(&e->model.cfg) * sizeof(float);
+    memset(e->state.key_cache, 0, kv);
+    memset(e->state.value_cache, 0, kv);
+    CHECK_INT(chat_init(&c, template_find("qa")), 0);
+    snprintf(c.system, sizeof c.system, "%s", system);
+    CHECK_INT(session_resume(n, &c, e, scratch, SCRATCH_BYTES, NULL, NULL, take_note, said,
+                             from_kv), 2);
+    chat_turn(&c, e, scratch, "What next?", out);
+    chat_free(&c);
+}
+
+/* After /resume (no snapshot) the reply is what the engine gives for the
+ * whole conversation, concatenated in the template, from an empty cache. */
+TEST(session_resume_prefills_conversation)
+{
+    root_begin();
+    static char scratch[SCRATCH_BYTES];
+    struct engine e;
+    struct test_text third = {.n = 0}, got = {.n = 0}, want = {.n = 0};
+    struct notes said = {.n = 0};
+    int from_kv = -1, n = chat_session(&e, scratch, &third);
+    if (!n) {
+        root_end();
+        return;
+    }
+    char path[64];
+    snprintf(path, sizeof path, "sessions/session_%03d/kv.bin", n);
+    CHECK_INT(plat_file_delete(path), 0);
+    resume_and_ask(n, &e, scratch, "", &got, &from_kv, &said);
+    CHECK_INT(from_kv, 0);
+    CHECK_INT(said.n, 0);
+    /* from scratch: the log's turns in the qa format, then the question */
+    static char conv[16384];
+    size_t len = 0;
+    char *text = slurp("sessions/session_001/conversation.log", &len);
+    struct json_tok tok[16];
+    struct json_doc d;
+    char buf[4096];
+    int line = 0;
+    conv[0] = 0;
+    for (char *p = text; p && *p; line++) {
+        char *nl = strchr(p, '\n');
+        CHECK_INT(json_parse(&d, "log", p, (size_t)(nl - p), tok, 16), 0);
+        CHECK_INT(json_string(&d, json_find(&d, 0, "text"), buf, sizeof buf, NULL), 0);
+        snprintf(conv + strlen(conv), sizeof conv - strlen(conv), line % 2 ? "%s\n" : "Q: %s\nA:",
+                 buf);
+        p = nl + 1;
+    }
+    free(text);
+    strcat(conv, "Q: What next?\nA:");
+    static const char *const stops[] = {"\nQ:", NULL};
+    struct gen_request r = {conv, 1, 0, e.model.cfg.seq_len, 24, stops, {2}, 1, 1};
+    struct generation g;
+    memset(e.state.key_cache, 0, 4); /* nothing of the above is reused */
+    CHECK_INT(gen_begin_request(&g, &e.model, &e.state, &e.tok, &e.sampler, &r, test_collect,
+                                &want), 0);
+    while (!g.done)
+        gen_step(&g);
+    gen_end(&g);
+    CHECK(want.n > 0);
+    CHECK_STR(got.s, want.s);
+    /* the continued session holds the conversation whole */
+    struct session s;
+    struct chat c;
+    CHECK_INT(chat_init(&c, template_find("qa")), 0);
+    CHECK_INT(session_resume(n, &c, &e, scratch, SCRATCH_BYTES, NULL, NULL, NULL, NULL, &from_kv), 2);
+    CHECK_INT(session_start(&s, &settings, NULL, NULL), 0);
+    CHECK_INT(session_add_chat_turns(&s, &c), 0);
+    CHECK_INT(s.meta.turns, 4);
+    chat_free(&c);
+    engine_free(&e);
+    root_end();
+    CHECK_INT(plat_posix_live_bytes(), 0);
+}
+
+/* /save then /resume: the cache comes from kv.bin and the reply is the one
+ * the uninterrupted conversation gave; a corrupt or stale snapshot is said
+ * once and ignored (prefill instead). */
+TEST(session_resume_from_kv_snapshot)
+{
+    root_begin();
+    static char scratch[SCRATCH_BYTES];
+    static struct kv_snapshot k;
+    struct engine e;
+    struct test_text third = {.n = 0}, got = {.n = 0}, prefilled = {.n = 0};
+    struct notes said = {.n = 0};
+    int from_kv = -1, n = chat_session(&e, scratch, &third);
+    if (!n) {
+        root_end();
+        return;
+    }
+    resume_and_ask(n, &e, scratch, "", &got, &from_kv, &said);
+    CHECK_INT(from_kv, 1);
+    CHECK_INT(said.n, 0);
+    CHECK_STR(got.s, third.s);
+
+    /* another system prompt: the cached text is not this conversation's */
+    resume_and_ask(n, &e, scratch, "Be brief.", &got, &from_kv, &said);
+    CHECK_INT(from_kv, 0);
+    CHECK_INT(said.n, 1);
+    CHECK(strstr(said.text[0], "stale: the conversation"));
+
+    /* a flipped payload byte (the file stays LZ4: its checksum or ours catches it) */
+    size_t len = 0;
+    char path[64], full[600];
+    snprintf(path, sizeof path, "sessions/session_%03d/kv.bin", n);
+    unsigned char *kvb = (unsigned char *)slurp(path, &len);
+    CHECK(kvb && len > SESSION_KV_HEADER + 100);
+    kvb[len - 50] ^= 0x40;
+    snprintf(full, sizeof full, "%s/%s", root, path);
+    FILE *f = fopen(full, "wb");
+    fwrite(kvb, 1, len, f);
+    fclose(f);
+    said.n = 0;
+    resume_and_ask(n, &e, scratch, "", &got, &from_kv, &said);
+    CHECK_INT(from_kv, 0);
+    CHECK_INT(said.n, 1);
+    CHECK(strstr(said.text[0], "corrupt"));
+    CHECK(strstr(said.text[0], "ignored"));
+    /* the fallback is the plain prefill */
+    CHECK_INT(plat_file_delete(path), 0);
+    resume_and_ask(n, &e, scratch, "", &prefilled, &from_kv, &said);
+    CHECK_STR(got.s, prefilled.s);
+    /* a header cut short */
+    f = fopen(full, "wb");
+    fwrite(kvb, 1, 40, f);
+    fclose(f);
+    said.n = 0;
+    resume_and_ask(n, &e, scratch, "", &got, &from_kv, &said);
+    CHECK_INT(from_kv, 0);
+    CHECK(said.n == 1 && strstr(said.text[0], "corrupt"));
+    free(kvb);
+    CHECK_INT(plat_file_delete(path), 0);
+
+    /* raw (compress off) snapshot of another model file: stale */
+    struct chat c;
+    CHECK_INT(chat_init(&c, template_find("qa")), 0);
+    CHECK_INT(session_resume(n, &c, &e, scratch, SCRATCH_BYTES, NULL, NULL, NULL, NULL, &from_kv), 2);
+    chat_turn(&c, &e, scratch, "What next?", &got);
+    CHECK_INT(session_save_chat_kv(n, &c, &e, 0, scratch, SCRATCH_BYTES), 0);
+    chat_free(&c);
+    k.model_size = e.model.file_size;
+    k.n_layers = e.model.cfg.n_layers;
+    k.seq_len = e.model.cfg.seq_len;
+    k.kv_dim = model_kv_dim(&e.model.cfg);
+    k.key = e.state.key_cache;
+    k.value = e.state.value_cache;
+    char err[160];
+    CHECK_INT(session_load_kv(n, &k, err, sizeof err), ERR_INVAL); /* model_sum 0 */
+    CHECK(strstr(err, "another model file") != NULL);
+    k.model_size++;
+    CHECK_INT(session_load_kv(n, &k, err, sizeof err), ERR_INVAL);
+    CHECK_INT(session_load_kv(n + 1, &k, err, sizeof err), ERR_NOT_FOUND);
+    engine_free(&e);
+    root_end();
+    CHECK_INT(plat_posix_live_bytes(), 0);
 }
