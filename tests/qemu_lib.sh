@@ -51,6 +51,16 @@ qemu_image() {
         { sed 's/^/  | /' "$QT/mkimage.log" >&2; return 1; }
 }
 
+# fat_volume IMG: the FAT volume inside IMG, from the first GPT entry (LBA
+# 2: first and last LBA at bytes 32 and 40): sets $first and $last (LBAs)
+# and $vol, the mtools image spec ("IMG@@OFFSET", use as mcopy -i "$vol").
+fat_volume() {
+    first=$(od -An -t u8 -j 1056 -N 8 "$1" | tr -d ' ')
+    last=$(od -An -t u8 -j 1064 -N 8 "$1" | tr -d ' ')
+    vol="$1@@$((first * 512))"
+    export MTOOLS_SKIP_CHECK=1
+}
+
 # ---- boot ---------------------------------------------------------------------
 
 # qemu_start IMG [extra qemu args]

@@ -15,10 +15,7 @@ printf 'autodemo=0\ntemperature=0\nsteps=24\ntemplate=qa\n' >"$QT/llm.cfg"
 img=$QT/sessions.img
 qemu_image "$img" MODEL="$MODELS/stories260K.bin" TOKENIZER="$MODELS/tok512.bin" \
     CFG="$QT/llm.cfg" || { fail sessions_image "mkimage failed"; finish; }
-# The FAT volume: first and last LBA in the first GPT entry (LBA 2).
-lba() { od -An -t u8 -j $((1024 + $1)) -N 8 "$img" | tr -d ' '; }
-first=$(lba 32) last=$(lba 40)
-vol="$img@@$((first * 512))"
+fat_volume "$img"
 dir=::sessions/session_001
 
 # chat_boot TURNS...: loads model 1, sends each prompt, then /quit.

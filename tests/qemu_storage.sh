@@ -18,11 +18,7 @@ img=$QT/storage.img
 qemu_image "$img" MODEL="$MODELS/stories260K.bin" TOKENIZER="$MODELS/tok512.bin" \
     CFG="$QT/llm.cfg" || { fail storage_image "mkimage failed"; finish; }
 
-# The FAT volume's place in the image: the first GPT entry (LBA 2) holds its
-# first and last LBA at bytes 32 and 40.
-lba() { od -An -t u8 -j $((1024 + $1)) -N 8 "$img" | tr -d ' '; }
-first=$(lba 32) last=$(lba 40)
-vol="$img@@$((first * 512))"
+fat_volume "$img"
 
 # The tables as printed: from the "llm bench: kernels" line up to the line
 # that says where they went.

@@ -2,6 +2,11 @@
  * whose name contains argv[1]) and prints one PASS/FAIL line each. */
 #include "testlib.h"
 
+#include <dirent.h>
+#include <unistd.h>
+
+#include "../platform_posix.h"
+
 static struct test_case *tests_head, **tests_tail = &tests_head;
 int test_failures;
 
@@ -92,6 +97,46 @@ void test_tsv_unescape(char *s)
         }
     }
     *w = 0;
+}
+
+static char temp_root[256];
+
+const char *test_root_begin(const char *tag)
+{
+    snprintf(temp_root, sizeof temp_root, "/tmp/llm_%s_test_%d_XXXXXX", tag, (int)getpid());
+    if (!mkdtemp(temp_root)) {
+        test_failures++;
+        fprintf(stderr, "  mkdtemp %s failed\n", temp_root);
+        return NULL;
+    }
+    plat_posix_set_root(temp_root);
+    return temp_root;
+}
+
+void test_rm_tree(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    char p[512];
+    while (d && (e = readdir(d)) != NULL) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+        if (unlink(p) != 0)
+            test_rm_tree(p);
+    }
+    if (d)
+        closedir(d);
+    rmdir(dir);
+}
+
+void test_root_end(void)
+{
+    plat_posix_fail_writes_after(-1);
+    plat_posix_cut_power_after(-1);
+    plat_posix_set_fat_rename(0);
+    test_rm_tree(temp_root);
+    plat_posix_set_root(".");
 }
 
 int main(int argc, char **argv)

@@ -19,39 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static char root[256];
-
-static void root_begin(void)
-{
-    snprintf(root, sizeof root, "/tmp/llm_session_test_%d_XXXXXX", (int)getpid());
-    CHECK(mkdtemp(root) != NULL);
-    plat_posix_set_root(root);
-}
-
-static void rm_tree(const char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    char p[512];
-    while (d && (e = readdir(d)) != NULL) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-            continue;
-        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-        if (unlink(p) != 0)
-            rm_tree(p);
-    }
-    if (d)
-        closedir(d);
-    rmdir(dir);
-}
-
-static void root_end(void)
-{
-    plat_posix_fail_writes_after(-1);
-    plat_posix_cut_power_after(-1);
-    rm_tree(root);
-    plat_posix_set_root(".");
-}
+static const char *root; /* the temporary volume root of the running test */
 
 /* A file of the temp root as a NUL-terminated heap string (NULL: missing). */
 static char *slurp(const char *name, size_t *ret_len)
@@ -114,7 +82,7 @@ static int make_session(const char *first_prompt)
 
 TEST(session_numbering_across_reboots)
 {
-    root_begin();
+    root = test_root_begin("session");
     struct session s;
     struct notes said = {.n = 0};
     CHECK_INT(make_session("Hello"), 1);
@@ -139,7 +107,7 @@ TEST(session_numbering_across_reboots)
     char *out = slurp("sessions/session_002/output_002.txt", NULL);
     CHECK(out && !strcmp(out, "reply two"));
     free(out);
-    root_end();
+    test_root_end();
 }
 
 static void count_turn(const struct export_turn *t, void *ctx)
@@ -150,7 +118,7 @@ static void count_turn(const struct export_turn *t, void *ctx)
 
 TEST(session_log_torn_record)
 {
-    root_begin();
+    root = test_root_begin("session");
     CHECK_INT(make_session("Hi"), 1);
     const char *log_name = "sessions/session_001/conversation.log";
     size_t len;
@@ -188,12 +156,12 @@ TEST(session_log_torn_record)
         rows++;
     CHECK_INT(rows, 5); /* header + 4 turns (the LF inside a quoted text is no row end) */
     free(csv);
-    root_end();
+    test_root_end();
 }
 
 TEST(session_corrupt_metadata_skipped)
 {
-    root_begin();
+    root = test_root_begin("session");
     CHECK_INT(make_session("First story"), 1);
     CHECK_INT(make_session("Second story"), 2);
     CHECK_INT(make_session("Third story"), 3);
@@ -221,18 +189,18 @@ TEST(session_corrupt_metadata_skipped)
     CHECK_INT(session_export(2, EXPORT_TXT, 0, NULL, 0, take_note, &(struct notes){.n = 0}),
               ERR_FORMAT);
     /* no sessions directory at all */
-    rm_tree(root);
+    test_rm_tree(root);
     CHECK(mkdir(root, 0700) == 0);
     struct textbuf b;
     tb_init_grow(&b);
     CHECK_INT(session_list(&b), ERR_NOT_FOUND);
     tb_free(&b);
-    root_end();
+    test_root_end();
 }
 
 TEST(session_exports_read_back)
 {
-    root_begin();
+    root = test_root_begin("session");
     CHECK_INT(make_session("Once upon a time"), 1);
     char path[256];
     for (int f = 0; f < EXPORT_FORMATS; f++) {
@@ -287,7 +255,7 @@ TEST(session_exports_read_back)
     free(dec);
     free(lz);
     free(plain);
-    root_end();
+    test_root_end();
 }
 
 /* A volume that takes no writes (every change fails, as on a write-
@@ -295,7 +263,7 @@ TEST(session_exports_read_back)
  * saved before changes, no side files. */
 TEST(session_unwritable_volume)
 {
-    root_begin();
+    root = test_root_begin("session");
     CHECK_INT(make_session("Saved before"), 1);
     size_t meta_len, log_len;
     char *meta = slurp("sessions/session_001/metadata.json", &meta_len);
@@ -331,7 +299,7 @@ TEST(session_unwritable_volume)
     free(g1);
     free(meta);
     free(log);
-    root_end();
+    test_root_end();
 }
 
 /* ---- /resume and /save (session_resume, session_save_chat_kv) ---------------------- */
@@ -409,14 +377,14 @@ static void resume_and_ask(int n, struct engine *e, char *scratch, const char *s
  * whole conversation, concatenated in the template, from an empty cache. */
 TEST(session_resume_prefills_conversation)
 {
-    root_begin();
+    root = test_root_begin("session");
     static char scratch[SCRATCH_BYTES];
     struct engine e;
     struct test_text third = {.n = 0}, got = {.n = 0}, want = {.n = 0};
     struct notes said = {.n = 0};
     int from_kv = -1, n = chat_session(&e, scratch, &third);
     if (!n) {
-        root_end();
+        test_root_end();
         return;
     }
     char path[64];
@@ -465,7 +433,7 @@ TEST(session_resume_prefills_conversation)
     CHECK_INT(s.meta.turns, 4);
     chat_free(&c);
     engine_free(&e);
-    root_end();
+    test_root_end();
     CHECK_INT(plat_posix_live_bytes(), 0);
 }
 
@@ -474,7 +442,7 @@ TEST(session_resume_prefills_conversation)
  * once and ignored (prefill instead). */
 TEST(session_resume_from_kv_snapshot)
 {
-    root_begin();
+    root = test_root_begin("session");
     static char scratch[SCRATCH_BYTES];
     static struct kv_snapshot k;
     struct engine e;
@@ -482,7 +450,7 @@ TEST(session_resume_from_kv_snapshot)
     struct notes said = {.n = 0};
     int from_kv = -1, n = chat_session(&e, scratch, &third);
     if (!n) {
-        root_end();
+        test_root_end();
         return;
     }
     resume_and_ask(n, &e, scratch, "", &got, &from_kv, &said);
@@ -548,6 +516,6 @@ TEST(session_resume_from_kv_snapshot)
     CHECK_INT(session_load_kv(n, &k, err, sizeof err), ERR_INVAL);
     CHECK_INT(session_load_kv(n + 1, &k, err, sizeof err), ERR_NOT_FOUND);
     engine_free(&e);
-    root_end();
+    test_root_end();
     CHECK_INT(plat_posix_live_bytes(), 0);
 }

@@ -13,41 +13,7 @@
 #include <dirent.h>
 #include <unistd.h>
 
-static char root[256];
-
-/* A fresh empty root directory for one test; ends with the hooks off. */
-static void root_begin(void)
-{
-    snprintf(root, sizeof root, "/tmp/llm_storage_test_%d_XXXXXX", (int)getpid());
-    CHECK(mkdtemp(root) != NULL);
-    plat_posix_set_root(root);
-}
-
-static void rm_tree(const char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    char p[512];
-    while (d && (e = readdir(d)) != NULL) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-            continue;
-        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-        if (unlink(p) != 0)
-            rm_tree(p);
-    }
-    if (d)
-        closedir(d);
-    rmdir(dir);
-}
-
-static void root_end(void)
-{
-    plat_posix_fail_writes_after(-1);
-    plat_posix_cut_power_after(-1);
-    plat_posix_set_fat_rename(0);
-    rm_tree(root);
-    plat_posix_set_root(".");
-}
+static const char *root; /* the temporary volume root of the running test */
 
 /* Number of entries in the root directory (the files a test left). */
 static int count_entries(void)
@@ -83,7 +49,7 @@ static const char *content(const char *name)
 
 TEST(storage_write_replace_read)
 {
-    root_begin();
+    root = test_root_begin("storage");
     CHECK_INT(storage_write_file("a.txt", "hello", 5), 0);
     CHECK_STR(content("a.txt"), "hello");
     CHECK_INT(storage_write_file("a.txt", "world, longer", 13), 0);
@@ -98,7 +64,7 @@ TEST(storage_write_replace_read)
     CHECK_INT(storage_read_file("missing.txt", small, sizeof small, &len), ERR_NOT_FOUND);
     CHECK_INT(storage_write_file("nodir/a.txt", "x", 1), ERR_NOT_FOUND);
     CHECK_INT(storage_write_file("", "x", 1), ERR_INVAL);
-    root_end();
+    test_root_end();
 }
 
 /* A volume that fills up while the new version is written: the old one is
@@ -106,7 +72,7 @@ TEST(storage_write_replace_read)
 TEST(storage_full_volume_keeps_old)
 {
     for (int fat = 0; fat <= 1; fat++) {
-        root_begin();
+        root = test_root_begin("storage");
         plat_posix_set_fat_rename(fat);
         CHECK_INT(storage_write_file("s.json", "{\"old\": 1}", 10), 0);
         plat_posix_fail_writes_after(4);
@@ -115,7 +81,7 @@ TEST(storage_full_volume_keeps_old)
         CHECK_STR(content("s.json"), "{\"old\": 1}");
         CHECK(!exists("s.json.tmp"));
         CHECK_INT(count_entries(), 1);
-        root_end();
+        test_root_end();
     }
 }
 
@@ -123,7 +89,7 @@ TEST(storage_full_volume_keeps_old)
  * both end with just the new file. */
 TEST(storage_rename_rules)
 {
-    root_begin();
+    root = test_root_begin("storage");
     plat_posix_set_fat_rename(1);
     CHECK_INT(storage_write_file("f.md", "one", 3), 0);
     CHECK_INT(storage_write_file("f.md", "two", 3), 0);
@@ -140,7 +106,7 @@ TEST(storage_rename_rules)
     CHECK_INT(plat_file_rename("nope.md", "n.md"), ERR_NOT_FOUND);
     CHECK_INT(plat_file_delete("d"), ERR_INVAL);
     CHECK_INT(plat_file_delete("nope.md"), ERR_NOT_FOUND);
-    root_end();
+    test_root_end();
 }
 
 struct notes {
@@ -167,7 +133,7 @@ TEST(storage_power_cut_every_step)
         for (int first = 0; first <= 1; first++) {
             int done = 0;
             for (int k = 0; k < 32 && !done; k++) {
-                root_begin();
+                root = test_root_begin("storage");
                 plat_posix_set_fat_rename(fat);
                 if (!first)
                     CHECK_INT(storage_write_file("m.json", old_text, strlen(old_text)), 0);
@@ -196,7 +162,7 @@ TEST(storage_power_cut_every_step)
                               fat, k);
                     done = 1;
                 }
-                root_end();
+                test_root_end();
             }
             CHECK_MSG(done, "fat %d first %d: the write never completed", fat, first);
         }
@@ -211,7 +177,7 @@ TEST(storage_power_cut_every_step)
  * beside the old file and one whose old file was already deleted. */
 TEST(storage_recover_side_files)
 {
-    root_begin();
+    root = test_root_begin("storage");
     char p[512];
     struct { const char *name, *text; } files[] = {
         {"b.txt", "b old"},   {"b.txt.tmp", "b par"}, {"c.txt.tmp", "c partial"},
@@ -242,12 +208,12 @@ TEST(storage_recover_side_files)
     CHECK_INT(saw_new, 1);
     CHECK_INT(storage_recover("", take_note, &said), 0); /* nothing left to do */
     CHECK_INT(storage_recover("no_such_dir", NULL, NULL), ERR_NOT_FOUND);
-    root_end();
+    test_root_end();
 }
 
 TEST(storage_append_and_mkdirs)
 {
-    root_begin();
+    root = test_root_begin("storage");
     CHECK_INT(storage_mkdirs("sessions/session_001"), 0);
     CHECK_INT(storage_mkdirs("sessions/session_001/"), 0); /* exists: fine */
     CHECK_INT(storage_append("sessions/session_001/conversation.log", "turn 1\n", 7), 0);
@@ -271,7 +237,7 @@ TEST(storage_append_and_mkdirs)
     plat_file_close(f);
     CHECK_STR(content("sessions/file"), "ab");
     CHECK_INT(plat_file_create("sessions", &f), ERR_INVAL); /* a directory */
-    root_end();
+    test_root_end();
 }
 
 TEST(storage_error_texts)

@@ -93,6 +93,13 @@ static inline float bitsf(uint32_t u)
 
 /* Writes len bytes to path (replacing it); 0 or -1. */
 int test_write_file(const char *path, const void *data, size_t len);
+/* A fresh empty temporary directory made the platform's file root (the
+ * "volume" of storage and session tests); test_root_end removes it, turns
+ * the platform's failure hooks off and restores the root. NULL on failure. */
+const char *test_root_begin(const char *tag);
+void test_root_end(void);
+/* Removes a directory tree (test scratch only). */
+void test_rm_tree(const char *dir);
 /* Writes stories260K.bin as a llama2.c version 2 file (int8 groups of gs)
  * to path (test_model.c); 0 on success. */
 int test_write_v2(const char *path, int gs);
