@@ -323,11 +323,23 @@ static EFI_STATUS get_file_info(EFI_FILE_HANDLE h, EFI_FILE_INFO **ret_info)
     return EFI_BUFFER_TOO_SMALL;
 }
 
+/* The plat_file of an open handle; closes the handle when out of memory. */
+static int wrap_handle(EFI_FILE_HANDLE h, plat_file **ret_file)
+{
+    plat_file *f;
+    if (EFI_ERROR(g_bs->AllocatePool(EfiLoaderData, sizeof *f, (void **)&f))) {
+        h->Close(h);
+        return ERR_NOMEM;
+    }
+    f->h = h;
+    *ret_file = f;
+    return 0;
+}
+
 int plat_file_open(const char *path, plat_file **ret_file)
 {
     EFI_FILE_HANDLE h;
     EFI_FILE_INFO *info;
-    plat_file *f;
     EFI_STATUS st;
     int rc;
 
@@ -345,13 +357,7 @@ int plat_file_open(const char *path, plat_file **ret_file)
         rc = ERR_INVAL;
         goto err_close;
     }
-    if (EFI_ERROR(g_bs->AllocatePool(EfiLoaderData, sizeof *f, (void **)&f))) {
-        rc = ERR_NOMEM;
-        goto err_close;
-    }
-    f->h = h;
-    *ret_file = f;
-    return 0;
+    return wrap_handle(h, ret_file);
 
 err_close:
     h->Close(h);
@@ -434,7 +440,6 @@ static int open_write(const char *path, int append, plat_file **ret_file)
     CHAR16 wpath[PATH_MAX16];
     EFI_FILE_HANDLE h;
     EFI_FILE_INFO *info;
-    plat_file *f;
     EFI_STATUS st;
     int rc;
 
@@ -463,13 +468,7 @@ static int open_write(const char *path, int append, plat_file **ret_file)
     g_bs->FreePool(info);
     if (rc)
         goto err_close;
-    if (EFI_ERROR(g_bs->AllocatePool(EfiLoaderData, sizeof *f, (void **)&f))) {
-        rc = ERR_NOMEM;
-        goto err_close;
-    }
-    f->h = h;
-    *ret_file = f;
-    return 0;
+    return wrap_handle(h, ret_file);
 
 err_close:
     h->Close(h);
