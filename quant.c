@@ -825,18 +825,8 @@ int quantize_row(int type, const float *src, void *dst, int n)
     case QT_F32:
         memcpy(dst, src, (size_t)n * sizeof(float));
         break;
-    case QT_F16: {
-        qf16 *d = dst;
-        for (int i = 0; i < n; i++)
-            d[i] = f32_to_f16(src[i]);
-        break;
-    }
-    case QT_BF16: {
-        qbf16 *d = dst;
-        for (int i = 0; i < n; i++)
-            d[i] = f32_to_bf16(src[i]);
-        break;
-    }
+    case QT_F16: gen_act_f16(src, dst, n); break;
+    case QT_BF16: gen_act_bf16(src, dst, n); break;
     case QT_Q4_0: quant_q4_0_ref(src, dst, n / QK4_0); break;
     case QT_Q4_1: quant_q4_1_ref(src, dst, n / QK4_1); break;
     case QT_Q8_0: quant_q8_0_ref(src, dst, n / QK8_0); break;
