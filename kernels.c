@@ -128,17 +128,29 @@ void k_matmul(float *out, const float *x, const float *w, int n, int d)
 struct read_job {
     const float *buf;
     size_t per_chunk;   /* floats per chunk */
+    float (*dot)(const float *a, const float *b, int n);
     float sums[64];     /* one per chunk, so nothing is shared while reading */
 };
 
 /* x . x of a chunk: both operands are the same addresses, so each byte comes
- * from memory once, through the widest loads the active kernels use (the
- * matvec kernels read weights the same way). */
+ * from memory once, through the widest loads this CPU has (the bandwidth is
+ * the machine's, whichever kernel table is active). */
 static void read_chunk(int i, void *ctx)
 {
     struct read_job *j = ctx;
     const float *p = j->buf + (size_t)i * j->per_chunk;
-    j->sums[i] = g_simd->dot_f32(p, p, (int)j->per_chunk);
+    j->sums[i] = j->dot(p, p, (int)j->per_chunk);
+}
+
+/* The f32 dot product of the best table this CPU runs. */
+static float (*widest_dot(void))(const float *, const float *, int)
+{
+    const struct simd_choice *list;
+    float (*dot)(const float *, const float *, int) = simd_generic.dot_f32;
+    for (int i = 0, n = simd_tables(&list); i < n; i++)
+        if (list[i].usable && list[i].k->dot_f32)
+            dot = list[i].k->dot_f32;
+    return dot;
 }
 
 double k_read_bandwidth(void)
@@ -150,6 +162,7 @@ double k_read_bandwidth(void)
     static struct read_job job;
     job.buf = buf;
     job.per_chunk = bytes / sizeof *buf / 64;
+    job.dot = widest_dot();
     volatile float sink = 0;
     uint64_t best = UINT64_MAX;
     for (int round = 0; round < 3; round++) { /* the best of three: least disturbed */
