@@ -433,6 +433,14 @@ void plat_file_close(plat_file *f)
  * of every Flush, SetInfo and Delete, so each returns only once the change
  * is on the medium: storage.c relies on that order. */
 
+/* The UCS-2 path of a file to write or delete (PATH_MAX16 CHAR16s); the
+ * root directory is not a file (ERR_INVAL). */
+static int file_wpath(const char *path, CHAR16 *wpath)
+{
+    int rc = path_to_ucs2(path, wpath, PATH_MAX16);
+    return rc ? rc : wpath[0] == 0 ? ERR_INVAL : 0;
+}
+
 /* Opens path for writing (creating it), then truncates it or moves to its
  * end. Directories are refused (ERR_INVAL). */
 static int open_write(const char *path, int append, plat_file **ret_file)
@@ -443,10 +451,8 @@ static int open_write(const char *path, int append, plat_file **ret_file)
     EFI_STATUS st;
     int rc;
 
-    if ((rc = path_to_ucs2(path, wpath, PATH_MAX16)) != 0)
+    if ((rc = file_wpath(path, wpath)) != 0)
         return rc;
-    if (wpath[0] == 0)
-        return ERR_INVAL; /* the root directory */
     rc = open_wpath(wpath, EFI_FILE_MODE_READ | EFI_FILE_MODE_WRITE | EFI_FILE_MODE_CREATE, 0,
                     &h);
     if (rc)
@@ -574,10 +580,8 @@ int plat_file_delete(const char *path)
     EFI_STATUS st;
     int rc;
 
-    if ((rc = path_to_ucs2(path, wpath, PATH_MAX16)) != 0)
+    if ((rc = file_wpath(path, wpath)) != 0)
         return rc;
-    if (wpath[0] == 0)
-        return ERR_INVAL;
     /* a read-only open first, so a missing file is ERR_NOT_FOUND even on a
      * write-protected volume */
     if ((rc = open_wpath(wpath, EFI_FILE_MODE_READ, 0, &h)) != 0)
