@@ -228,6 +228,16 @@ static void session_failed(int rc)
     A.sess.number = 0;
 }
 
+/* The session ends: its replies get their output files (session.h says why
+ * not per turn). */
+static void end_session(void)
+{
+    int rc;
+    if (A.sess.number && A.sess.meta.turns &&
+        (rc = session_write_outputs(A.sess.number, &A.sess.outputs)) != 0)
+        session_failed(rc);
+}
+
 static void begin_session(void)
 {
     const struct model_config *c = &A.eng.model.cfg;
@@ -242,6 +252,7 @@ static void begin_session(void)
         .seed = A.cfg.seed,
     };
     int rc;
+    end_session();
     A.sess.number = 0;
     if (!A.sess_off && (rc = session_start(&A.sess, &set, warn_line, NULL)) != 0)
         session_failed(rc);
@@ -256,8 +267,7 @@ static void record_turn(void)
         return;
     if ((rc = session_add_turn(&A.sess, "user", user, strlen(user), A.gen.n_prompt, 0)) ||
         (rc = session_add_turn(&A.sess, "assistant", A.gen.reply, A.gen.reply_len, A.gen.n_gen,
-                               gen_tokens_per_s(&A.gen))) ||
-        (rc = session_write_output(&A.sess, A.gen.reply, A.gen.reply_len)))
+                               gen_tokens_per_s(&A.gen))))
         session_failed(rc);
 }
 
@@ -571,6 +581,7 @@ static void run_command(char *cmd)
     if (!strcmp(cmd, "help")) {
         show_help();
     } else if (!strcmp(cmd, "quit")) {
+        end_session();
         if (A.sess.number && A.sess.meta.turns)
             export_session(-1, A.sess.number, 0);
         con_printf("Shutting down.\n");
@@ -883,6 +894,8 @@ int app_main(const struct config *cli)
     str_copy(A.chat.system, sizeof A.chat.system, A.cfg.system);
     A.chat.cot = MIN(MAX(A.cfg.cot, 0), 2);
     load_few_shot();
+    if (!(A.cfg.set_mask & CONFIG_SET_PROMPT) && !A.cfg.bench)
+        session_recover(warn_line, NULL); /* what a power cut left of the last session */
     if (A.cfg.bench) { /* the speed table first; then off, or on to the menu */
         bench_catalog(&A.cat, A.cfg.steps, "bench.md"); /* a copy on the volume too */
         if (A.cfg.shutdown)
@@ -905,6 +918,7 @@ int app_main(const struct config *cli)
         if (!step())
             plat_idle();
     }
+    end_session();
     engine_free(&A.eng);
     demo_prompts_free(&A.prompts);
     chat_free(&A.chat);

@@ -52,6 +52,10 @@ int plat_file_create(const char *path, plat_file **ret_file);
 /* Opens path for writing at its end, creating it (empty) when missing:
  * for logs. *ret_file is caller-owned. */
 int plat_file_append(const char *path, plat_file **ret_file);
+/* Opens an existing file for writing at offset 0 without truncating it
+ * (plat_file_seek moves the position): for overwriting bytes in place.
+ * ERR_NOT_FOUND when it is missing. *ret_file is caller-owned. */
+int plat_file_open_rw(const char *path, plat_file **ret_file);
 /* Writes all n bytes of buf (caller-owned) at the current position, or
  * fails; after a failure an unknown prefix may have reached the file. */
 int plat_file_write(plat_file *f, const void *buf, size_t n);

@@ -441,9 +441,12 @@ static int file_wpath(const char *path, CHAR16 *wpath)
     return rc ? rc : wpath[0] == 0 ? ERR_INVAL : 0;
 }
 
-/* Opens path for writing (creating it), then truncates it or moves to its
- * end. Directories are refused (ERR_INVAL). */
-static int open_write(const char *path, int append, plat_file **ret_file)
+enum write_open { W_TRUNCATE, W_APPEND, W_IN_PLACE };
+
+/* Opens path for writing: creating it and then truncating it or moving to
+ * its end, or (W_IN_PLACE) only if it exists, at offset 0. Directories are
+ * refused (ERR_INVAL). */
+static int open_write(const char *path, enum write_open how, plat_file **ret_file)
 {
     CHAR16 wpath[PATH_MAX16];
     EFI_FILE_HANDLE h;
@@ -453,8 +456,10 @@ static int open_write(const char *path, int append, plat_file **ret_file)
 
     if ((rc = file_wpath(path, wpath)) != 0)
         return rc;
-    rc = open_wpath(wpath, EFI_FILE_MODE_READ | EFI_FILE_MODE_WRITE | EFI_FILE_MODE_CREATE, 0,
-                    &h);
+    rc = open_wpath(wpath,
+                    EFI_FILE_MODE_READ | EFI_FILE_MODE_WRITE |
+                        (how == W_IN_PLACE ? 0 : EFI_FILE_MODE_CREATE),
+                    0, &h);
     if (rc)
         return rc;
     st = get_file_info(h, &info);
@@ -464,9 +469,9 @@ static int open_write(const char *path, int append, plat_file **ret_file)
     }
     if (info->Attribute & EFI_FILE_DIRECTORY) {
         rc = ERR_INVAL;
-    } else if (append) {
+    } else if (how == W_APPEND) {
         rc = efi_to_err(h->SetPosition(h, info->FileSize));
-    } else if (info->FileSize) {
+    } else if (how == W_TRUNCATE && info->FileSize) {
         /* Open has no truncate mode: shrink through the file's info */
         info->FileSize = 0;
         rc = efi_to_err(h->SetInfo(h, &gEfiFileInfoGuid, info->Size, info));
@@ -483,12 +488,17 @@ err_close:
 
 int plat_file_create(const char *path, plat_file **ret_file)
 {
-    return open_write(path, 0, ret_file);
+    return open_write(path, W_TRUNCATE, ret_file);
 }
 
 int plat_file_append(const char *path, plat_file **ret_file)
 {
-    return open_write(path, 1, ret_file);
+    return open_write(path, W_APPEND, ret_file);
+}
+
+int plat_file_open_rw(const char *path, plat_file **ret_file)
+{
+    return open_write(path, W_IN_PLACE, ret_file);
 }
 
 int plat_file_write(plat_file *f, const void *buf, size_t n)
@@ -1253,3 +1263,4 @@ EFI_STATUS platform_efi_init(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
     mp_start();
     return EFI_SUCCESS;
 }
+

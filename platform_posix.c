@@ -230,6 +230,11 @@ int plat_file_append(const char *path, plat_file **ret_file)
     return open_write(path, "ab", ret_file);
 }
 
+int plat_file_open_rw(const char *path, plat_file **ret_file)
+{
+    return open_write(path, "r+b", ret_file);
+}
+
 int plat_file_write(plat_file *f, const void *buf, size_t n)
 {
     if (!power_on())
@@ -609,3 +614,4 @@ void plat_parallel_for(int n, void (*fn)(int i, void *ctx), void *ctx)
     }
     __atomic_store_n(&g_in_job, 0, __ATOMIC_RELEASE);
 }
+

@@ -53,6 +53,16 @@ static int parse_number(const char *name)
     return d[k] == 0 && k >= 1 && k <= 6 ? v : 0;
 }
 
+/* 1 if path is a file that opens, else 0. */
+static int file_exists(const char *path)
+{
+    plat_file *f;
+    if (plat_file_open(path, &f) != 0)
+        return 0;
+    plat_file_close(f);
+    return 1;
+}
+
 /* ---- listing sessions/ ------------------------------------------------------- */
 
 struct scan {
@@ -94,8 +104,10 @@ static int write_meta(const struct session *s)
     tb_init_grow(&b);
     json_w_init(&w, &b, 1);
     export_meta_json(&w, &s->meta);
-    if ((rc = json_w_finish(&w)) == 0)
-        rc = storage_write_file(path, b.p, b.len);
+    if ((rc = json_w_finish(&w)) == 0) {
+        tb_put(&b, "\n", 1);
+        rc = tb_status(&b) ? tb_status(&b) : storage_write_mirrored(path, b.p, b.len, ' ');
+    }
     tb_free(&b);
     return rc;
 }
@@ -127,9 +139,10 @@ static void link_strings(struct session *s)
     s->meta.app_version = s->app_version;
 }
 
-/* Reads and checks session number's metadata.json into s (untrusted: every
- * field is type-checked). err gets the reason on failure. */
-static int read_meta(int number, struct session *s, char *err, size_t errcap)
+/* Reads and checks one copy (file) of session number's metadata into s
+ * (untrusted: every field is type-checked). err gets the reason on failure. */
+static int read_meta_copy(int number, const char *file, struct session *s, char *err,
+                          size_t errcap)
 {
     static struct json_tok tok[META_TOKENS];
     char path[STORAGE_PATH_MAX], fmt[48];
@@ -143,12 +156,12 @@ static int read_meta(int number, struct session *s, char *err, size_t errcap)
     memset(s, 0, sizeof *s);
     if (!text)
         return ERR_NOMEM;
-    if ((rc = session_path(path, sizeof path, number, "metadata.json")) != 0 ||
+    if ((rc = session_path(path, sizeof path, number, file)) != 0 ||
         (rc = storage_read_file(path, text, META_MAX, &len)) != 0) {
-        fmt_snprintf(err, errcap, "metadata.json: %s", err_str(rc));
+        fmt_snprintf(err, errcap, "%s: %s", file, err_str(rc));
         goto out;
     }
-    if ((rc = json_parse(&d, "metadata.json", text, len, tok, META_TOKENS)) != 0) {
+    if ((rc = json_parse(&d, file, text, len, tok, META_TOKENS)) != 0) {
         str_copy(err, errcap, d.err);
         goto out;
     }
@@ -168,7 +181,7 @@ static int read_meta(int number, struct session *s, char *err, size_t errcap)
         get_u64(&d, 0, "created_s", &created) || get_u64(&d, 0, "updated_s", &updated) ||
         get_u64(&d, 0, "tokens_in", &in) || get_u64(&d, 0, "tokens_out", &out_tok) ||
         get_u64(&d, smp, "seed", &seed)) {
-        str_copy(err, errcap, "metadata.json: missing or mistyped fields");
+        fmt_snprintf(err, errcap, "%s: missing or mistyped fields", file);
         goto out;
     }
     s->number = number;
@@ -190,6 +203,24 @@ static int read_meta(int number, struct session *s, char *err, size_t errcap)
 out:
     plat_free(text, META_MAX);
     return rc;
+}
+
+/* Session number's metadata: the newer of the two valid copies (a cut
+ * tears at most one, storage_write_mirrored). err gets metadata.json's
+ * reason when neither is valid. */
+static int read_meta(int number, struct session *s, char *err, size_t errcap)
+{
+    static struct session bak; /* large: off the firmware's small stack */
+    char bak_err[8];
+    int rc = read_meta_copy(number, "metadata.json", s, err, errcap);
+    if (read_meta_copy(number, "metadata.json.bak", &bak, bak_err, sizeof bak_err) != 0)
+        return rc;
+    if (rc == 0 && (s->meta.turns > bak.meta.turns ||
+                    (s->meta.turns == bak.meta.turns && s->meta.updated_s >= bak.meta.updated_s)))
+        return 0;
+    *s = bak;
+    link_strings(s); /* its strings pointed into bak */
+    return 0;
 }
 
 /* ---- starting a session and recording turns ---------------------------------------- */
@@ -225,8 +256,10 @@ int session_start(struct session *s, const struct session_settings *set,
     s->meta.seed = set->seed;
     s->meta.created_s = s->meta.updated_s = plat_time_wall();
     s->number = sc.max + 1;
-    if ((rc = write_meta(s)) != 0)
-        s->number = 0; /* the empty directory stays: its number is never reused */
+    /* every file a turn writes is allocated now, not during the turns */
+    if ((rc = session_path(path, sizeof path, s->number, "conversation.log")) != 0 ||
+        (rc = storage_preallocate(path, SESSION_LOG_GROW)) != 0 || (rc = write_meta(s)) != 0)
+        s->number = 0; /* the directory stays: its number is never reused */
     return rc;
 }
 
@@ -259,7 +292,8 @@ int session_add_turn(struct session *s, const char *role, const char *text, size
     json_w_end_object(&w);
     if ((rc = json_w_finish(&w)) == 0) {
         tb_put(&b, "\n", 1);
-        rc = tb_status(&b) ? tb_status(&b) : storage_append(path, b.p, b.len);
+        rc = tb_status(&b) ? tb_status(&b)
+                           : storage_log_write(path, &s->log_end, b.p, b.len, SESSION_LOG_GROW);
     }
     tb_free(&b);
     if (rc)
@@ -278,21 +312,6 @@ int session_add_turn(struct session *s, const char *role, const char *text, size
     return write_meta(s);
 }
 
-int session_write_output(struct session *s, const char *text, size_t n)
-{
-    char name[32], path[STORAGE_PATH_MAX];
-    int rc;
-
-    if (!s->number)
-        return ERR_INVAL;
-    fmt_snprintf(name, sizeof name, "output_%03d.txt", s->outputs + 1);
-    if ((rc = session_path(path, sizeof path, s->number, name)) != 0 ||
-        (rc = storage_write_file(path, text, n)) != 0)
-        return rc;
-    s->outputs++;
-    return 0;
-}
-
 /* ---- reading the log ------------------------------------------------------------------ */
 
 int session_log_parse(const char *text, size_t n, const char *name,
@@ -303,8 +322,15 @@ int session_log_parse(const char *text, size_t n, const char *name,
     char role[16], msg[300];
     size_t pos = 0;
     int line = 0, good = 0;
-    char *buf = n ? plat_alloc(n + 1) : NULL; /* any record's text fits */
+    char *buf;
 
+    /* the log is preallocated: its used part ends at the first zero byte */
+    for (size_t i = 0; i < n; i++)
+        if (text[i] == 0) {
+            n = i;
+            break;
+        }
+    buf = n ? plat_alloc(n + 1) : NULL; /* any record's text fits */
     if (n && !buf)
         return ERR_NOMEM;
     while (pos < n) {
@@ -601,6 +627,68 @@ int session_read_turns(int number, void (*fn)(const struct export_turn *t, void 
     rc = session_log_parse(log, len, name, fn, ctx, note ? note : quiet, note_ctx);
     plat_free(log, len + 1);
     return rc;
+}
+
+/* ---- output files ------------------------------------------------------------------ */
+
+struct outputs {
+    int number, have, seen, rc;
+};
+
+static void write_output(const struct export_turn *t, void *ctx)
+{
+    struct outputs *o = ctx;
+    char name[32], path[STORAGE_PATH_MAX];
+    if (strcmp(t->role, "assistant") || o->rc || ++o->seen <= o->have)
+        return;
+    fmt_snprintf(name, sizeof name, "output_%03d.txt", o->seen);
+    if ((o->rc = session_path(path, sizeof path, o->number, name)) == 0 &&
+        (o->rc = storage_write_file(path, t->text, strlen(t->text))) == 0)
+        o->have = o->seen;
+}
+
+/* Number of output_NNN.txt files session number has, counted from 1 up. */
+static int count_outputs(int number)
+{
+    char name[32], path[STORAGE_PATH_MAX];
+    int k = 0;
+    for (;;) {
+        fmt_snprintf(name, sizeof name, "output_%03d.txt", k + 1);
+        if (session_path(path, sizeof path, number, name) || file_exists(path) != 1)
+            return k;
+        k++;
+    }
+}
+
+int session_write_outputs(int number, int *outputs)
+{
+    struct outputs o = {.number = number, .have = *outputs};
+    int rc;
+    if (o.have < 0)
+        o.have = count_outputs(number);
+    rc = session_read_turns(number, write_output, &o, NULL, NULL);
+    *outputs = o.have;
+    return rc < 0 ? rc : o.rc;
+}
+
+void session_recover(void (*note)(const char *msg, void *ctx), void *ctx)
+{
+    struct scan sc = {.note = quiet};
+    char path[STORAGE_PATH_MAX], msg[200];
+    int before, outputs = -1;
+
+    if (plat_dir_list(SESSION_DIR, scan_entry, &sc) != 0 || sc.max == 0 ||
+        session_path(path, sizeof path, sc.max, "") != 0)
+        return;
+    storage_recover(path, note, ctx);
+    before = count_outputs(sc.max);
+    outputs = before;
+    int rc = session_write_outputs(sc.max, &outputs);
+    if (outputs > before) {
+        fmt_snprintf(msg, sizeof msg, "session %d: wrote the output files of %d replies%s",
+                     sc.max, outputs - before, rc ? " (not all)" : "");
+        say(note, ctx, msg);
+    }
 }
 
 /* ---- KV snapshots ----------------------------------------------------------------- */

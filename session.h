@@ -1,11 +1,15 @@
 /* session.h - conversations kept on the boot volume (issue 6).
  *
  * Layout (paths from the volume root):
- *   sessions/session_001/metadata.json     export_meta_json (export.h), replaced
- *                                          crash-safely after every turn
+ *   sessions/session_001/metadata.json     export_meta_json (export.h), padded
+ *   sessions/session_001/metadata.json.bak with spaces; both rewritten in place
+ *                                          after every turn (storage_write_mirrored)
  *   sessions/session_001/conversation.log  one JSON object per line per turn,
- *                                          appended and flushed as it happens
- *   sessions/session_001/output_001.txt    the text of each generation
+ *                                          written in place and flushed as it
+ *                                          happens; preallocated in 64 KiB steps,
+ *                                          the unused end is zero bytes
+ *   sessions/session_001/output_001.txt    the text of each generation, written
+ *                                          when the session ends
  *   sessions/session_001/export/session_001.{txt,json,md,csv}[.lz4]
  *
  * A log record is {"role":"user","time_s":N,"tokens":N,"tok_per_s":X,"text":"..."}
@@ -32,10 +36,12 @@
 #define SESSION_DIR "sessions"
 #define SESSION_LOG_MAX ((size_t)16 << 20) /* longer logs are not read back */
 #define SESSION_LZ4_MIN 4096               /* compress=lz4: smaller files stay plain */
+#define SESSION_LOG_GROW ((size_t)64 << 10) /* conversation.log is allocated in these steps */
 
 struct session {
     int number;                 /* session_NNN; 0 = none */
     int outputs;                /* output_NNN.txt files written */
+    uint64_t log_end;           /* used bytes of conversation.log */
     int compress;               /* write exports over SESSION_LZ4_MIN as .lz4 */
     double tps_sum;             /* of the generations, for the average */
     int tps_n;
@@ -63,8 +69,17 @@ int session_start(struct session *s, const struct session_settings *set,
 int session_add_turn(struct session *s, const char *role, const char *text, size_t n,
                      int tokens, double tok_per_s);
 
-/* Writes the next output_NNN.txt with text[0..n). */
-int session_write_output(struct session *s, const char *text, size_t n);
+/* Writes output_NNN.txt for every assistant turn of session number's log
+ * that has none yet (*outputs of them exist; < 0: count the files). A
+ * session's outputs are written when it ends (/quit, the next session) or
+ * at the next boot (session_recover), not per turn: creating files changes
+ * the FAT, and turns must not (storage.h, in place). */
+int session_write_outputs(int number, int *outputs);
+
+/* At boot: repairs what a power cut left in the newest session (storage
+ * recovery of its directory, its missing output files); says what it did
+ * through note. */
+void session_recover(void (*note)(const char *msg, void *ctx), void *ctx);
 
 /* Writes export/session_NNN.EXT of session number (from its files on the
  * volume), compressed when compress and large enough. The path written

@@ -117,6 +117,131 @@ int storage_append(const char *path, const void *data, size_t n)
     return rc;
 }
 
+/* ---- in place ------------------------------------------------------------------ */
+
+#define FILL_CHUNK 4096 /* bytes of padding written per call */
+
+/* Writes count copies of byte c at f's position. */
+static int write_fill(plat_file *f, uint64_t count, char c)
+{
+    static char fill[FILL_CHUNK];
+    memset(fill, c, sizeof fill);
+    while (count) {
+        size_t k = count < sizeof fill ? (size_t)count : sizeof fill;
+        int rc = plat_file_write(f, fill, k);
+        if (rc)
+            return rc;
+        count -= k;
+    }
+    return 0;
+}
+
+/* Size of path, ERR_NOT_FOUND when missing. */
+static int file_size(const char *path, uint64_t *ret_size)
+{
+    plat_file *f;
+    int rc = plat_file_open(path, &f);
+    if (rc)
+        return rc;
+    rc = plat_file_size(f, ret_size);
+    plat_file_close(f);
+    return rc;
+}
+
+int storage_preallocate(const char *path, uint64_t size)
+{
+    uint64_t have = 0;
+    plat_file *f;
+    int rc = file_size(path, &have);
+
+    if (rc && rc != ERR_NOT_FOUND)
+        return rc;
+    if (rc == 0 && have >= size)
+        return 0;
+    if ((rc = plat_file_append(path, &f)) != 0)
+        return rc;
+    if ((rc = write_fill(f, size - have, 0)) == 0)
+        rc = plat_file_flush(f);
+    plat_file_close(f);
+    return rc;
+}
+
+/* Writes data, then `pad` bytes up to offset + total, at offset of the open
+ * file f, and flushes. */
+static int write_at(plat_file *f, uint64_t offset, const void *data, size_t n, uint64_t total,
+                    char pad)
+{
+    int rc;
+    if ((rc = plat_file_seek(f, offset)) == 0 && (rc = plat_file_write(f, data, n)) == 0 &&
+        (rc = write_fill(f, total - n, pad)) == 0)
+        rc = plat_file_flush(f);
+    return rc;
+}
+
+int storage_overwrite(const char *path, uint64_t offset, const void *data, size_t n)
+{
+    uint64_t size;
+    plat_file *f;
+    int rc = file_size(path, &size);
+
+    if (rc)
+        return rc;
+    if (offset > size || n > size - offset)
+        return ERR_RANGE;
+    if ((rc = plat_file_open_rw(path, &f)) != 0)
+        return rc;
+    rc = write_at(f, offset, data, n, n, 0);
+    plat_file_close(f);
+    return rc;
+}
+
+int storage_log_write(const char *path, uint64_t *end, const void *data, size_t n, size_t grow)
+{
+    uint64_t size = 0, need;
+    int rc = file_size(path, &size);
+
+    if (rc && rc != ERR_NOT_FOUND)
+        return rc;
+    if (size_add(*end, n, &need) != 0 || grow == 0)
+        return ERR_RANGE;
+    if (need > size) {
+        uint64_t steps = (need - size + grow - 1) / grow;
+        if ((rc = storage_preallocate(path, size + steps * grow)) != 0)
+            return rc;
+    }
+    if ((rc = storage_overwrite(path, *end, data, n)) == 0)
+        *end = need;
+    return rc;
+}
+
+/* Overwrites the copy at path with data padded to its size (grown to hold
+ * n + 1 bytes, in 4 KiB steps, when it is shorter or missing). */
+static int write_copy(const char *path, const void *data, size_t n, char pad)
+{
+    uint64_t size = 0, room = ((uint64_t)n + 1 + 4095) / 4096 * 4096;
+    plat_file *f;
+    int rc = file_size(path, &size);
+
+    if (rc && rc != ERR_NOT_FOUND)
+        return rc;
+    if (size < room && (rc = storage_preallocate(path, room)) != 0)
+        return rc;
+    if ((rc = plat_file_open_rw(path, &f)) != 0)
+        return rc;
+    rc = write_at(f, 0, data, n, MAX(size, room), pad);
+    plat_file_close(f);
+    return rc;
+}
+
+int storage_write_mirrored(const char *path, const void *data, size_t n, char pad)
+{
+    char bak[STORAGE_PATH_MAX];
+    int rc;
+    if ((rc = with_suffix(bak, path, ".bak")) != 0 || (rc = write_copy(bak, data, n, pad)) != 0)
+        return rc;
+    return write_copy(path, data, n, pad);
+}
+
 int storage_mkdirs(const char *path)
 {
     char part[STORAGE_PATH_MAX];

@@ -38,6 +38,7 @@
 #define STORAGE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Longest path storage accepts, NUL included (the .tmp/.new suffix too). */
 #define STORAGE_PATH_MAX 512
@@ -50,6 +51,40 @@ int storage_write_file(const char *path, const void *data, size_t n);
 
 /* Appends data[0..n) to path (created when missing) and flushes it. */
 int storage_append(const char *path, const void *data, size_t n);
+
+/* ---- in place ------------------------------------------------------------------
+ * FAT has no journal: every change of the volume's allocation (creating,
+ * growing, renaming or deleting a file) is several sector writes (FAT,
+ * directory) that the firmware orders as it likes, and a cut between them
+ * leaves fsck findings, even in files nobody was writing. Overwriting bytes
+ * inside a file's existing size changes no allocation (the directory entry
+ * gets only a new time), so a cut there tears at most that file's new
+ * bytes. Files written often (a session's metadata and log) are therefore
+ * allocated once with room to spare and then written in place; the
+ * allocation changes when they run out of room, rarely. */
+
+/* Makes path at least size bytes long: creates it, or extends it at its
+ * end, with zero bytes; flushed. Does nothing when it is long enough. */
+int storage_preallocate(const char *path, uint64_t size);
+
+/* Overwrites path[offset, offset+n) with data and flushes. The file must
+ * exist and be long enough (ERR_RANGE otherwise): nothing is allocated. */
+int storage_overwrite(const char *path, uint64_t offset, const void *data, size_t n);
+
+/* Appends data[0..n) to a preallocated log whose used part ends at *end
+ * (the rest is zero bytes): written in place at *end and flushed, after
+ * growing the file by whole steps of `grow` bytes when it lacks room.
+ * *end advances on success. */
+int storage_log_write(const char *path, uint64_t *end, const void *data, size_t n, size_t grow);
+
+/* Keeps two copies of a small document, path and path.bak, for files that
+ * change often: data[0..n) is written in place into path.bak, then into
+ * path, each padded with `pad` bytes to its size (at least n + 1 bytes,
+ * rounded up to 4 KiB; a shorter copy grows once). A cut tears at most one
+ * copy and the other is whole (older or newer): the reader tries both and
+ * keeps the newer valid one. Copies missing from an older layout are
+ * created. */
+int storage_write_mirrored(const char *path, const void *data, size_t n, char pad);
 
 /* Creates the directory path and every missing parent ("a/b/c"). */
 int storage_mkdirs(const char *path);

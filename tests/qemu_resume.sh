@@ -72,7 +72,7 @@ mcopy -n -i "$vol" ::sessions/session_002/conversation.log "$QT/log2" 2>/dev/nul
     mcopy -n -i "$vol" ::sessions/session_002/kv.bin "$QT/kv.bin" 2>/dev/null
 check=$(python3 - "$QT/log2" "$QT/kv.bin" <<'EOF2'
 import json, struct, sys
-recs = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8")]
+recs = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8").read().split("\0")[0].split("\n") if l]
 assert [r["text"] for r in recs[::2]] == ["Who is Lily?", "Where is she?", "What next?"], recs
 kv = open(sys.argv[2], "rb").read()
 assert kv[:8] == b"LLMKVSN1" and struct.unpack_from("<I", kv, 8)[0] == 1, kv[:16]

@@ -33,7 +33,7 @@ chat_boot() {
 if chat_boot "Who is Lily?" "Where is she?"; then pass sessions_chat; else fail sessions_chat "the chat did not finish"; fi
 clean_log >"$QT/out1.txt"
 mkdir -p "$QT/s1"
-for f in metadata.json conversation.log output_001.txt output_002.txt export/session_001.txt \
+for f in metadata.json metadata.json.bak conversation.log output_001.txt output_002.txt export/session_001.txt \
     export/session_001.json export/session_001.md export/session_001.csv; do
     mcopy -n -i "$vol" "$dir/$f" "$QT/s1/${f#export/}" 2>>"$QT/mcopy.log" ||
         fail "sessions_read_$f" "mcopy: $(tail -n 1 "$QT/mcopy.log")"
@@ -42,9 +42,13 @@ check=$(python3 - "$QT/s1" <<'EOF'
 import csv, json, sys
 d = sys.argv[1]
 meta = json.load(open(d + "/metadata.json", encoding="utf-8"))
+assert json.load(open(d + "/metadata.json.bak", encoding="utf-8")) == meta
 assert meta["session"] == 1 and meta["turn_count"] == 4, meta
 assert meta["model"]["file"] == "stories260K.bin" and meta["template"] == "qa", meta
-recs = [json.loads(l) for l in open(d + "/conversation.log", encoding="utf-8")]
+# preallocated: the records end at the first zero byte
+log = open(d + "/conversation.log", "rb").read()
+assert len(log) == 65536 and log.rstrip(b"\0").endswith(b"\n"), len(log)
+recs = [json.loads(l) for l in log.split(b"\0")[0].decode("utf-8").split("\n") if l]
 assert [r["role"] for r in recs] == ["user", "assistant"] * 2, recs
 assert recs[0]["text"] == "Who is Lily?" and recs[2]["text"] == "Where is she?", recs
 assert open(d + "/output_002.txt", encoding="utf-8").read() == recs[3]["text"]
@@ -58,7 +62,7 @@ EOF
 )
 [ "$check" = ok ] && pass sessions_files_parse || fail sessions_files_parse "$check"
 # the replies on the console are the ones saved
-reply=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readlines()[1])["text"].strip())' \
+reply=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).read().split(chr(0))[0].split(chr(10))[1])["text"].strip())' \
     "$QT/s1/conversation.log" 2>/dev/null)
 [ -n "$reply" ] && grep -aqF -- "$reply" "$QT/out1.txt" && pass sessions_reply_saved ||
     fail sessions_reply_saved "the first reply on the console is not in the log"

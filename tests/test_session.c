@@ -73,10 +73,11 @@ static int make_session(const char *first_prompt)
     CHECK_INT(add_turn(&s, "user", first_prompt, 5, 0), 0);
     CHECK_INT(add_turn(&s, "assistant", "Tom had a \"red\" kite,\nand a dog.", 12, 40.0),
               0);
-    CHECK_INT(session_write_output(&s, "reply one", 9), 0);
     CHECK_INT(add_turn(&s, "user", "And then?", 3, 0), 0);
     CHECK_INT(add_turn(&s, "assistant", "They played. \xff", 4, 20.0), 0);
-    CHECK_INT(session_write_output(&s, "reply two", 9), 0);
+    /* the session ends: one output file per reply, from the log */
+    CHECK_INT(session_write_outputs(s.number, &s.outputs), 0);
+    CHECK_INT(s.outputs, 2);
     return s.number;
 }
 
@@ -105,7 +106,7 @@ TEST(session_numbering_across_reboots)
           strstr(meta, "\"file\": \"stories260K.bin\""));
     free(meta);
     char *out = slurp("sessions/session_002/output_002.txt", NULL);
-    CHECK(out && !strcmp(out, "reply two"));
+    CHECK(out && !strcmp(out, "They played. \xef\xbf\xbd"));
     free(out);
     test_root_end();
 }
@@ -116,6 +117,24 @@ static void count_turn(const struct export_turn *t, void *ctx)
     snprintf(last, 64, "%s:%s", t->role, t->text);
 }
 
+/* A cut before the session ended: the next boot writes its outputs. */
+TEST(session_recover_writes_outputs)
+{
+    root = test_root_begin("session");
+    struct notes said = {.n = 0};
+    CHECK_INT(make_session("Hi"), 1);
+    CHECK_INT(plat_file_delete("sessions/session_001/output_002.txt"), 0);
+    session_recover(take_note, &said);
+    CHECK(said.n == 1 && strstr(said.text[0], "session 1: wrote the output files of 1 replies"));
+    char *out = slurp("sessions/session_001/output_002.txt", NULL);
+    CHECK(out && !strcmp(out, "They played. \xef\xbf\xbd"));
+    free(out);
+    said.n = 0;
+    session_recover(take_note, &said); /* nothing left to do */
+    CHECK_INT(said.n, 0);
+    test_root_end();
+}
+
 TEST(session_log_torn_record)
 {
     root = test_root_begin("session");
@@ -123,6 +142,8 @@ TEST(session_log_torn_record)
     const char *log_name = "sessions/session_001/conversation.log";
     size_t len;
     char *log = slurp(log_name, &len);
+    CHECK(len == SESSION_LOG_GROW); /* preallocated: the used part ends at a zero byte */
+    len = strlen(log);
     char last[64] = "";
     struct notes said = {.n = 0};
     CHECK_INT(session_log_parse(log, len, "log", count_turn, last, take_note, &said), 4);
@@ -146,7 +167,7 @@ TEST(session_log_torn_record)
     CHECK_STR(last, "assistant:They played. \xef\xbf\xbd");
     free(log);
     /* a torn append on the volume: the export still has the 4 whole turns */
-    CHECK_INT(storage_append(log_name, "{\"role\":\"user\",\"te", 18), 0);
+    CHECK_INT(storage_overwrite(log_name, len, "{\"role\":\"user\",\"te", 18), 0);
     said.n = 0;
     CHECK_INT(session_export(1, EXPORT_CSV, 0, NULL, 0, take_note, &said), 0);
     CHECK(said.n == 1 && strstr(said.text[0], "line 5: torn"));
@@ -167,9 +188,18 @@ TEST(session_corrupt_metadata_skipped)
     CHECK_INT(make_session("Third story"), 3);
     static const char *bad[] = {"{\"format\": \"llm-baremetal session\", \"ver", "",
                                 "[1,2,3]\n", "{\"format\": \"other\"}"};
+    /* one torn copy: the other is read */
+    CHECK_INT(storage_write_file("sessions/session_002/metadata.json", bad[0], strlen(bad[0])), 0);
+    struct textbuf whole;
+    tb_init_grow(&whole);
+    CHECK_INT(session_list(&whole), 3);
+    CHECK(strstr(whole.p, "Second story") != NULL);
+    tb_free(&whole);
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         CHECK_INT(storage_write_file("sessions/session_002/metadata.json", bad[i], strlen(bad[i])),
                   0);
+        CHECK_INT(storage_write_file("sessions/session_002/metadata.json.bak", bad[i],
+                                     strlen(bad[i])), 0);
         struct textbuf b;
         tb_init_grow(&b);
         CHECK_INT(session_list(&b), 2);
@@ -185,6 +215,8 @@ TEST(session_corrupt_metadata_skipped)
     /* metadata.json of another session copied in: its number does not match */
     char *other = slurp("sessions/session_001/metadata.json", NULL);
     CHECK_INT(storage_write_file("sessions/session_002/metadata.json", other, strlen(other)), 0);
+    CHECK_INT(storage_write_file("sessions/session_002/metadata.json.bak", other, strlen(other)),
+              0);
     free(other);
     CHECK_INT(session_export(2, EXPORT_TXT, 0, NULL, 0, take_note, &(struct notes){.n = 0}),
               ERR_FORMAT);
@@ -281,7 +313,6 @@ TEST(session_unwritable_volume)
     char *meta2 = slurp("sessions/session_002/metadata.json", NULL);
     plat_posix_fail_writes_after(0);
     CHECK_INT(add_turn(&s, "assistant", "a reply that does not fit", 5, 1), ERR_VOLUME_FULL);
-    CHECK_INT(session_write_output(&s, "x", 1), ERR_VOLUME_FULL);
     CHECK_INT(session_export(1, EXPORT_JSON, 0, NULL, 0, NULL, NULL), ERR_VOLUME_FULL);
     plat_posix_fail_writes_after(-1);
     char *meta2_after = slurp("sessions/session_002/metadata.json", NULL);

@@ -1,18 +1,18 @@
 #!/bin/bash
-# NOT in the default run (fails: see README Sessions, "power cuts"); run it by hand:
-#   bash tests/wip_qemu_powercut.sh   (KILLS=N; ~10 s per cut under TCG)
 # qemu_powercut.sh - power cuts during session writes (storage.c, session.c).
 # KILLS times (default 20): boot, load the model, type chat turns without
-# waiting (each turn appends to conversation.log, writes output_NNN.txt and
-# replaces metadata.json), and SIGKILL QEMU after a random delay. After each
+# waiting (each turn writes its records into the preallocated conversation.log
+# and both copies of the metadata, in place), and SIGKILL QEMU after a random
+# delay; the next boot writes the output files the cut session lacks. After each
 # cut:
 #   - fsck.fat -n on the FAT volume must be clean. The one finding accepted
 #     is the volume's dirty bit (the firmware's FAT driver sets it while files
 #     are open; a cut leaves it set, nothing is lost); anything else fails.
-#   - python3 reads every session: metadata.json (or its complete .new, which
-#     storage_read_file uses and storage_write_file finishes) must be valid
-#     JSON of that session; every log line but a torn last one must be a
-#     valid record; a stray .tmp is unfinished and never read.
+#   - python3 reads every session: of metadata.json and metadata.json.bak
+#     (rewritten in place, one after the other) at least one must be valid
+#     JSON of that session, and the newer one counts; every log line (up to
+#     the first zero byte of the preallocated log) but a torn last one must
+#     be a valid record.
 #   - every session completed in an earlier round (one that was not the one
 #     being written when the cut came) reads back exactly as it did then.
 . "$(dirname "$0")/qemu_lib.sh"
@@ -40,26 +40,32 @@ summary, errors = {}, []
 for name in sorted(os.listdir(root)) if os.path.isdir(root) else []:
     d = os.path.join(root, name)
     num = int(name[8:])
-    meta_path = os.path.join(d, "metadata.json")
-    if not os.path.exists(meta_path) and os.path.exists(meta_path + ".new"):
-        meta_path += ".new"              # a replace cut after its copy was complete
-    if not os.path.exists(meta_path):
-        summary[name] = None             # cut between mkdir and the first metadata.json
-        continue
-    try:
-        meta = json.load(open(meta_path, encoding="utf-8"))
-        assert meta["session"] == num, "wrong session number"
-    except Exception as e:
-        errors.append("%s: metadata.json: %s" % (name, e)); continue
+    metas = []                           # the whole copies (a cut tears at most one)
+    for f in ("metadata.json", "metadata.json.bak", "metadata.json.new"):
+        p = os.path.join(d, f)
+        if not os.path.exists(p):
+            continue
+        try:
+            m = json.load(open(p, encoding="utf-8"))
+            assert m["session"] == num, "wrong session number"
+            metas.append(m)
+        except Exception as e:
+            pass
     recs, log = [], os.path.join(d, "conversation.log")
     if os.path.exists(log):
-        lines = open(log, "rb").read().split(b"\n")
+        lines = open(log, "rb").read().split(b"\0")[0].split(b"\n")
         for i, l in enumerate(lines[:-1]):   # the part after the last newline may be torn
             try:
                 r = json.loads(l.decode("utf-8")); assert r["role"] in ("user", "assistant")
                 recs.append(r["text"])
             except Exception as e:
                 errors.append("%s: log line %d: %s" % (name, i + 1, e))
+    if not metas:                        # cut while the session was being created
+        if recs:
+            errors.append("%s: %d turns but no whole metadata copy" % (name, len(recs)))
+        summary[name] = None
+        continue
+    meta = max(metas, key=lambda m: (m["turn_count"], m["updated_s"]))
     if meta["turn_count"] > len(recs):
         errors.append("%s: metadata counts %d turns, the log has %d" % (name, meta["turn_count"], len(recs)))
     summary[name] = [meta["turn_count"], recs]
