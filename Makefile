@@ -9,8 +9,11 @@ MODELS_DIR ?= $(abspath ../shared/models)
 
 # Freestanding core: only platform.h and lib.h below it.
 CORE_SRC := errors.c pfjob.c prof.c lib.c fmt.c mathf.c kernels.c simd.c simd_avx2.c simd_avx512.c model.c model_gguf.c gguf.c quant.c engine.c tokenizer.c tokenizer_spm.c tokenizer_bpe.c transformer.c \
-            sampler.c generate.c config.c menu.c demo.c template.c chat.c app.c gguf_write.c bench.c lz4.c json.c export.c storage.c session.c
-EFI_SRC  := llama2_efi.c platform_efi.c crt_efi.c
+            sampler.c generate.c config.c menu.c demo.c template.c chat.c app.c gguf_write.c bench.c lz4.c json.c export.c storage.c session.c api.c
+# The network stack (net_*.c) and HTTP (http*.c) are core too; net_snp.c is
+# the UEFI device and builds only there.
+CORE_SRC += $(filter-out net_snp.c,$(sort $(wildcard net*.c http*.c)))
+EFI_SRC  := llama2_efi.c platform_efi.c crt_efi.c $(wildcard net_snp.c)
 HOST_SRC := main_host.c platform_posix.c tool_synth.c tool_bench.c tool_quantize.c tool_compare.c
 
 WARN    := -Wall -Wextra -Werror
@@ -35,13 +38,13 @@ EFI_CFLAGS := $(COMMON) -DLLM_EFI -ffreestanding -fpic -fshort-wchar -mno-red-zo
 EFI_LDFLAGS := -nostdlib -znocombreloc -shared -Bsymbolic --no-undefined \
               -T $(EFI_LIBDIR)/elf_x86_64_efi.lds -L$(EFI_LIBDIR)
 
-EFI_OBJ := $(addprefix $(BUILD)/efi/,$(CORE_SRC:.c=.o) $(EFI_SRC:.c=.o))
+EFI_OBJ := $(addprefix $(BUILD)/efi/,$(CORE_SRC:.c=.o) $(EFI_SRC:.c=.o) web_chat.o)
 
 # ---- host builds ------------------------------------------------------------
 HOST_CFLAGS := $(COMMON) -D_GNU_SOURCE -g
 SAN_FLAGS   := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
-HOST_OBJ := $(addprefix $(BUILD)/host/,$(CORE_SRC:.c=.o) $(HOST_SRC:.c=.o))
-SAN_OBJ  := $(addprefix $(BUILD)/san/,$(CORE_SRC:.c=.o) platform_posix.o)
+HOST_OBJ := $(addprefix $(BUILD)/host/,$(CORE_SRC:.c=.o) $(HOST_SRC:.c=.o) web_chat.o)
+SAN_OBJ  := $(addprefix $(BUILD)/san/,$(CORE_SRC:.c=.o) platform_posix.o web_chat.o)
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_OBJ := $(addprefix $(BUILD)/san/,$(TEST_SRC:.c=.o))
 
@@ -50,6 +53,23 @@ all: efi host
 
 efi: $(BUILD)/llm.efi
 host: $(BUILD)/llm $(BUILD)/san/llm $(BUILD)/san/unit_tests
+
+# The chat page the HTTP API serves at / (web/chat.html), as a C array.
+$(BUILD)/gen/web_chat.c: web/chat.html scripts/embed.sh
+	@mkdir -p $(dir $@)
+	scripts/embed.sh web_chat_html $< >$@
+
+$(BUILD)/efi/web_chat.o: $(BUILD)/gen/web_chat.c
+	@mkdir -p $(dir $@)
+	$(CC) $(EFI_CFLAGS) -c $< -o $@
+
+$(BUILD)/host/web_chat.o: $(BUILD)/gen/web_chat.c
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_CFLAGS) -c $< -o $@
+
+$(BUILD)/san/web_chat.o: $(BUILD)/gen/web_chat.c
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_CFLAGS) -c $< -o $@
 
 $(BUILD)/efi/%.o: %.c
 	@mkdir -p $(dir $@)

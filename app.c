@@ -8,6 +8,8 @@
  *   DEMO_PAUSE  kiosk pause between two demo prompts
  * Keys typed while loading or generating are queued for the next input mode. */
 #include "app.h"
+#include "api.h"
+#include "netsvc.h"
 #include "bench.h"
 #include "simd.h"
 #include "chat.h"
@@ -57,6 +59,8 @@ static struct app {
     int chatting;              /* the running generation is a chat reply */
     struct session sess;       /* the conversation on the volume; number 0 = none */
     int sess_off;              /* a write failed: no session files this boot */
+    struct api api;            /* the HTTP API (served while net.running) */
+    struct netsvc net;
 } A;
 
 static void out_text(const char *s, size_t n, void *ctx)
@@ -631,11 +635,15 @@ static void run_command(char *cmd)
     repl_prompt();
 }
 
+static int serve_network(void);
+
 static void repl_submit(void)
 {
     A.line[A.line_len] = 0;
     con_printf("\n");
     str_trim(A.line);
+    while (A.api.running) /* the engine is the API request's until it ends */
+        serve_network();
     if (A.line[0] == '/')
         run_command(A.line + 1);
     else if (A.line[0] && !chat_is_raw(&A.chat))
@@ -871,6 +879,98 @@ static void select_kernels(const char *isa)
     diag_printf("kernels: %s\n", g_simd->name);
 }
 
+/* ---- the network and the HTTP API (api.h, netsvc.h) ---------------------------------- */
+
+/* The engine is lent to an API request only between console generations. */
+static struct engine *api_engine(void *ctx)
+{
+    (void)ctx;
+    return A.eng.ready && (A.mode == M_REPL || A.mode == M_MENU) ? &A.eng : NULL;
+}
+
+/* A request waits at the menu with no model: load the default one. */
+static void api_want_engine(void *ctx)
+{
+    (void)ctx;
+    if (A.mode == M_MENU && !A.eng.ready && default_model()) {
+        diag_printf("api: loading %s for a request\n", default_model());
+        start_load(default_model(), AFTER_REPL);
+    }
+}
+
+static const struct chat_template *api_template(void *ctx)
+{
+    (void)ctx;
+    return A.chat.tpl;
+}
+
+static void api_cache_used(void *ctx)
+{
+    (void)ctx;
+    A.chat.kv_pos = -1; /* the console chat prefills its conversation again */
+}
+
+static const char *api_model_name(void *ctx, int i)
+{
+    (void)ctx;
+    if (A.eng.ready)
+        return i == 0 ? path_base(A.eng.model_path) : NULL;
+    for (int k = 0, seen = 0; k < A.cat.n; k++)
+        if (A.cat.e[k].kind == CAT_MODEL && seen++ == i)
+            return path_base(A.cat.e[k].path);
+    return NULL;
+}
+
+static void net_say(void *ctx, const char *line)
+{
+    (void)ctx;
+    diag_printf("%s\n", line);
+}
+
+/* net=auto|on|off: the stack and the API start when there is a NIC. */
+static void start_network(void)
+{
+    const struct api_settings set = {A.cfg.api_key, A.cfg.api_open, A.cfg.steps};
+    const struct api_hooks hooks = {api_engine, api_want_engine, api_template, api_cache_used,
+                                    api_model_name, net_say, NULL};
+    int wanted = !str_casecmp(A.cfg.net, "on");
+    char why[160];
+    int rc;
+
+    if (!str_casecmp(A.cfg.net, "off"))
+        return;
+    if (!wanted && str_casecmp(A.cfg.net, "auto"))
+        diag_printf("warning: net=%s: use auto, on or off; auto it is\n", A.cfg.net);
+    if ((rc = api_init(&A.api, &set, &hooks)) != 0) {
+        diag_printf("warning: network off: %s\n", err_str(rc));
+        return;
+    }
+    rc = netsvc_start(&A.net, &A.cfg, &A.api, net_say, NULL, why, sizeof why);
+    if (rc) {
+        if (wanted || rc != ERR_NOT_FOUND)
+            diag_printf("warning: network off: %s\n", why);
+        api_free(&A.api);
+        return;
+    }
+    if (!A.cfg.api_key[0] && !A.cfg.api_open)
+        diag_printf("network: the API needs api_key= or api_open=1 in llm.cfg; "
+                    "/health and the chat page are open\n");
+}
+
+/* One round of network work: frames, connections, and a token of the API's
+ * request when the engine is free. Returns 1 if a token was generated. */
+static int serve_network(void)
+{
+    if (!A.net.running)
+        return 0;
+    uint64_t now = plat_time_us();
+    netsvc_poll(&A.net, now);
+    api_poll(&A.api, now);
+    if (api_busy(&A.api))
+        A.deadline_us = now + (uint64_t)MAX(A.cfg.autodemo, 1) * 1000000u; /* no kiosk demo */
+    return api_engine(NULL) ? api_step(&A.api) : 0;
+}
+
 int app_main(const struct config *cli)
 {
     memset(&A, 0, sizeof A);
@@ -894,8 +994,10 @@ int app_main(const struct config *cli)
     str_copy(A.chat.system, sizeof A.chat.system, A.cfg.system);
     A.chat.cot = MIN(MAX(A.cfg.cot, 0), 2);
     load_few_shot();
-    if (!(A.cfg.set_mask & CONFIG_SET_PROMPT) && !A.cfg.bench)
+    if (!(A.cfg.set_mask & CONFIG_SET_PROMPT) && !A.cfg.bench) {
         session_recover(warn_line, NULL); /* what a power cut left of the last session */
+        start_network();
+    }
     if (A.cfg.bench) { /* the speed table first; then off, or on to the menu */
         bench_catalog(&A.cat, A.cfg.steps, "bench.md"); /* a copy on the volume too */
         if (A.cfg.shutdown)
@@ -915,10 +1017,16 @@ int app_main(const struct config *cli)
             con_printf("\n");
             break;
         }
-        if (!step())
+        int worked = step();
+        worked |= serve_network();
+        if (!worked)
             plat_idle();
     }
     end_session();
+    if (A.net.running) {
+        api_free(&A.api);
+        netsvc_stop(&A.net);
+    }
     engine_free(&A.eng);
     demo_prompts_free(&A.prompts);
     chat_free(&A.chat);

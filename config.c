@@ -3,6 +3,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "net.h"
 #include "errors.h"
 #include "lib.h"
 #include "platform.h"
@@ -11,7 +12,7 @@
 #define ECHO_MAX 32 /* bytes of a bad value quoted back in a message */
 #define TEMPERATURE_MAX 100.0f /* above this sampling is uniform noise; also keeps %f output short */
 
-enum kind { K_PATH, K_STR, K_FLOAT, K_U64, K_INT, K_BOOL };
+enum kind { K_PATH, K_STR, K_IP, K_FLOAT, K_U64, K_INT, K_BOOL };
 
 struct key {
     const char *name;
@@ -19,7 +20,7 @@ struct key {
     size_t off;
     size_t cap;       /* strings: field size including the NUL */
     unsigned bit;
-    float fmin, fmax; /* K_FLOAT */
+    float fmin, fmax; /* K_FLOAT; K_INT when fmax > 0 */
 };
 
 static const struct key keys[] = {
@@ -41,6 +42,14 @@ static const struct key keys[] = {
     {"isa", K_STR, offsetof(struct config, isa), FIELD_SIZE(isa), CONFIG_SET_ISA, 0, 0},
     {"bench", K_BOOL, offsetof(struct config, bench), 0, CONFIG_SET_BENCH, 0, 0},
     {"compress", K_STR, offsetof(struct config, compress), FIELD_SIZE(compress), CONFIG_SET_COMPRESS, 0, 0},
+    {"net", K_STR, offsetof(struct config, net), FIELD_SIZE(net), CONFIG_SET_NET, 0, 0},
+    {"ip", K_IP, offsetof(struct config, ip), FIELD_SIZE(ip), CONFIG_SET_IP, 0, 0},
+    {"netmask", K_IP, offsetof(struct config, netmask), FIELD_SIZE(netmask), CONFIG_SET_NETMASK, 0, 0},
+    {"gateway", K_IP, offsetof(struct config, gateway), FIELD_SIZE(gateway), CONFIG_SET_GATEWAY, 0, 0},
+    {"dns", K_IP, offsetof(struct config, dns), FIELD_SIZE(dns), CONFIG_SET_DNS, 0, 0},
+    {"port", K_INT, offsetof(struct config, port), 0, CONFIG_SET_PORT, 1, 65535},
+    {"api_key", K_STR, offsetof(struct config, api_key), FIELD_SIZE(api_key), CONFIG_SET_API_KEY, 0, 0},
+    {"api_open", K_BOOL, offsetof(struct config, api_open), 0, CONFIG_SET_API_OPEN, 0, 0},
 };
 
 void config_defaults(struct config *c)
@@ -53,6 +62,8 @@ void config_defaults(struct config *c)
     c->autodemo = 10;
     c->demo_delay = 3;
     c->shutdown = 0;
+    str_copy(c->net, sizeof c->net, "auto");
+    c->port = 8080;
 }
 
 int config_key_count(void)
@@ -146,6 +157,7 @@ static void format_value(const struct config *c, const struct key *k, char *buf,
     switch (k->kind) {
     case K_PATH:
     case K_STR:
+    case K_IP:
         str_copy(buf, cap, p);
         break;
     case K_FLOAT: {
@@ -173,7 +185,7 @@ static void format_value(const struct config *c, const struct key *k, char *buf,
 /* "; keeping 1.0" / "; keeping 'models/a.bin'": what stays in effect. */
 static void format_keeping(const struct config *c, const struct key *k, char *buf, size_t cap)
 {
-    if (k->kind == K_PATH || k->kind == K_STR) {
+    if (k->kind == K_PATH || k->kind == K_STR || k->kind == K_IP) {
         const char *p = (const char *)c + k->off;
         char e[ECHO_MAX + 4];
         echo(e, sizeof(e), p, strlen(p));
@@ -225,7 +237,7 @@ static int set_span(struct config *c, const char *kname, size_t klen,
     }
     char *field = (char *)c + k->off;
     echo(tmp, sizeof(tmp), v, vlen);
-    if (vlen == 0 && k->kind != K_PATH && k->kind != K_STR) {
+    if (vlen == 0 && k->kind != K_PATH && k->kind != K_STR && k->kind != K_IP) {
         fmt_snprintf(msg, sizeof(msg), "empty value");
         rc = ERR_FORMAT;
         goto fail;
@@ -247,6 +259,19 @@ static int set_span(struct config *c, const char *kname, size_t klen,
                     field[i] = '/'; /* paths typed on Windows */
         }
         break;
+    case K_IP: { /* a dotted quad, or empty for "not set" */
+        char ip[16];
+        uint32_t addr;
+        if (vlen >= sizeof ip || (vlen && (memcpy(ip, v, vlen), ip[vlen] = 0,
+                                           net_parse_ip(ip, &addr) != 0))) {
+            fmt_snprintf(msg, sizeof(msg), "'%s' is not an IPv4 address like 192.168.1.20", tmp);
+            rc = ERR_FORMAT;
+        } else {
+            memcpy(field, v, vlen);
+            field[vlen] = 0;
+        }
+        break;
+    }
     case K_FLOAT: {
         char num[64];
         float f = 0;
@@ -287,6 +312,10 @@ static int set_span(struct config *c, const char *kname, size_t klen,
             fmt_snprintf(msg, sizeof(msg), "'%s' is too large (max %llu)", tmp, (unsigned long long)max);
         } else if (k->kind == K_U64) {
             memcpy(field, &u, sizeof(u));
+        } else if (k->fmax > 0 && (u < (uint64_t)k->fmin || u > (uint64_t)k->fmax)) {
+            fmt_snprintf(msg, sizeof(msg), "'%s' is outside %d..%d", tmp, (int)k->fmin,
+                         (int)k->fmax);
+            rc = ERR_RANGE;
         } else {
             int i = (int)u;
             memcpy(field, &i, sizeof(i));

@@ -37,6 +37,14 @@
  *               prompt steps/2 tokens, decode steps (0)
  *   compress    lz4 or off: session exports over 4 KiB written as LZ4
  *               frames (NAME.lz4) (off; checked by app.c)
+ *   net         auto, on or off: the network stack and HTTP API (auto: on
+ *               when there is a network interface; on: also say when there
+ *               is none) (auto; checked by app.c)
+ *   ip, netmask, gateway, dns   static IPv4 setup ("" = DHCP, the default)
+ *   port        1..65535: the HTTP API's TCP port (8080)
+ *   api_key     bearer token the API requires ("" = none)
+ *   api_open    0/1: serve the API without api_key (0: with neither, the
+ *               API answers 401 and says how to open it)
  * Paths use '/' separators; '\' in model/tokenizer paths is turned into '/'.
  * String values must be valid UTF-8 without control characters.
  */
@@ -71,6 +79,11 @@ struct config {
     char isa[16];           /* kernel table name; "" or "auto" = best */
     int bench;              /* run the benchmark (bench_catalog) at boot */
     char compress[8];       /* "lz4" or "off" (session exports) */
+    char net[8];            /* "auto", "on" or "off" (the network and HTTP API) */
+    char ip[16], netmask[16], gateway[16], dns[16]; /* static IPv4 setup; "" = DHCP */
+    int port;               /* HTTP API port */
+    char api_key[128];      /* bearer token the API requires; "" = none */
+    int api_open;           /* 1: serve the API without a key */
     unsigned set_mask; /* CONFIG_SET_* bits of the keys given successfully */
 };
 
@@ -92,7 +105,15 @@ enum {
     CONFIG_SET_THREADS = 1u << 14,
     CONFIG_SET_ISA = 1u << 15,
     CONFIG_SET_BENCH = 1u << 16,
-    CONFIG_SET_COMPRESS = 1u << 17
+    CONFIG_SET_COMPRESS = 1u << 17,
+    CONFIG_SET_NET = 1u << 18,
+    CONFIG_SET_IP = 1u << 19,
+    CONFIG_SET_NETMASK = 1u << 20,
+    CONFIG_SET_GATEWAY = 1u << 21,
+    CONFIG_SET_DNS = 1u << 22,
+    CONFIG_SET_PORT = 1u << 23,
+    CONFIG_SET_API_KEY = 1u << 24,
+    CONFIG_SET_API_OPEN = 1u << 25
 };
 
 /* Fills c with the defaults above; set_mask = 0. */

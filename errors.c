@@ -16,6 +16,10 @@ const char *err_str(int rc)
     case ERR_VOLUME_FULL: return "the volume is full";
     case ERR_ACCESS: return "access denied";
     case ERR_EXISTS: return "already exists";
+    case ERR_AGAIN: return "try again";
+    case ERR_EOF: return "end of stream";
+    case ERR_TIMEOUT: return "timed out";
+    case ERR_RESET: return "connection reset";
     default: return "unknown error";
     }
 }

@@ -15,7 +15,12 @@ enum {
     ERR_WRITE_PROTECTED = -8, /* read-only medium (lock switch, read-only disk) */
     ERR_VOLUME_FULL = -9,     /* no free clusters / directory entries left */
     ERR_ACCESS = -10,         /* refused: read-only file, or file in use */
-    ERR_EXISTS = -11          /* the name is taken (mkdir over a file, FAT rename) */
+    ERR_EXISTS = -11,         /* the name is taken (mkdir over a file, FAT rename) */
+    /* Network and streams. */
+    ERR_AGAIN = -12,     /* not now: try again later (ARP pending, buffer full) */
+    ERR_EOF = -13,       /* orderly end of a stream (the peer closed) */
+    ERR_TIMEOUT = -14,   /* no answer in time */
+    ERR_RESET = -15      /* connection reset by the peer */
 };
 
 /* Short English text for an error code; never NULL. */

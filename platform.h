@@ -122,6 +122,17 @@ uint64_t plat_time_wall(void);
  * (about a millisecond). Never call it on a per-token path. */
 void plat_idle(void);
 
+/* ---- network device ------------------------------------------------------------
+ * The machine's network interface as a struct net_link (net.h) that moves
+ * whole Ethernet frames: UEFI takes the first NIC's Simple Network Protocol
+ * (net_snp.c); the host opens the TAP device named by the environment
+ * variable LLM_TAP (tests create it in a network namespace). ERR_NOT_FOUND
+ * when there is none; why (why_cap bytes) then says what was found. The
+ * link stays valid until plat_net_close. */
+struct net_link;
+int plat_net_open(struct net_link *ret_link, char *why, size_t why_cap);
+void plat_net_close(void);
+
 /* ---- machine ----------------------------------------------------------------- */
 /* Powers the machine off (UEFI) or exits the process with the given status
  * (host). Does not return. */

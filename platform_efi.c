@@ -10,6 +10,7 @@
 #include "pfjob.h"
 #include "platform.h"
 #include "platform_efi.h"
+#include "net_snp.h"
 
 #ifndef HAVE_USE_MS_ABI
 #error "build with -DGNU_EFI_USE_MS_ABI: firmware services are called directly"
@@ -1264,3 +1265,16 @@ EFI_STATUS platform_efi_init(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
     return EFI_SUCCESS;
 }
 
+/* ---- network device ------------------------------------------------------------ */
+
+int plat_net_open(struct net_link *ret_link, char *why, size_t why_cap)
+{
+    if (!g_bs)
+        return ERR_IO;
+    return net_snp_open(g_image, g_bs, ret_link, why, why_cap);
+}
+
+void plat_net_close(void)
+{
+    net_snp_close();
+}

@@ -615,3 +615,97 @@ void plat_parallel_for(int n, void (*fn)(int i, void *ctx), void *ctx)
     __atomic_store_n(&g_in_job, 0, __ATOMIC_RELEASE);
 }
 
+/* ---- network device: a TAP interface ----------------------------------------------
+ * LLM_TAP names an existing TAP device (tests create one in a network
+ * namespace: ip tuntap add dev NAME mode tap); frames are read and written
+ * whole, without the packet-info header. The MAC is LLM_MAC ("02:00:00:00:00:01",
+ * the default: locally administered). */
+#include <linux/if.h>
+#include <linux/if_tun.h>
+#include <sys/ioctl.h>
+#include "net.h"
+
+static int tap_fd = -1;
+
+static int tap_send(void *ctx, const void *frame, size_t len)
+{
+    (void)ctx;
+    uint8_t padded[60];
+    if (len < sizeof padded) { /* the Ethernet minimum, as a NIC pads */
+        memcpy(padded, frame, len);
+        memset(padded + len, 0, sizeof padded - len);
+        frame = padded;
+        len = sizeof padded;
+    }
+    ssize_t put = write(tap_fd, frame, len);
+    if (put < 0 && (errno == EAGAIN || errno == ENOBUFS))
+        return ERR_AGAIN;
+    return put == (ssize_t)len ? 0 : ERR_IO;
+}
+
+static int tap_recv(void *ctx, void *buf, size_t cap, size_t *ret_len)
+{
+    (void)ctx;
+    ssize_t got = read(tap_fd, buf, cap);
+    *ret_len = 0;
+    if (got < 0)
+        return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : ERR_IO;
+    *ret_len = (size_t)got;
+    return 0;
+}
+
+static int parse_mac(const char *s, uint8_t mac[6])
+{
+    unsigned v[6];
+    if (sscanf(s, "%x:%x:%x:%x:%x:%x", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5]) != 6)
+        return ERR_FORMAT;
+    for (int i = 0; i < 6; i++) {
+        if (v[i] > 255)
+            return ERR_FORMAT;
+        mac[i] = (uint8_t)v[i];
+    }
+    return 0;
+}
+
+int plat_net_open(struct net_link *ret_link, char *why, size_t why_cap)
+{
+    const char *name = getenv("LLM_TAP"), *mac = getenv("LLM_MAC");
+    struct ifreq ifr;
+    uint8_t addr[6] = {2, 0, 0, 0, 0, 1};
+
+    if (!name || !*name) {
+        snprintf(why, why_cap, "no network interface (set LLM_TAP to a TAP device)");
+        return ERR_NOT_FOUND;
+    }
+    if (mac && parse_mac(mac, addr) != 0) {
+        snprintf(why, why_cap, "LLM_MAC=%s is not a MAC address", mac);
+        return ERR_INVAL;
+    }
+    int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(why, why_cap, "/dev/net/tun: %s", strerror(errno));
+        return ERR_NOT_FOUND;
+    }
+    memset(&ifr, 0, sizeof ifr);
+    ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+    snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", name);
+    if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+        snprintf(why, why_cap, "TAP device %s: %s", name, strerror(errno));
+        close(fd);
+        return ERR_NOT_FOUND;
+    }
+    plat_net_close();
+    tap_fd = fd;
+    memset(ret_link, 0, sizeof *ret_link);
+    memcpy(ret_link->mac, addr, 6);
+    ret_link->send = tap_send;
+    ret_link->recv = tap_recv;
+    return 0;
+}
+
+void plat_net_close(void)
+{
+    if (tap_fd >= 0)
+        close(tap_fd);
+    tap_fd = -1;
+}

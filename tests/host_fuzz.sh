@@ -3,7 +3,9 @@
 # every parser of untrusted input: model files (fuzz_model), tokenizer.bin
 # (fuzz_tokenizer), llm.cfg + prompts.txt + config_set (fuzz_config) and the
 # number parsers / small printf against libc (fuzz_numbers), LZ4 frames and
-# round trips (fuzz_lz4), metadata.json and the JSON writer (fuzz_json).
+# round trips (fuzz_lz4), metadata.json and the JSON writer (fuzz_json),
+# HTTP requests/responses, chunked bodies, SSE and URLs (fuzz_http), TCP
+# segments and socket calls on a live stack (fuzz_tcp).
 #
 # Builds tests/fuzz_<name>.c with the core sources it needs and
 # platform_posix.c into build/fuzz/, generates seed corpora in a temp dir
@@ -27,7 +29,7 @@ secs=${FUZZ_SECONDS:-20}
 jobs=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 2)}
 [ "$jobs" -ge 1 ] 2>/dev/null || jobs=1
 [ "$jobs" -gt 4 ] && jobs=4
-targets=${FUZZ_TARGETS:-model tokenizer config numbers gguf lz4 json}
+targets=${FUZZ_TARGETS:-model tokenizer config numbers gguf lz4 json net http tcp session}
 out=$root/build/fuzz
 art=$out/artifacts
 CLANG=${FUZZ_CC:-clang}
@@ -52,11 +54,15 @@ sources() {
     case $1 in
         model) echo "model.c model_gguf.c gguf.c quant.c kernels.c simd.c mathf.c lib.c fmt.c errors.c" ;;
         tokenizer) echo "tokenizer.c lib.c fmt.c errors.c" ;;
-        config) echo "config.c demo.c lib.c fmt.c errors.c" ;;
+        config) echo "config.c demo.c net_buf.c lib.c fmt.c errors.c" ;;
         numbers) echo "lib.c fmt.c errors.c" ;;
         gguf) echo "gguf.c lib.c fmt.c errors.c" ;;
         lz4) echo "lz4.c lib.c fmt.c errors.c" ;;
         json) echo "json.c lib.c fmt.c errors.c" ;;
+        http) echo "http.c http_server.c http_client.c json.c lib.c fmt.c errors.c" ;;
+        net) echo "$(ls net*.c | grep -v '^net_snp\.c$' | tr '\n' ' ')lib.c fmt.c errors.c" ;;
+        tcp) echo "$(ls net*.c | grep -v '^net_snp\.c$' | tr '\n' ' ')lib.c fmt.c errors.c" ;;
+        session) echo "session.c storage.c json.c export.c lz4.c chat.c engine.c template.c generate.c sampler.c transformer.c tokenizer.c tokenizer_spm.c tokenizer_bpe.c model.c model_gguf.c gguf.c quant.c kernels.c simd.c mathf.c prof.c lib.c fmt.c errors.c" ;;
     esac
 }
 max_len() {
@@ -68,6 +74,10 @@ max_len() {
         gguf) echo 16384 ;;
         lz4) echo 32768 ;;
         json) echo 4096 ;;
+        http) echo 4096 ;;
+        net) echo 4096 ;;
+        tcp) echo 8192 ;;
+        session) echo 4096 ;;
     esac
 }
 # shellcheck disable=SC2054
@@ -360,8 +370,128 @@ if [ -d "$tmp/corpus_json" ]; then
     printf '[1,]' >"$tmp/corpus_json/trailing"
     printf '' >"$tmp/corpus_json/empty"
 fi
+# -- session: conversation.log records (preallocated: zero bytes after them)
+# and metadata.json copies (fuzz_session.c) --
+if [ -d "$tmp/corpus_session" ]; then
+    printf '%s\n' '{"role":"user","time_s":1735787000,"tokens":5,"tok_per_s":0,"text":"Who is Lily?"}' \
+        '{"role":"assistant","time_s":1735787001,"tokens":24,"tok_per_s":41.5,"text":"Lily is a girl.\n\u00e9"}' \
+        >"$tmp/corpus_session/log"
+    head -c 200 /dev/zero >>"$tmp/corpus_session/log"
+    printf '{"role":"user","time_s":1,"tokens":1,"tok_per_s":0,"text":"cut' >"$tmp/corpus_session/torn"
+    printf '%s\n' '{"format": "llm-baremetal session", "version": 1, "session": 1, "created_s": 1,' \
+        ' "updated_s": 2, "turn_count": 2, "model": {"file": "m.bin", "family": "llama",' \
+        ' "quantization": "q8_0"}, "sampler": {"temperature": 0.8, "topp": 0.9, "seed": 7},' \
+        ' "template": "qa", "tokens_in": 5, "tokens_out": 24, "tok_per_s": 41.5, "app_version": "1"}' \
+        '                ' >"$tmp/corpus_session/meta"
+fi
 printf '%s\n' '"{"' '"}"' '"["' '"]"' '":"' '","' '"\\u"' '"\\ud83d\\ude00"' '"true"' '"false"' \
     '"null"' '"1e-3"' '"-0.5"' '"\xef\xbb\xbf"' '"\\\""' >"$tmp/json.dict"
+
+# -- net: records [flags][length: 2 bytes][bytes] (tests/fuzz_net.c): frames,
+#    and bare DHCP / DNS messages for its parser runs --
+if [ -d "$tmp/corpus_net" ]; then
+    python3 - "$tmp/corpus_net" <<'EOF' || echo "note: fuzz_net seeds not generated"
+import os, struct, sys
+d = sys.argv[1]
+us, peer, bc = bytes.fromhex("525400123456"), bytes.fromhex("52550a000202"), b"\xff" * 6
+ip_us, ip_gw, ip_dns = bytes([10, 0, 2, 15]), bytes([10, 0, 2, 2]), bytes([10, 0, 2, 3])
+def cs(b):
+    b += b"\0" * (len(b) & 1)
+    s = sum(struct.unpack(">%dH" % (len(b) // 2), b))
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return ~s & 0xffff
+def rec(p, flags=0): return bytes([flags]) + struct.pack(">H", len(p)) + p
+def eth(dst, t, p): return dst + peer + struct.pack(">H", t) + p
+def ip(src, dst, proto, p):
+    h = struct.pack(">BBHHHBBH4s4s", 0x45, 0, 20 + len(p), 1, 0, 64, proto, 0, src, dst)
+    return h[:10] + struct.pack(">H", cs(h)) + h[12:] + p
+def udp(sp, dp, p): return struct.pack(">HHHH", sp, dp, 8 + len(p), 0) + p
+def dhcp(t):
+    m = struct.pack(">BBBBI", 2, 1, 6, 0, 0) + b"\0" * 8 + ip_us + ip_gw + b"\0" * 4 + us
+    m += b"\0" * (236 - len(m)) + b"\x63\x82\x53\x63" + bytes([53, 1, t, 54, 4]) + ip_gw
+    m += bytes([51, 4, 0, 1, 81, 128, 1, 4, 255, 255, 255, 0, 3, 4]) + ip_gw + bytes([6, 4]) + ip_dns
+    return m + bytes([58, 4, 0, 0, 0, 30, 59, 4, 0, 0, 0, 50, 255])
+q = b"\x07example\x03com\x00\x00\x01\x00\x01"
+dns_ok = struct.pack(">6H", 0, 0x8180, 1, 1, 0, 0) + q + bytes.fromhex("c00c000100010000012c00045db8d822")
+# example.com CNAME www.example.com (rdata at offset 41), then its A record
+dns_cname = struct.pack(">6H", 0, 0x8180, 1, 2, 0, 0) + q + bytes.fromhex(
+    "c00c0005000100000e10000603777777c00c" "c0290001000100000e1000040a000001")
+arp = struct.pack(">HHBBH", 1, 0x0800, 6, 4, 1) + peer + ip_gw + b"\0" * 6 + ip_us
+icmp = bytes([8, 0, 0, 0, 0x12, 0x34, 0, 1]) + b"abcdefgh"
+icmp = icmp[:2] + struct.pack(">H", cs(icmp)) + icmp[4:]
+seeds = {
+    "arp": rec(eth(bc, 0x0806, arp)),
+    "ping": rec(eth(bc, 0x0806, arp)) + rec(eth(us, 0x0800, ip(ip_gw, ip_us, 1, icmp)), 0x10),
+    "udp": rec(eth(us, 0x0800, ip(ip_gw, ip_us, 17, udp(67, 68, dhcp(2)))), 6),
+    "dhcp": rec(dhcp(2)) + rec(dhcp(5), 0x10) + rec(dhcp(5), 0xf8) + rec(dhcp(6), 0x08),
+    "dns": rec(dns_ok) + rec(dns_cname, 0x10),
+    "empty": b"",
+}
+for name, data in seeds.items():
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+EOF
+fi
+printf '%s\n' '"\x63\x82\x53\x63"' '"\x08\x00\x45\x00"' '"\x08\x06\x00\x01"' '"\xc0\x0c"' \
+    '"\x00\x01\x00\x01"' '"\x81\x80"' '"\x00\x43\x00\x44"' >"$tmp/net.dict"
+
+# -- tcp: operation programs (tests/fuzz_tcp.c): shaped segments, time, socket calls --
+if [ -d "$tmp/corpus_tcp" ]; then
+    python3 - "$tmp/corpus_tcp" <<'EOF' || echo "note: fuzz_tcp seeds not generated"
+import os, struct, sys
+d = sys.argv[1]
+def seg(view, flags, dseq=0, dack=0, wnd=8192, n8=0, mss=None):
+    op = 2 | view << 6 | (0x20 if mss is not None else 0)
+    return bytes([op, flags]) + struct.pack(">hhHB", dseq, dack, wnd, n8) + (struct.pack(">H", mss) if mss is not None else b"")
+def app(what, handle=0, n=None):
+    return bytes([6, handle << 4 | what]) + (struct.pack(">H", n) if n is not None else b"")
+def tick(b): return bytes([5, b])
+def raw(p, op=0): return bytes([op]) + struct.pack(">H", len(p)) + p
+syn81 = struct.pack(">HHIIBBHHH", 40000, 81, 7, 0, 0x50, 0x02, 8192, 0, 0)
+seeds = {
+    "data_in": seg(0, 0x18, n8=10) + app(3, 0, 256) + tick(50),
+    "send_ack": app(0, 0, 0x2000) + tick(1) + seg(0, 0x10) + tick(100) + seg(0, 0x10, dack=-1460),
+    "fin_close": seg(1, 0x11, n8=4) + app(3, 1, 64) + app(3, 1, 64) + app(6, 1) + tick(5) + seg(1, 0x10),
+    "passive": seg(2, 0x02, mss=1200) + seg(2, 0x10) + app(9) + app(0, 2, 3000) + tick(5),
+    "rst": seg(0, 0x04) + app(3, 0, 10),
+    "rst_guess": seg(1, 0x04, dseq=100) + seg(1, 0x02),
+    "closed_port": raw(syn81) + raw(syn81, 0x20),
+    "timeouts": app(0, 1, 5000) + tick(0x9c) + tick(0x9e) + app(3, 1, 10),
+    "connect": app(10) + seg(3, 0x12, mss=1460) + app(0, 2, 100) + app(8, 0) + tick(0x96),
+    "zero_window": seg(0, 0x10, wnd=0) + app(0, 0, 40000) + tick(100) + tick(0x94) + seg(0, 0x10, wnd=0) + tick(0x96),
+    "ooo": seg(0, 0x10, dseq=800, n8=100) + seg(0, 0x10, dseq=400, n8=50) + seg(0, 0x11, n8=50) + app(3, 0, 2000),
+    "release": app(8, 0) + seg(0, 0x10, n8=20) + app(8, 1) + tick(0x99),
+    "dupacks": app(0, 0, 8192) + tick(1) + seg(0, 0x10, dack=-8192) * 3 + seg(0, 0x10, dack=-6792)
+               + seg(0, 0x10, dack=-6792) * 4 + seg(0, 0x10) + app(0, 0, 30000) + tick(1) + seg(0, 0x10),
+    "empty": b"",
+}
+for name, data in seeds.items():
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+EOF
+fi
+
+# -- http: request streams for the server, responses for the client (tests/fuzz_http.c) --
+if [ -d "$tmp/corpus_http" ]; then
+    hc=$tmp/corpus_http
+    printf 'GET /v1/models?x=1 HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer t0k\r\n\r\n' >"$hc/get"
+    printf 'POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhelloGET /a HTTP/1.1\r\nHost: a\r\n\r\n' >"$hc/pipelined"
+    printf 'POST /ab HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n4;x=y\r\nWiki\r\n0\r\nT: v\r\n\r\n' >"$hc/chunked"
+    printf 'PUT /abc HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\nhi' >"$hc/expect"
+    printf 'HEAD /abcd HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /x HTTP/1.0\r\n\r\n' >"$hc/http10"
+    printf 'GET / HTTP/1.1\r\nHost: a\r\n folded\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n' >"$hc/bad"
+    printf 'HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc' >"$hc/resp_length"
+    printf 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Type: text/event-stream\r\n\r\n' >"$hc/resp_sse"
+    printf '1a\r\nevent: x\ndata: a\ndata: b\n\n\r\n0\r\n\r\n' >>"$hc/resp_sse"
+    printf 'HTTP/1.0 206 Partial Content\r\nContent-Range: bytes 0-3/9\r\n\r\nbody until close' >"$hc/resp_close"
+    printf 'http://10.0.2.2:8080/v1/chat?stream=1#f' >"$hc/url"
+    printf '' >"$hc/empty"
+fi
+printf '%s\n' '"HTTP/1.1"' '"HTTP/1.0"' '"\x0d\x0a"' '"\x0d\x0a\x0d\x0a"' '"Content-Length:"' \
+    '"Transfer-Encoding: chunked"' '"Connection: close"' '"Connection: keep-alive"' \
+    '"Expect: 100-continue"' '"Host: a"' '"0\x0d\x0a\x0d\x0a"' '"data: "' '"event: "' '"http://"' \
+    '"GET / "' '"POST /"' '"HEAD /"' '"Authorization: Bearer "' >"$tmp/http.dict"
 
 # Dictionaries: the tokens the parsers compare against.
 printf '%s\n' '"model"' '"tokenizer"' '"temperature"' '"topp"' '"seed"' '"steps"' \

@@ -62,15 +62,43 @@ TEST(config_defaults)
     CHECK_STR(v, "1.0");
     CHECK_INT(config_get(&c, "topp", v, sizeof(v)), 0);
     CHECK_STR(v, "0.9");
-    CHECK_INT(config_key_count(), 18);
+    CHECK_INT(config_key_count(), 26);
     CHECK_STR(config_key_name(13), "cot");
     CHECK_STR(config_key_name(14), "threads");
     CHECK_STR(config_key_name(0), "model");
     CHECK_STR(config_key_name(15), "isa");
     CHECK_STR(config_key_name(16), "bench");
     CHECK_STR(config_key_name(17), "compress");
-    CHECK(config_key_name(18) == NULL);
+    CHECK_STR(config_key_name(18), "net");
+    CHECK_STR(config_key_name(25), "api_open");
+    CHECK(config_key_name(26) == NULL);
     CHECK(config_key_name(-1) == NULL);
+    CHECK_STR(c.net, "auto");
+    CHECK_INT(c.port, 8080);
+    CHECK_STR(c.ip, "");
+}
+
+/* The network keys: addresses are dotted quads (or empty), the port 1..65535. */
+TEST(config_network_keys)
+{
+    struct config c;
+    char err[160];
+    config_defaults(&c);
+    CHECK_INT(config_set(&c, "ip", "192.168.1.20", err, sizeof err), 0);
+    CHECK_STR(c.ip, "192.168.1.20");
+    CHECK_INT(config_set(&c, "gateway", "192.168.1.256", err, sizeof err), ERR_FORMAT);
+    CHECK(strstr(err, "not an IPv4 address") != NULL);
+    CHECK_INT(config_set(&c, "dns", "1.2.3", err, sizeof err), ERR_FORMAT);
+    CHECK_INT(config_set(&c, "netmask", "", err, sizeof err), 0);
+    CHECK_INT(config_set(&c, "port", "0", err, sizeof err), ERR_RANGE);
+    CHECK_INT(config_set(&c, "port", "65536", err, sizeof err), ERR_RANGE);
+    CHECK(strstr(err, "outside 1..65535") != NULL);
+    CHECK_INT(config_set(&c, "port", "8081", err, sizeof err), 0);
+    CHECK_INT(c.port, 8081);
+    CHECK_INT(config_set(&c, "api_open", "yes", err, sizeof err), 0);
+    CHECK_INT(c.api_open, 1);
+    CHECK_INT(config_set(&c, "api_key", "s3cret", err, sizeof err), 0);
+    CHECK_STR(c.api_key, "s3cret");
 }
 
 /* One line per case: the key's value afterwards (via config_get) and the
