@@ -27,8 +27,9 @@
 #include "http_server.h"
 #include "json.h"
 
-#define API_QUEUE 8        /* generation requests waiting or running */
-#define API_CONNS 32       /* HTTP connections at once */
+#define API_QUEUE 24       /* generation requests waiting or running */
+#define API_CONNS 40       /* HTTP connections at once: more than API_QUEUE, so
+                            * /health answers while the queue is full */
 #define API_MAX_STOPS 4    /* OpenAI allows up to 4 stop strings */
 #define API_STOP_MAX 64    /* bytes per stop string */
 
