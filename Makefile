@@ -112,8 +112,9 @@ WITH_DOWNLOADS = EXTRA="$(EXTRA) $$(scripts/models.sh --image-files)"
 image: deps efi
 	@$(WITH_DOWNLOADS) scripts/mkimage.sh $(BUILD)/disk.img
 
+# NET_PORT=8080: a network card too, the app's HTTP API on 127.0.0.1:8080.
 run: deps efi
-	@$(WITH_DOWNLOADS) scripts/mkimage.sh $(BUILD)/disk.img && scripts/qemu.sh $(BUILD)/disk.img
+	@$(WITH_DOWNLOADS) scripts/mkimage.sh $(BUILD)/disk.img && NET_PORT=$(NET_PORT) scripts/qemu.sh $(BUILD)/disk.img
 
 # The models of scripts/models.list (all, or MODELS="stories15M.bin tokenizer.bin"),
 # checksummed and resumable, into models/downloads/ (scripts/models.sh).

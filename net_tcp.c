@@ -445,6 +445,17 @@ static void arm_timer(struct tcp_conn *c)
         c->rtx_at = c->stack->now_us + c->rto;
 }
 
+/* Sends our SYN (or SYN-ACK) and times the round trip of its answer. */
+static void open_with_syn(struct tcp_conn *c)
+{
+    c->snd_nxt = c->snd_max = c->iss + 1;
+    c->rtt_timing = 1;
+    c->rtt_seq = c->iss;
+    c->rtt_start = c->stack->now_us;
+    send_syn(c);
+    arm_timer(c);
+}
+
 /* RFC 6298 2.2-2.4 in microseconds. */
 static void rtt_sample(struct tcp_conn *c, uint64_t r64)
 {
@@ -1025,12 +1036,7 @@ static void listen_input(struct tcp_listener *l, const struct seg *s)
     c->rcv_adv = c->rcv_nxt;
     c->snd_wnd = s->wnd;
     set_peer_mss(c, s->mss);
-    c->snd_nxt = c->snd_max = c->iss + 1;
-    c->rtt_timing = 1;
-    c->rtt_seq = c->iss;
-    c->rtt_start = t->now_us;
-    send_syn(c);
-    arm_timer(c);
+    open_with_syn(c);
 }
 
 void tcp_input(struct tcp_stack *t, uint32_t src, uint32_t dst, struct netbuf *seg)
@@ -1202,12 +1208,7 @@ struct tcp_conn *tcp_connect(struct tcp_stack *t, uint32_t ip, uint16_t port)
     conn_setup(c, t->local_ip, lport, ip, port);
     c->owner = OWNER_APP;
     c->state = TCP_SYN_SENT;
-    c->snd_nxt = c->snd_max = c->iss + 1;
-    c->rtt_timing = 1;
-    c->rtt_seq = c->iss;
-    c->rtt_start = t->now_us;
-    send_syn(c);
-    arm_timer(c);
+    open_with_syn(c);
     return c;
 }
 

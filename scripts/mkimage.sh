@@ -5,6 +5,7 @@
 #   EFI/BOOT/BOOTX64.EFI   from $EFI (default build/llm.efi)
 #   <models>               $MODEL and $TOKENIZER (root, or $MODELS_DIR_ON_IMAGE)
 #   llm.cfg                $CFG, or a generated one naming the model/tokenizer
+#                          (and api_key=$API_KEY when set)
 #   prompts.txt            $PROMPTS, when set
 #   <extra files>          $EXTRA: space-separated "path" or "path:name-on-image"
 #
@@ -116,6 +117,9 @@ else
         [ ${#model_files[@]} -gt 0 ] && echo "model=$mprefix$(basename "${model_files[0]}")"
         [ -n "$tokenizer" ] && echo "tokenizer=$mprefix$(basename "$tokenizer")"
         echo "# other keys: temperature topp seed steps autodemo demo_delay prompt shutdown"
+        # the HTTP API (with a network card) needs a key or api_open=1
+        if [ -n "${API_KEY:-}" ]; then echo "api_key=$API_KEY"
+        else echo "# api_key=SECRET (clients send Authorization: Bearer SECRET), or api_open=1"; fi
     } >"$tmp/llm.cfg"
     add "$tmp/llm.cfg" llm.cfg
 fi

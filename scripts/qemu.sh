@@ -15,6 +15,8 @@
 #   TCG_THREAD=multi|single  TCG's vCPU threading (QEMU's default when unset)
 #   VARS=path            writable OVMF vars copy (default: beside IMG, fresh per run)
 #   OVMF_DEBUG=path      OVMF debug port (0x402) output to a file
+#   NET_PORT=8080        a virtio NIC (user network, restricted), guest port
+#                        8080 forwarded from 127.0.0.1:NET_PORT (the HTTP API)
 #   QEMU_DRY_RUN=1       print the command instead of running it
 # The process execs into QEMU, so its pid is QEMU's (tests kill it by pid).
 set -eu
@@ -74,6 +76,12 @@ fi
 # No display adapter: OVMF would otherwise draw every line on the emulated
 # VGA too, which makes console output several times slower under TCG.
 console+=(-vga none)
+# NET_PORT=8080: a virtio NIC on QEMU's user network (restricted: the guest
+# reaches nothing outside), its port 8080 forwarded from 127.0.0.1:NET_PORT,
+# so `curl http://127.0.0.1:NET_PORT/health` reaches the app's HTTP API.
+net=(-net none)
+[ -n "${NET_PORT:-}" ] && net=(-netdev "user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:$NET_PORT-:8080"
+                              -device virtio-net-pci,netdev=n0,romfile=)
 debug=()
 [ -n "${OVMF_DEBUG:-}" ] && debug=(-debugcon "file:$OVMF_DEBUG" -global isa-debugcon.iobase=0x402)
 
@@ -81,7 +89,7 @@ cmd=(qemu-system-x86_64 -machine q35 "${accel[@]}"
      -m "${MEM:-1024}" -smp "${SMP:-2}"
      -drive "if=pflash,format=raw,unit=0,readonly=on,file=$qcode"
      -drive "if=pflash,format=raw,unit=1,file=$qvars"
-     "${disk[@]}" -net none -no-reboot
+     "${disk[@]}" "${net[@]}" -no-reboot
      "${console[@]}" ${debug[@]+"${debug[@]}"} "$@")
 
 if [ "${QEMU_DRY_RUN:-0}" = 1 ]; then
