@@ -9,7 +9,7 @@ MODELS_DIR ?= $(abspath ../shared/models)
 
 # Freestanding core: only platform.h and lib.h below it.
 CORE_SRC := errors.c pfjob.c prof.c lib.c fmt.c mathf.c kernels.c simd.c simd_avx2.c simd_avx512.c model.c model_gguf.c gguf.c quant.c engine.c tokenizer.c tokenizer_spm.c tokenizer_bpe.c transformer.c \
-            sampler.c generate.c config.c menu.c demo.c template.c chat.c app.c gguf_write.c bench.c lz4.c json.c export.c storage.c session.c api.c
+            sampler.c generate.c config.c menu.c demo.c template.c chat.c app.c gguf_write.c bench.c lz4.c json.c export.c storage.c session.c api.c client.c sha256.c
 # The network stack (net_*.c) and HTTP (http*.c) are core too; net_snp.c is
 # the UEFI device and builds only there.
 CORE_SRC += $(filter-out net_snp.c,$(sort $(wildcard net*.c http*.c)))
@@ -48,7 +48,7 @@ SAN_OBJ  := $(addprefix $(BUILD)/san/,$(CORE_SRC:.c=.o) platform_posix.o web_cha
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_OBJ := $(addprefix $(BUILD)/san/,$(TEST_SRC:.c=.o))
 
-.PHONY: all efi host test unit run image deps clean bench bench-compare models
+.PHONY: all efi host test unit run image deps clean bench bench-compare bench-api models
 all: efi host
 
 efi: $(BUILD)/llm.efi
@@ -136,6 +136,11 @@ bench: $(BUILD)/llm $(BUILD)/llm.efi
 # The same next to llama.cpp (node-llama-cpp) on the same files; rewrites BENCHMARKS.md.
 bench-compare: $(BUILD)/llm $(BUILD)/llm.efi
 	@scripts/bench.sh --compare
+
+# The HTTP API's cost: console vs API decode tok/s and the first streamed
+# token's latency, in QEMU (scripts/bench_api.sh, build/bench/api.md).
+bench-api: $(BUILD)/llm.efi
+	@scripts/bench_api.sh
 
 clean:
 	rm -rf $(BUILD)

@@ -500,8 +500,11 @@ static void stream_out(struct api *a, int done)
     size_t upto = a->out.len > hold ? a->out.len - hold : 0;
     if (!done)
         upto = utf8_whole(a->out.p, upto);
-    if (upto > a->sent && send_chunk(a, a->out.p + a->sent, upto - a->sent, NULL) == 0)
+    if (upto > a->sent && send_chunk(a, a->out.p + a->sent, upto - a->sent, NULL) == 0) {
+        if (a->sent == 0)
+            job->first_us = plat_time_us();
         a->sent = upto;
+    }
 }
 
 static const char *finish_reason(const struct api *a, const struct api_job *job)
@@ -519,9 +522,13 @@ static void finish_job(struct api *a, int aborted)
     if (!aborted) {
         const char *finish = finish_reason(a, job);
         uint64_t ms = (plat_time_us() - job->start_us) / 1000;
-        say(a, "api: %s #%d: %d prompt + %d generated tokens, %llu ms, %s",
+        char first[48] = "";
+        if (job->first_us)
+            fmt_snprintf(first, sizeof first, ", first token sent at %llu ms",
+                         (unsigned long long)((job->first_us - job->start_us) / 1000));
+        say(a, "api: %s #%d: %d prompt + %d generated tokens, %llu ms%s, %.2f tok/s, %s",
             job->chat ? "chat" : "completion", job->id, a->gen.n_prompt, a->gen.n_gen,
-            (unsigned long long)ms, finish);
+            (unsigned long long)ms, first, gen_tokens_per_s(&a->gen), finish);
         if (job->stream) {
             stream_out(a, 1);
             send_chunk(a, NULL, 0, finish);

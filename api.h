@@ -70,6 +70,7 @@ struct api_job {
     char stops[API_MAX_STOPS][API_STOP_MAX];
     int id;                        /* cmpl-N / chatcmpl-N */
     uint64_t created_s, start_us;
+    uint64_t first_us;             /* when the first reply text went out (streams) */
     char *body;                    /* plat_alloc'd copy of the request body */
     size_t body_len;
 };
