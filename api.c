@@ -658,10 +658,13 @@ void api_poll(struct api *a, uint64_t now_us)
     if (a->running || a->count == 0)
         return;
     struct engine *e = a->hooks.engine ? a->hooks.engine(a->hooks.ctx) : NULL;
-    if (e)
+    if (e) {
         start_job(a, e);
-    else if (a->hooks.want_engine)
-        a->hooks.want_engine(a->hooks.ctx);
+    } else if (a->hooks.want_engine && a->hooks.want_engine(a->hooks.ctx) < 0) {
+        error_reply(a->queue[a->head].conn, 503, "server_busy",
+                    "no model is loaded and none could be loaded");
+        finish_job(a, 1);
+    }
 }
 
 int api_busy(const struct api *a)

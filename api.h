@@ -38,8 +38,9 @@ struct api_hooks {
     /* The loaded engine if it is free now (no console generation, no model
      * load running), else NULL. */
     struct engine *(*engine)(void *ctx);
-    /* A request is waiting and engine() said NULL: load a model if none is. */
-    void (*want_engine)(void *ctx);
+    /* A request is waiting and engine() said NULL: load a model if none is.
+     * 0: wait (busy or loading); < 0: no model can serve it (503). */
+    int (*want_engine)(void *ctx);
     /* The template chat requests are rendered in (the console chat's). */
     const struct chat_template *(*chat_template)(void *ctx);
     /* A request used the engine's KV cache: the console chat must prefill

@@ -6,6 +6,7 @@
  *   REPL        line editor; a line is a prompt or a /command
  *   GENERATING  one token per loop turn; Esc stops (any key in the demo)
  *   DEMO_PAUSE  kiosk pause between two demo prompts
+ *   CLIENT      a remote answer or a download runs (client.c); Esc stops it
  * Keys typed while loading or generating are queued for the next input mode. */
 #include "app.h"
 #include "api.h"
@@ -13,6 +14,7 @@
 #include "bench.h"
 #include "simd.h"
 #include "chat.h"
+#include "client.h"
 #include "config.h"
 #include "demo.h"
 #include "engine.h"
@@ -25,7 +27,7 @@
 #include "session.h"
 #include "storage.h"
 
-enum mode { M_MENU, M_LOADING, M_REPL, M_GENERATING, M_DEMO_PAUSE };
+enum mode { M_MENU, M_LOADING, M_REPL, M_GENERATING, M_DEMO_PAUSE, M_CLIENT };
 enum after_load { AFTER_REPL, AFTER_DEMO, AFTER_ONESHOT };
 
 #define APP_VERSION "llm-baremetal 0.6"
@@ -61,6 +63,7 @@ static struct app {
     int sess_off;              /* a write failed: no session files this boot */
     struct api api;            /* the HTTP API (served while net.running) */
     struct netsvc net;
+    struct client client;      /* /remote and /download (client.h) */
 } A;
 
 static void out_text(const char *s, size_t n, void *ctx)
@@ -507,6 +510,8 @@ static void show_help(void)
                "  /save        keep the KV cache with the session, for a fast /resume\n"
                "  /model N     switch to model N of the menu, keeping the conversation\n"
                "  /models      back to the model menu\n"
+               "  /remote URL [MODEL]  send prompts to an OpenAI-style server (off: local)\n"
+               "  /download URL [SHA256]  save a model file into models/ (Esc stops)\n"
                "  /quit        shut the machine down\n",
                A.cfg.temperature, A.cfg.topp, (unsigned long long)A.cfg.seed, A.cfg.steps,
                template_name(A.chat.tpl));
@@ -610,6 +615,7 @@ static void run_command(char *cmd)
             con_printf("chain of thought %d\n", A.chat.cot = (int)v);
     } else if (!strcmp(cmd, "new")) {
         chat_reset(&A.chat);
+        client_remote_reset(&A.client);
         begin_session();
         con_printf("New conversation.\n");
     } else if (!strcmp(cmd, "sessions")) {
@@ -620,6 +626,13 @@ static void run_command(char *cmd)
         resume_command(arg);
     } else if (!strcmp(cmd, "save")) {
         save_command();
+    } else if (!strcmp(cmd, "remote")) {
+        client_remote_command(&A.client, arg);
+    } else if (!strcmp(cmd, "download")) {
+        if (client_download_command(&A.client, arg, plat_time_us()) == 0) {
+            A.mode = M_CLIENT;
+            return;
+        }
     } else {
         size_t i;
         for (i = 0; i < ARRAY_LEN(settings); i++)
@@ -637,11 +650,26 @@ static void run_command(char *cmd)
 
 static int serve_network(void);
 
+/* A prompt for the /remote server: the REPL waits in M_CLIENT. */
+static void remote_prompt(const char *prompt)
+{
+    const struct client_gen g = {A.chat.system, A.cfg.steps, A.cfg.temperature, A.cfg.topp,
+                                 A.cfg.remote_key};
+    if (client_remote_send(&A.client, prompt, &g, plat_time_us()) == 0)
+        A.mode = M_CLIENT;
+    else
+        repl_prompt();
+}
+
 static void repl_submit(void)
 {
     A.line[A.line_len] = 0;
     con_printf("\n");
     str_trim(A.line);
+    if (A.line[0] && A.line[0] != '/' && client_remote_on(&A.client)) {
+        remote_prompt(A.line);
+        return;
+    }
     while (A.api.running) /* the engine is the API request's until it ends */
         serve_network();
     if (A.line[0] == '/')
@@ -781,6 +809,8 @@ static void busy_key(int key)
     } else if (key == PLAT_KEY_ESC && A.mode == M_GENERATING && !oneshot()) {
         gen_stop(&A.gen);
         finish_generation();
+    } else if (key == PLAT_KEY_ESC && A.mode == M_CLIENT) {
+        client_stop(&A.client); /* run_client returns to the REPL */
     } else if (key != PLAT_KEY_ESC) {
         queue_key(key);
     }
@@ -836,6 +866,7 @@ static int step(void)
             start_demo();
         return 0;
     case M_REPL:
+    case M_CLIENT: /* run_client advances it */
         return 0;
     }
     return 0;
@@ -881,21 +912,31 @@ static void select_kernels(const char *isa)
 
 /* ---- the network and the HTTP API (api.h, netsvc.h) ---------------------------------- */
 
+static int api_loaded_model; /* the API started a load that has not succeeded yet */
+
 /* The engine is lent to an API request only between console generations. */
 static struct engine *api_engine(void *ctx)
 {
     (void)ctx;
-    return A.eng.ready && (A.mode == M_REPL || A.mode == M_MENU) ? &A.eng : NULL;
+    if (A.eng.ready)
+        api_loaded_model = 0;
+    return A.eng.ready && (A.mode == M_REPL || A.mode == M_MENU || A.mode == M_CLIENT) ? &A.eng
+                                                                                      : NULL;
 }
 
-/* A request waits at the menu with no model: load the default one. */
-static void api_want_engine(void *ctx)
+/* A request waits at the menu with no model: load the default one, once
+ * (a model that fails to load fails the request instead of looping). */
+static int api_want_engine(void *ctx)
 {
     (void)ctx;
-    if (A.mode == M_MENU && !A.eng.ready && default_model()) {
-        diag_printf("api: loading %s for a request\n", default_model());
-        start_load(default_model(), AFTER_REPL);
-    }
+    if (A.mode != M_MENU || A.eng.ready)
+        return 0; /* busy: the request waits */
+    if (!default_model() || api_loaded_model)
+        return ERR_NOT_FOUND;
+    api_loaded_model = 1;
+    diag_printf("api: loading %s for a request\n", default_model());
+    start_load(default_model(), AFTER_REPL);
+    return 0;
 }
 
 static const struct chat_template *api_template(void *ctx)
@@ -971,6 +1012,62 @@ static int serve_network(void)
     return api_engine(NULL) ? api_step(&A.api) : 0;
 }
 
+/* ---- the client: /remote and /download (client.h) ------------------------------------- */
+
+static void client_text(void *ctx, const char *s, size_t n)
+{
+    (void)ctx;
+    plat_write(s, n);
+}
+
+static void client_say(void *ctx, const char *line)
+{
+    (void)ctx;
+    con_printf("%s\n", line);
+}
+
+static void client_progress(void *ctx, const char *line)
+{
+    (void)ctx;
+    if (line)
+        diag_printf("\r%s", line);
+    else
+        diag_printf("\n");
+}
+
+/* A new model file: the menu lists it from now on. */
+static void client_downloaded(void *ctx, const char *path)
+{
+    (void)ctx;
+    catalog_scan(&A.cat);
+    int i = catalog_find(&A.cat, path);
+    const struct catalog_entry *e = i >= 0 ? catalog_choice(&A.cat, i) : NULL;
+    if (e && e->kind == CAT_MODEL)
+        con_printf("It is choice %d of the menu: /model %d loads it.\n", i + 1, i + 1);
+    else if (e)
+        con_printf("The menu lists it as choice %d, unusable: %s\n", i + 1, e->error);
+}
+
+static void start_client(void)
+{
+    const struct client_hooks h = {client_text, client_say, client_progress, client_downloaded,
+                                   NULL, NULL};
+    if (client_init(&A.client, &h, A.net.running ? &A.net.net : NULL) != 0)
+        diag_printf("warning: /remote and /download are off: out of memory\n");
+}
+
+/* The client's job advances next to the server's; when it ends the REPL
+ * takes input again. Returns 1 if it did something. */
+static int run_client(void)
+{
+    int worked = client_step(&A.client, plat_time_us());
+    if (A.mode == M_CLIENT && !client_busy(&A.client)) {
+        A.mode = M_REPL;
+        repl_prompt();
+    }
+    return worked;
+}
+
 int app_main(const struct config *cli)
 {
     memset(&A, 0, sizeof A);
@@ -998,6 +1095,7 @@ int app_main(const struct config *cli)
         session_recover(warn_line, NULL); /* what a power cut left of the last session */
         start_network();
     }
+    start_client();
     if (A.cfg.bench) { /* the speed table first; then off, or on to the menu */
         bench_catalog(&A.cat, A.cfg.steps, "bench.md"); /* a copy on the volume too */
         if (A.cfg.shutdown)
@@ -1019,10 +1117,12 @@ int app_main(const struct config *cli)
         }
         int worked = step();
         worked |= serve_network();
+        worked |= run_client();
         if (!worked)
             plat_idle();
     }
     end_session();
+    client_free(&A.client);
     if (A.net.running) {
         api_free(&A.api);
         netsvc_stop(&A.net);

@@ -50,6 +50,7 @@ static const struct key keys[] = {
     {"port", K_INT, offsetof(struct config, port), 0, CONFIG_SET_PORT, 1, 65535},
     {"api_key", K_STR, offsetof(struct config, api_key), FIELD_SIZE(api_key), CONFIG_SET_API_KEY, 0, 0},
     {"api_open", K_BOOL, offsetof(struct config, api_open), 0, CONFIG_SET_API_OPEN, 0, 0},
+    {"remote_key", K_STR, offsetof(struct config, remote_key), FIELD_SIZE(remote_key), CONFIG_SET_REMOTE_KEY, 0, 0},
 };
 
 void config_defaults(struct config *c)

@@ -45,6 +45,8 @@
  *   api_key     bearer token the API requires ("" = none)
  *   api_open    0/1: serve the API without api_key (0: with neither, the
  *               API answers 401 and says how to open it)
+ *   remote_key  bearer token sent to the server of /remote ("" = none);
+ *               kept apart from api_key so our own key never leaves
  * Paths use '/' separators; '\' in model/tokenizer paths is turned into '/'.
  * String values must be valid UTF-8 without control characters.
  */
@@ -84,6 +86,7 @@ struct config {
     int port;               /* HTTP API port */
     char api_key[128];      /* bearer token the API requires; "" = none */
     int api_open;           /* 1: serve the API without a key */
+    char remote_key[128];   /* bearer token sent to a /remote server; "" = none */
     unsigned set_mask; /* CONFIG_SET_* bits of the keys given successfully */
 };
 
@@ -113,7 +116,8 @@ enum {
     CONFIG_SET_DNS = 1u << 22,
     CONFIG_SET_PORT = 1u << 23,
     CONFIG_SET_API_KEY = 1u << 24,
-    CONFIG_SET_API_OPEN = 1u << 25
+    CONFIG_SET_API_OPEN = 1u << 25,
+    CONFIG_SET_REMOTE_KEY = 1u << 26
 };
 
 /* Fills c with the defaults above; set_mask = 0. */

@@ -62,7 +62,7 @@ TEST(config_defaults)
     CHECK_STR(v, "1.0");
     CHECK_INT(config_get(&c, "topp", v, sizeof(v)), 0);
     CHECK_STR(v, "0.9");
-    CHECK_INT(config_key_count(), 26);
+    CHECK_INT(config_key_count(), 27);
     CHECK_STR(config_key_name(13), "cot");
     CHECK_STR(config_key_name(14), "threads");
     CHECK_STR(config_key_name(0), "model");
@@ -71,7 +71,8 @@ TEST(config_defaults)
     CHECK_STR(config_key_name(17), "compress");
     CHECK_STR(config_key_name(18), "net");
     CHECK_STR(config_key_name(25), "api_open");
-    CHECK(config_key_name(26) == NULL);
+    CHECK_STR(config_key_name(26), "remote_key");
+    CHECK(config_key_name(27) == NULL);
     CHECK(config_key_name(-1) == NULL);
     CHECK_STR(c.net, "auto");
     CHECK_INT(c.port, 8080);
