@@ -60,8 +60,8 @@ sources() {
         lz4) echo "lz4.c lib.c fmt.c errors.c" ;;
         json) echo "json.c lib.c fmt.c errors.c" ;;
         http) echo "http.c http_server.c http_client.c json.c lib.c fmt.c errors.c" ;;
-        net) echo "$(ls net*.c | grep -v '^net_snp\.c$' | tr '\n' ' ')lib.c fmt.c errors.c" ;;
-        tcp) echo "$(ls net*.c | grep -v '^net_snp\.c$' | tr '\n' ' ')lib.c fmt.c errors.c" ;;
+        net) echo "$(ls net*.c | grep -v '^net_snp\.c$\|^netsvc\.c$' | tr '\n' ' ')lib.c fmt.c errors.c" ;;
+        tcp) echo "$(ls net*.c | grep -v '^net_snp\.c$\|^netsvc\.c$' | tr '\n' ' ')lib.c fmt.c errors.c" ;;
         session) echo "session.c storage.c json.c export.c lz4.c chat.c engine.c template.c generate.c sampler.c transformer.c tokenizer.c tokenizer_spm.c tokenizer_bpe.c model.c model_gguf.c gguf.c quant.c kernels.c simd.c mathf.c prof.c lib.c fmt.c errors.c" ;;
     esac
 }
