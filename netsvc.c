@@ -7,7 +7,7 @@
 #include "lib.h"
 #include "platform.h"
 
-#define LISTEN_BACKLOG 16
+#define LISTEN_BACKLOG TCP_MAX_CONNS /* a burst of clients: none of their SYNs dropped */
 
 static long stream_recv(void *ctx, void *buf, size_t n)
 {

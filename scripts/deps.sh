@@ -40,6 +40,11 @@ TEST_DEPS=(
     "bible-kjv bible"
     # tests/host_lz4.sh: LZ4 frames both ways against the reference tool
     "lz4 lz4"
+    # tests/qemu_net.sh: the chat page rendered in headless Chromium
+    "chromium /usr/bin/chromium"
+    # tests/host_nginx.sh: scripts/nginx-llm.conf in front of two QEMUs
+    # (the light build has the upstream and proxy modules it needs)
+    "nginx-light /usr/sbin/nginx"
 )
 
 want_test=${DEPS_TEST:-0}
