@@ -1004,12 +1004,15 @@ static int serve_network(void)
 {
     if (!A.net.running)
         return 0;
+    /* The token first, then the polls: its text goes from the HTTP buffer
+     * into TCP and onto the wire now, not one token later. */
+    int worked = api_engine(NULL) ? api_step(&A.api) : 0;
     uint64_t now = plat_time_us();
-    netsvc_poll(&A.net, now);
     api_poll(&A.api, now);
+    netsvc_poll(&A.net, now);
     if (api_busy(&A.api))
         A.deadline_us = now + (uint64_t)MAX(A.cfg.autodemo, 1) * 1000000u; /* no kiosk demo */
-    return api_engine(NULL) ? api_step(&A.api) : 0;
+    return worked;
 }
 
 /* ---- the client: /remote and /download (client.h) ------------------------------------- */

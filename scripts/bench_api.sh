@@ -33,12 +33,18 @@ send_line "1" && wait_for "Type a prompt" 120 || { echo "bench_api: no model" >&
 # typed at the console, then asked through POST /v1/completions with
 # max_tokens = the console's token count; the app measures both the same
 # way (gen_tokens_per_s) and logs the API's.
+# The prompt's token count, from a one-token request: the console reports
+# positions (prompt + generated - 1), the API generated tokens.
+curl -s -m 300 "http://127.0.0.1:$port/v1/completions" \
+    -d "{\"prompt\":\"$prompt\",\"max_tokens\":1,\"temperature\":0}" >/dev/null
+sleep 0.5
+n_prompt=$(clean_log | grep -ao 'api: completion #1: [0-9]* prompt' | awk '{print $4}')
 console=() api=() gen=0
 for i in $(seq "$runs"); do
     expect_send "> " "$prompt" 30 && wait_for " tok/s]" 600 || break
     line=$(clean_log | grep -ao '\[[0-9]* tokens, [0-9.]* tok/s\]' | tail -1)
     console+=("$(echo "$line" | awk '{print $3}')")
-    gen=$(echo "$line" | tr -d '[' | awk '{print $1}')
+    gen=$(($(echo "$line" | tr -d '[' | awk '{print $1}') - n_prompt + 1))
     curl -s -m 600 "http://127.0.0.1:$port/v1/completions" \
         -d "{\"prompt\":\"$prompt\",\"max_tokens\":$gen,\"temperature\":0}" >/dev/null
     sleep 0.5
