@@ -75,6 +75,10 @@ int plat_file_delete(const char *path);
  * file has that name; ERR_NOT_FOUND when its parent is missing. */
 int plat_mkdir(const char *path);
 
+/* Free bytes on the volume (EFI_FILE_SYSTEM_INFO.FreeSpace; statvfs on the
+ * host), for refusing a download that cannot fit. */
+int plat_volume_free(uint64_t *ret_bytes);
+
 /* One directory entry as seen by plat_dir_list. The name is only valid
  * during the callback. */
 struct plat_dirent {

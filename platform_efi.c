@@ -301,17 +301,16 @@ static int open_path(const char *path, EFI_FILE_HANDLE *ret_h)
 
 /* Reads h's EFI_FILE_INFO into pool memory (*ret_info, caller FreePools),
  * growing the buffer when the name does not fit. */
-static EFI_STATUS get_file_info(EFI_FILE_HANDLE h, EFI_FILE_INFO **ret_info)
+/* GetInfo of type guid into a pool buffer (FreePool it), grown as asked. */
+static EFI_STATUS get_info(EFI_FILE_HANDLE h, EFI_GUID *guid, UINTN cap, void **ret_info)
 {
-    UINTN cap = SIZE_OF_EFI_FILE_INFO + 256 * sizeof(CHAR16);
-
     for (int tries = 0; tries < 4; tries++) {
-        EFI_FILE_INFO *info;
+        void *info;
         UINTN size = cap;
-        EFI_STATUS st = g_bs->AllocatePool(EfiLoaderData, cap, (void **)&info);
+        EFI_STATUS st = g_bs->AllocatePool(EfiLoaderData, cap, &info);
         if (EFI_ERROR(st))
             return st;
-        st = h->GetInfo(h, &gEfiFileInfoGuid, &size, info);
+        st = h->GetInfo(h, guid, &size, info);
         if (!EFI_ERROR(st)) {
             *ret_info = info;
             return EFI_SUCCESS;
@@ -322,6 +321,27 @@ static EFI_STATUS get_file_info(EFI_FILE_HANDLE h, EFI_FILE_INFO **ret_info)
         cap = size > cap ? size : cap * 2; /* size now holds what is needed */
     }
     return EFI_BUFFER_TOO_SMALL;
+}
+
+static EFI_STATUS get_file_info(EFI_FILE_HANDLE h, EFI_FILE_INFO **ret_info)
+{
+    return get_info(h, &gEfiFileInfoGuid, SIZE_OF_EFI_FILE_INFO + 256 * sizeof(CHAR16),
+                    (void **)ret_info);
+}
+
+int plat_volume_free(uint64_t *ret_bytes)
+{
+    EFI_FILE_SYSTEM_INFO *info;
+    int rc = need_root();
+    if (rc)
+        return rc;
+    EFI_STATUS st = get_info(g_root, &gEfiFileSystemInfoGuid,
+                             SIZE_OF_EFI_FILE_SYSTEM_INFO + 64 * sizeof(CHAR16), (void **)&info);
+    if (EFI_ERROR(st))
+        return efi_to_err(st);
+    *ret_bytes = info->FreeSpace;
+    g_bs->FreePool(info);
+    return 0;
 }
 
 /* The plat_file of an open handle; closes the handle when out of memory. */

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -228,6 +229,19 @@ int plat_file_create(const char *path, plat_file **ret_file)
 int plat_file_append(const char *path, plat_file **ret_file)
 {
     return open_write(path, "ab", ret_file);
+}
+
+int plat_volume_free(uint64_t *ret_bytes)
+{
+    char full[4096 + 256];
+    struct statvfs sv;
+    full_path("", full, sizeof full);
+    if (statvfs(full[0] ? full : ".", &sv) != 0)
+        return errno_to_err(errno);
+    *ret_bytes = (uint64_t)sv.f_bavail * sv.f_frsize;
+    if (write_budget >= 0 && (uint64_t)write_budget < *ret_bytes)
+        *ret_bytes = (uint64_t)write_budget; /* the test hook's small volume */
+    return 0;
 }
 
 int plat_file_open_rw(const char *path, plat_file **ret_file)

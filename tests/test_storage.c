@@ -324,3 +324,16 @@ TEST(storage_mirrored_power_cut_every_step)
     CHECK_INT(count_entries(), 2);
     test_root_end();
 }
+
+TEST(storage_volume_free)
+{
+    uint64_t free_bytes = 0;
+    root = test_root_begin("storage");
+    CHECK_INT(plat_volume_free(&free_bytes), 0);
+    CHECK(free_bytes > 4096);
+    plat_posix_fail_writes_after(1000); /* the test hook's nearly full volume */
+    CHECK_INT(plat_volume_free(&free_bytes), 0);
+    CHECK(free_bytes == 1000);
+    plat_posix_fail_writes_after(-1);
+    test_root_end();
+}
