@@ -9,7 +9,7 @@ MODELS_DIR ?= $(abspath ../shared/models)
 
 # Freestanding core: only platform.h and lib.h below it.
 CORE_SRC := errors.c pfjob.c prof.c lib.c fmt.c mathf.c kernels.c simd.c simd_avx2.c simd_avx512.c model.c model_gguf.c gguf.c quant.c engine.c tokenizer.c tokenizer_spm.c tokenizer_bpe.c transformer.c \
-            sampler.c generate.c config.c menu.c demo.c template.c chat.c app.c gguf_write.c bench.c lz4.c json.c export.c storage.c session.c api.c client.c sha256.c
+            sampler.c generate.c config.c menu.c demo.c template.c chat.c app.c gguf_write.c bench.c lz4.c json.c export.c storage.c session.c api.c client.c client_remote.c client_download.c sha256.c
 # The network stack (net_*.c) and HTTP (http*.c) are core too; net_snp.c is
 # the UEFI device and builds only there.
 CORE_SRC += $(filter-out net_snp.c,$(sort $(wildcard net*.c http*.c)))

@@ -81,7 +81,7 @@ struct client {
     size_t mem_size;
     char *sse_buf, *text, *body, *history, *reply, *wbuf;
     struct json_tok *tok;
-    int job;                        /* enum in client.c */
+    int job;                        /* enum in client_int.h */
     int phase;
     char err[160];                  /* the failure of the current step */
 

@@ -1,17 +1,14 @@
-/* net_tcp.c - TCP (RFC 9293): the state machine, retransmission and the
- * socket API of net_tcp.h.
+/* net_tcp.c - TCP (RFC 9293): segments in and out, the state machine,
+ * congestion control, retransmission and the other timers.
  *
- * Each connection owns a send ring (bytes from SND.UNA on: unacknowledged,
- * then unsent) and a receive ring (bytes the application has not read, then
- * room for the window, where out-of-order data waits in place). The send
- * ring is the retransmission queue, so no netbuf is held between calls:
- * segments are built when they leave and freed by the output path.
- * Sequence numbers are compared modulo 2^32 (seq_lt and friends).
+ * The connection table and the socket API of net_tcp.h are in
+ * net_tcp_sock.c; the structures and helpers both share are in the private
+ * net_tcp_int.h, which also describes the send and receive rings.
  */
 #include "errors.h"
 #include "lib.h"
 #include "net.h"
-#include "platform.h"
+#include "net_tcp_int.h"
 
 #define TCP_FIN 0x01
 #define TCP_SYN 0x02
@@ -24,59 +21,7 @@
 #define TCP_MSS_MIN 64               /* a tinier MSS option would only cost us */
 #define TCP_RTO_AFTER_SYN_LOSS_US 3000000u /* RFC 6298 5.7 */
 #define TCP_CLOCK_G_US 1000u         /* the G of RFC 6298 2.2 */
-#define TCP_CWND_MAX 0x40000000u     /* keeps cwnd arithmetic far from overflow */
 #define TCP_OOW_ACK_GAP_US 500000u  /* replies to bare out-of-window segments (Linux: 500 ms) */
-#define TCP_PORT_FIRST 49152         /* ephemeral range (RFC 6335) */
-#define TCP_PORT_COUNT 16384
-/* Receiver silly-window avoidance (RFC 9293 3.8.6.2.2): the right edge
- * moves in steps of at least this much. */
-#define TCP_SWS_STEP MIN(TCP_RX_BUF / 2, TCP_MSS_OURS)
-
-enum { OWNER_NONE, OWNER_PENDING, OWNER_APP }; /* who may use the conn */
-
-struct seq_range {
-    uint32_t start, end;
-};
-
-struct tcp_conn {
-    struct tcp_stack *stack;
-    struct tcp_listener *listener;   /* passive opens, until accepted */
-    enum tcp_state state;
-    int err;                         /* ERR_RESET / ERR_TIMEOUT once failed */
-    uint8_t in_use, owner;
-    uint8_t fin_queued;              /* tcp_close: FIN follows the data */
-    uint8_t fin_sent, fin_received;
-    uint8_t have_fin;                /* the peer's FIN seen at fin_in_seq */
-    uint8_t rtt_timing, have_rtt, syn_lost, in_recovery, ack_now;
-    uint8_t dupacks, retries, unacked_segs, n_ooo;
-    uint32_t accept_order;
-    uint32_t local_ip, remote_ip;
-    uint16_t local_port, remote_port;
-    uint16_t mss;                    /* largest segment we send */
-    /* send side: tx ring = [snd_una, snd_una + tx_len), FIN after it */
-    uint32_t iss, snd_una, snd_nxt, snd_max;
-    uint32_t snd_wnd, max_snd_wnd, snd_wl1, snd_wl2;
-    uint32_t fin_seq;
-    uint32_t cwnd, ssthresh, recover;
-    /* receive side */
-    uint32_t irs, rcv_nxt, rcv_adv;  /* rcv_adv: right edge last advertised */
-    uint32_t fin_in_seq;
-    struct seq_range ooo[TCP_OOO_RANGES]; /* received beyond rcv_nxt */
-    /* timers: absolute microseconds, 0 = off */
-    uint64_t rtx_at, delack_at, linger_at, rtt_start, oow_ack_at;
-    uint32_t rtt_seq, srtt, rttvar, rto;
-    uint64_t retransmits;
-    size_t tx_head, tx_len, rx_head, rx_len;
-    uint8_t rx[TCP_RX_BUF];
-    uint8_t tx[TCP_TX_BUF];
-};
-
-struct tcp_listener {
-    struct tcp_stack *stack;
-    uint16_t port;
-    uint8_t in_use;
-    int backlog;
-};
 
 /* One parsed incoming segment; data points into the netbuf. */
 struct seg {
@@ -98,62 +43,11 @@ struct seg_out {
     uint16_t wnd;
 };
 
-#define TCP_MEM_BYTES \
-    (TCP_MAX_CONNS * sizeof(struct tcp_conn) + TCP_MAX_LISTENERS * sizeof(struct tcp_listener))
-
 /* ---- small helpers ------------------------------------------------------------- */
-
-static int seq_lt(uint32_t a, uint32_t b) { return (uint32_t)(a - b) >> 31; }
-static int seq_le(uint32_t a, uint32_t b) { return a == b || seq_lt(a, b); }
-static int seq_gt(uint32_t a, uint32_t b) { return seq_lt(b, a); }
-static int seq_ge(uint32_t a, uint32_t b) { return seq_le(b, a); }
-/* start <= x < start + len, modulo 2^32 */
-static int seq_in(uint32_t x, uint32_t start, uint32_t len) { return x - start < len; }
 
 static uint32_t seg_space(const struct seg *s)
 {
     return s->len + !!(s->flags & TCP_SYN) + !!(s->flags & TCP_FIN);
-}
-
-static void ring_write(uint8_t *ring, size_t cap, size_t pos, const uint8_t *src, size_t n)
-{
-    pos %= cap;
-    size_t first = MIN(n, cap - pos);
-    memcpy(ring + pos, src, first);
-    memcpy(ring, src + first, n - first);
-}
-
-static void ring_read(const uint8_t *ring, size_t cap, size_t pos, uint8_t *dst, size_t n)
-{
-    pos %= cap;
-    size_t first = MIN(n, cap - pos);
-    memcpy(dst, ring + pos, first);
-    memcpy(dst + first, ring, n - first);
-}
-
-static uint32_t mix32(uint32_t x)
-{
-    x ^= x >> 16;
-    x *= 0x7feb352du;
-    x ^= x >> 15;
-    x *= 0x846ca68bu;
-    x ^= x >> 16;
-    return x;
-}
-
-/* RFC 9293 3.4.1 / RFC 6528: a keyed hash of the connection plus a 4 us
- * clock, so a new incarnation starts beyond the old one's numbers. */
-static uint32_t isn_for(const struct tcp_stack *t, const struct tcp_conn *c)
-{
-    uint32_t h = mix32(t->isn_seed ^ c->local_ip);
-    h = mix32(h ^ c->remote_ip);
-    h = mix32(h ^ ((uint32_t)c->local_port << 16 | c->remote_port));
-    return h + (uint32_t)(t->now_us / 4);
-}
-
-static int addr_unusable(uint32_t ip)
-{
-    return ip == 0 || ip == 0xffffffffu || (ip >> 28) == 0xe;
 }
 
 /* The IP layer stamps n->now_us before delivering frames; tcp_timer runs
@@ -162,21 +56,6 @@ static void sync_clock(struct tcp_stack *t)
 {
     if (t->net && t->net->now_us > t->now_us)
         t->now_us = t->net->now_us;
-}
-
-static int state_synced(enum tcp_state s) { return s >= TCP_SYN_RECEIVED && s != TCP_TIME_WAIT; }
-
-/* States in which our data (and FIN) may leave. */
-static int state_sends(enum tcp_state s)
-{
-    return s == TCP_ESTABLISHED || s == TCP_CLOSE_WAIT || s == TCP_FIN_WAIT_1 ||
-           s == TCP_CLOSING || s == TCP_LAST_ACK;
-}
-
-/* States in which the peer's data is taken. */
-static int state_receives(enum tcp_state s)
-{
-    return s == TCP_ESTABLISHED || s == TCP_FIN_WAIT_1 || s == TCP_FIN_WAIT_2;
 }
 
 /* ---- parsing -------------------------------------------------------------------- */
@@ -325,7 +204,7 @@ static void reply_rst(struct tcp_stack *t, const struct seg *s)
     emit(t, &o, NULL, 0, 0);
 }
 
-static void send_rst(struct tcp_conn *c)
+void tcp_send_rst(struct tcp_conn *c)
 {
     struct seg_out o = {c->local_ip, c->remote_ip, c->local_port, c->remote_port,
                         c->snd_max, c->rcv_nxt, TCP_RST | TCP_ACK, 0, 0};
@@ -333,56 +212,9 @@ static void send_rst(struct tcp_conn *c)
     emit(c->stack, &o, NULL, 0, 0);
 }
 
-/* ---- connection slots --------------------------------------------------------------- */
+/* ---- connection states ------------------------------------------------------------- */
 
-/* A free slot, else the oldest released TIME_WAIT one, else NULL. */
-static struct tcp_conn *conn_alloc(struct tcp_stack *t)
-{
-    struct tcp_conn *pick = NULL;
-    for (int i = 0; i < TCP_MAX_CONNS; i++) {
-        struct tcp_conn *c = &t->conns[i];
-        if (!c->in_use) {
-            pick = c;
-            break;
-        }
-        if (c->state == TCP_TIME_WAIT && c->owner != OWNER_APP &&
-            (!pick || c->linger_at < pick->linger_at))
-            pick = c;
-    }
-    if (pick) {
-        memset(pick, 0, offsetof(struct tcp_conn, rx)); /* the rings need no clearing */
-        pick->stack = t;
-    }
-    return pick;
-}
-
-static void conn_setup(struct tcp_conn *c, uint32_t lip, uint16_t lport, uint32_t rip, uint16_t rport)
-{
-    c->in_use = 1;
-    c->local_ip = lip;
-    c->local_port = lport;
-    c->remote_ip = rip;
-    c->remote_port = rport;
-    c->mss = TCP_MSS_DEFAULT;
-    c->rto = TCP_RTO_INIT_US;
-    c->cwnd = TCP_CWND_MAX;
-    c->ssthresh = TCP_CWND_MAX;
-    c->iss = isn_for(c->stack, c);
-    c->snd_una = c->iss;
-    c->snd_nxt = c->iss;
-    c->snd_max = c->iss;
-}
-
-/* Frees c once it is closed and the application no longer holds it. */
-static void conn_reap(struct tcp_conn *c)
-{
-    if (c->in_use && c->state == TCP_CLOSED && c->owner != OWNER_APP) {
-        c->in_use = 0;
-        c->listener = NULL;
-    }
-}
-
-static void enter_closed(struct tcp_conn *c)
+void tcp_enter_closed(struct tcp_conn *c)
 {
     c->state = TCP_CLOSED;
     c->rtx_at = 0;
@@ -391,12 +223,12 @@ static void enter_closed(struct tcp_conn *c)
     c->ack_now = 0;
 }
 
-static void conn_fail(struct tcp_conn *c, int err)
+void tcp_conn_fail(struct tcp_conn *c, int err)
 {
     if (!c->err)
         c->err = err;
     c->tx_len = 0;
-    enter_closed(c);
+    tcp_enter_closed(c);
 }
 
 static void enter_time_wait(struct tcp_conn *c)
@@ -414,14 +246,6 @@ static struct tcp_conn *conn_find(struct tcp_stack *t, const struct seg *s)
             c->local_port == s->dport && c->remote_ip == s->src && c->local_ip == s->dst)
             return c;
     }
-    return NULL;
-}
-
-static struct tcp_listener *listener_find(struct tcp_stack *t, uint16_t port)
-{
-    for (int i = 0; i < TCP_MAX_LISTENERS; i++)
-        if (t->listeners[i].in_use && t->listeners[i].port == port)
-            return &t->listeners[i];
     return NULL;
 }
 
@@ -445,8 +269,7 @@ static void arm_timer(struct tcp_conn *c)
         c->rtx_at = c->stack->now_us + c->rto;
 }
 
-/* Sends our SYN (or SYN-ACK) and times the round trip of its answer. */
-static void open_with_syn(struct tcp_conn *c)
+void tcp_open_with_syn(struct tcp_conn *c)
 {
     c->snd_nxt = c->snd_max = c->iss + 1;
     c->rtt_timing = 1;
@@ -533,12 +356,6 @@ static void cc_start(struct tcp_conn *c)
 
 /* ---- output ------------------------------------------------------------------------ */
 
-/* conn_output modes. Without OUT_FLUSH only full segments leave: the
- * application's writes of one event-loop turn coalesce, and tcp_timer
- * (later in the same net_poll) flushes the tail. That saves segments
- * like Nagle without Nagle's wait for an ACK. */
-enum { OUT_FORCE = 1, OUT_FLUSH = 2 };
-
 /* Sends the next segment of new (or, after a timeout, resent) data and/or
  * the FIN; returns 0 when nothing may go. OUT_FORCE: one segment even when
  * the windows are closed (retransmission timeout, zero-window probe). */
@@ -581,8 +398,7 @@ static int send_next(struct tcp_conn *c, int mode)
     return 1;
 }
 
-/* Sends what the windows allow, a pending ACK, and (re)arms the timer. */
-static void conn_output(struct tcp_conn *c, int mode)
+void tcp_conn_output(struct tcp_conn *c, int mode)
 {
     if (state_sends(c->state))
         while (send_next(c, mode))
@@ -599,7 +415,7 @@ static void give_up(struct tcp_conn *c)
         net_format_ip(c->remote_ip, ip);
         net_logf(c->stack->net, "tcp: %s:%u timed out", ip, (unsigned)c->remote_port);
     }
-    conn_fail(c, ERR_TIMEOUT);
+    tcp_conn_fail(c, ERR_TIMEOUT);
 }
 
 /* RFC 6298 5.4-5.7: resend, back off, collapse the congestion window. */
@@ -628,7 +444,7 @@ static void on_rtx_timeout(struct tcp_conn *c)
         c->dupacks = 0;
     }
     c->snd_nxt = c->snd_una; /* go back: resend from the first hole on */
-    conn_output(c, OUT_FORCE | OUT_FLUSH);
+    tcp_conn_output(c, OUT_FORCE | OUT_FLUSH);
 }
 
 /* ---- input ------------------------------------------------------------------------ */
@@ -669,7 +485,7 @@ static void syn_sent_input(struct tcp_conn *c, const struct seg *s)
     }
     if (s->flags & TCP_RST) {
         if (has_ack)
-            conn_fail(c, ERR_RESET); /* connection refused */
+            tcp_conn_fail(c, ERR_RESET); /* connection refused */
         return;
     }
     if (!(s->flags & TCP_SYN))
@@ -681,7 +497,7 @@ static void syn_sent_input(struct tcp_conn *c, const struct seg *s)
     if (has_ack) {
         conn_synchronized(c, s);
         c->ack_now = 1;
-        conn_output(c, 0); /* the ACK, with any data queued meanwhile */
+        tcp_conn_output(c, 0); /* the ACK, with any data queued meanwhile */
         return;
     }
     c->state = TCP_SYN_RECEIVED; /* simultaneous open: SYN-ACK with our ISS */
@@ -752,9 +568,9 @@ static void rst_input(struct tcp_conn *c, const struct seg *s)
         return;
     }
     if (c->state == TCP_SYN_RECEIVED || state_receives(c->state) || c->state == TCP_CLOSE_WAIT)
-        conn_fail(c, ERR_RESET);
+        tcp_conn_fail(c, ERR_RESET);
     else
-        enter_closed(c); /* CLOSING, LAST_ACK, TIME_WAIT: it was ending anyway */
+        tcp_enter_closed(c); /* CLOSING, LAST_ACK, TIME_WAIT: it was ending anyway */
 }
 
 static void window_update(struct tcp_conn *c, const struct seg *s)
@@ -783,7 +599,7 @@ static void ack_new_data(struct tcp_conn *c, uint32_t ack)
         c->rtt_timing = 0;
     }
     c->retries = 0;
-    c->rtx_at = 0; /* RFC 6298 5.3: restarted by conn_output */
+    c->rtx_at = 0; /* RFC 6298 5.3: restarted by tcp_conn_output */
     cc_new_ack(c, acked);
 }
 
@@ -800,7 +616,7 @@ static int fin_acked(struct tcp_conn *c)
         enter_time_wait(c);
         return 1;
     case TCP_LAST_ACK:
-        enter_closed(c);
+        tcp_enter_closed(c);
         return 0;
     default:
         return 1;
@@ -987,7 +803,7 @@ static void conn_input(struct tcp_conn *c, struct seg *s)
     if (!(s->flags & TCP_ACK) || !ack_input(c, s))
         return;
     data_input(c, s);
-    conn_output(c, 0);
+    tcp_conn_output(c, 0);
 }
 
 /* A SYN for a TIME_WAIT connection above its sequence space may start a
@@ -995,10 +811,10 @@ static void conn_input(struct tcp_conn *c, struct seg *s)
 static int time_wait_reopen(struct tcp_conn *c, const struct seg *s)
 {
     if (c->state != TCP_TIME_WAIT || (s->flags & (TCP_SYN | TCP_ACK | TCP_RST)) != TCP_SYN ||
-        !seq_gt(s->seq, c->rcv_nxt) || !listener_find(c->stack, s->dport))
+        !seq_gt(s->seq, c->rcv_nxt) || !tcp_listener_find(c->stack, s->dport))
         return 0;
-    enter_closed(c);
-    conn_reap(c);
+    tcp_enter_closed(c);
+    tcp_conn_reap(c);
     return 1;
 }
 
@@ -1024,10 +840,10 @@ static void listen_input(struct tcp_listener *l, const struct seg *s)
     }
     if (!(s->flags & TCP_SYN) || listener_load(l) >= l->backlog)
         return; /* a full backlog drops the SYN: the client retries */
-    struct tcp_conn *c = conn_alloc(t);
+    struct tcp_conn *c = tcp_conn_alloc(t);
     if (!c)
         return;
-    conn_setup(c, s->dst, s->dport, s->src, s->sport);
+    tcp_conn_setup(c, s->dst, s->dport, s->src, s->sport);
     c->listener = l;
     c->owner = OWNER_PENDING;
     c->state = TCP_SYN_RECEIVED;
@@ -1036,7 +852,7 @@ static void listen_input(struct tcp_listener *l, const struct seg *s)
     c->rcv_adv = c->rcv_nxt;
     c->snd_wnd = s->wnd;
     set_peer_mss(c, s->mss);
-    open_with_syn(c);
+    tcp_open_with_syn(c);
 }
 
 void tcp_input(struct tcp_stack *t, uint32_t src, uint32_t dst, struct netbuf *seg)
@@ -1057,9 +873,9 @@ void tcp_input(struct tcp_stack *t, uint32_t src, uint32_t dst, struct netbuf *s
         c = NULL;
     if (c) {
         conn_input(c, &s);
-        conn_reap(c);
+        tcp_conn_reap(c);
     } else {
-        struct tcp_listener *l = listener_find(t, s.dport);
+        struct tcp_listener *l = tcp_listener_find(t, s.dport);
         if (l)
             listen_input(l, &s);
         else
@@ -1080,7 +896,7 @@ void tcp_timer(struct tcp_stack *t, uint64_t now_us)
         if (!c->in_use)
             continue;
         if (c->linger_at && now_us >= c->linger_at)
-            enter_closed(c); /* TIME_WAIT over, or an orphan's FIN_WAIT_2 */
+            tcp_enter_closed(c); /* TIME_WAIT over, or an orphan's FIN_WAIT_2 */
         if (c->rtx_at && now_us >= c->rtx_at)
             on_rtx_timeout(c);
         if (c->delack_at && now_us >= c->delack_at) {
@@ -1088,277 +904,7 @@ void tcp_timer(struct tcp_stack *t, uint64_t now_us)
             send_ack(c);
         }
         if (c->in_use && state_sends(c->state))
-            conn_output(c, OUT_FLUSH);
-        conn_reap(c);
+            tcp_conn_output(c, OUT_FLUSH);
+        tcp_conn_reap(c);
     }
-}
-
-/* ---- set-up ----------------------------------------------------------------------- */
-
-int tcp_init(struct tcp_stack *t, struct net *n)
-{
-    memset(t, 0, sizeof *t);
-    t->conns = plat_alloc(TCP_MEM_BYTES);
-    if (!t->conns)
-        return ERR_NOMEM;
-    t->listeners = (struct tcp_listener *)(t->conns + TCP_MAX_CONNS);
-    t->net = n;
-    uint64_t clock = plat_time_us() ^ plat_time_wall() << 20;
-    t->isn_seed = mix32((uint32_t)clock ^ mix32((uint32_t)(clock >> 32)));
-    t->next_port = (uint16_t)(TCP_PORT_FIRST + t->isn_seed % TCP_PORT_COUNT);
-    return 0;
-}
-
-void tcp_shutdown(struct tcp_stack *t)
-{
-    if (t->conns)
-        plat_free(t->conns, TCP_MEM_BYTES);
-    t->conns = NULL;
-    t->listeners = NULL;
-}
-
-/* ---- listeners --------------------------------------------------------------------- */
-
-struct tcp_listener *tcp_listen(struct tcp_stack *t, uint16_t port, int backlog)
-{
-    if (!t->listeners || !port || listener_find(t, port))
-        return NULL;
-    for (int i = 0; i < TCP_MAX_LISTENERS; i++) {
-        struct tcp_listener *l = &t->listeners[i];
-        if (l->in_use)
-            continue;
-        l->in_use = 1;
-        l->stack = t;
-        l->port = port;
-        l->backlog = backlog < 1 ? 1 : backlog > TCP_MAX_CONNS ? TCP_MAX_CONNS : backlog;
-        return l;
-    }
-    return NULL;
-}
-
-struct tcp_conn *tcp_accept(struct tcp_listener *l)
-{
-    struct tcp_conn *best = NULL;
-    if (!l || !l->in_use)
-        return NULL;
-    for (int i = 0; i < TCP_MAX_CONNS; i++) {
-        struct tcp_conn *c = &l->stack->conns[i];
-        if (c->in_use && c->listener == l && c->owner == OWNER_PENDING &&
-            c->state != TCP_SYN_RECEIVED && c->state != TCP_CLOSED &&
-            (!best || seq_lt(c->accept_order, best->accept_order)))
-            best = c;
-    }
-    if (best)
-        best->owner = OWNER_APP;
-    return best;
-}
-
-void tcp_unlisten(struct tcp_listener *l)
-{
-    if (!l || !l->in_use)
-        return;
-    for (int i = 0; i < TCP_MAX_CONNS; i++) {
-        struct tcp_conn *c = &l->stack->conns[i];
-        if (!c->in_use || c->listener != l)
-            continue;
-        c->listener = NULL;
-        if (c->owner != OWNER_PENDING)
-            continue;
-        if (state_synced(c->state))
-            send_rst(c);
-        enter_closed(c);
-        conn_reap(c);
-    }
-    l->in_use = 0;
-}
-
-/* ---- active open ------------------------------------------------------------------ */
-
-static int port_taken(const struct tcp_stack *t, uint16_t port)
-{
-    for (int i = 0; i < TCP_MAX_CONNS; i++)
-        if (t->conns[i].in_use && t->conns[i].local_port == port)
-            return 1;
-    for (int i = 0; i < TCP_MAX_LISTENERS; i++)
-        if (t->listeners[i].in_use && t->listeners[i].port == port)
-            return 1;
-    return 0;
-}
-
-static uint16_t pick_port(struct tcp_stack *t)
-{
-    for (int i = 0; i < TCP_PORT_COUNT; i++) {
-        if (t->next_port < TCP_PORT_FIRST)
-            t->next_port = TCP_PORT_FIRST;
-        uint16_t port = t->next_port++;
-        if (!port_taken(t, port))
-            return port;
-    }
-    return 0;
-}
-
-struct tcp_conn *tcp_connect(struct tcp_stack *t, uint32_t ip, uint16_t port)
-{
-    if (!t->conns || !t->local_ip || addr_unusable(ip) || !port)
-        return NULL;
-    uint16_t lport = pick_port(t);
-    struct tcp_conn *c = lport ? conn_alloc(t) : NULL;
-    if (!c)
-        return NULL;
-    conn_setup(c, t->local_ip, lport, ip, port);
-    c->owner = OWNER_APP;
-    c->state = TCP_SYN_SENT;
-    open_with_syn(c);
-    return c;
-}
-
-/* ---- the application's side ----------------------------------------------------------- */
-
-/* After a read: tell the peer when the window grew by a useful amount
- * (two segments, or from below one segment), so it need not probe. The
- * ACK leaves from the next tcp_timer: one for all reads of a loop turn. */
-static void window_opened(struct tcp_conn *c)
-{
-    if (!state_receives(c->state))
-        return;
-    uint32_t edge = c->rcv_nxt + (uint32_t)(TCP_RX_BUF - c->rx_len);
-    uint32_t growth = seq_gt(edge, c->rcv_adv) ? edge - c->rcv_adv : 0;
-    uint32_t offered = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
-    if (growth >= 2u * TCP_MSS_OURS || (offered < TCP_MSS_OURS && growth >= TCP_SWS_STEP))
-        c->delack_at = MAX(c->stack->now_us, 1);
-}
-
-long tcp_recv(struct tcp_conn *c, void *buf, size_t n)
-{
-    if (!c || !c->in_use)
-        return ERR_INVAL;
-    if (c->err)
-        return c->err;
-    if (!c->rx_len)
-        return c->fin_received || c->state == TCP_CLOSED ? ERR_EOF : 0;
-    size_t k = MIN(n, c->rx_len);
-    ring_read(c->rx, TCP_RX_BUF, c->rx_head, buf, k);
-    c->rx_head = (c->rx_head + k) % TCP_RX_BUF;
-    c->rx_len -= k;
-    window_opened(c);
-    return (long)k;
-}
-
-static int may_queue(const struct tcp_conn *c)
-{
-    return !c->fin_queued && !c->err && (c->state == TCP_SYN_SENT || c->state == TCP_SYN_RECEIVED ||
-                                         c->state == TCP_ESTABLISHED || c->state == TCP_CLOSE_WAIT);
-}
-
-long tcp_send(struct tcp_conn *c, const void *buf, size_t n)
-{
-    if (!c || !c->in_use)
-        return ERR_INVAL;
-    if (c->err)
-        return c->err;
-    if (!may_queue(c))
-        return ERR_INVAL;
-    size_t k = MIN(n, TCP_TX_BUF - c->tx_len);
-    ring_write(c->tx, TCP_TX_BUF, c->tx_head + c->tx_len, buf, k);
-    c->tx_len += k;
-    if (k)
-        conn_output(c, 0);
-    return (long)k;
-}
-
-size_t tcp_send_space(const struct tcp_conn *c)
-{
-    return c && c->in_use && may_queue(c) ? TCP_TX_BUF - c->tx_len : 0;
-}
-
-size_t tcp_send_pending(const struct tcp_conn *c)
-{
-    return c && c->in_use ? c->tx_len : 0;
-}
-
-enum tcp_state tcp_conn_state(const struct tcp_conn *c)
-{
-    return c && c->in_use ? c->state : TCP_CLOSED;
-}
-
-void tcp_conn_peer(const struct tcp_conn *c, uint32_t *ret_ip, uint16_t *ret_port)
-{
-    if (!c)
-        return;
-    if (ret_ip)
-        *ret_ip = c->remote_ip;
-    if (ret_port)
-        *ret_port = c->remote_port;
-}
-
-void tcp_close(struct tcp_conn *c)
-{
-    if (!c || !c->in_use || c->fin_queued)
-        return;
-    switch (c->state) {
-    case TCP_SYN_SENT:
-        enter_closed(c);
-        return;
-    case TCP_SYN_RECEIVED:
-        c->fin_queued = 1; /* sent once the handshake completes */
-        return;
-    case TCP_ESTABLISHED:
-        c->fin_queued = 1;
-        c->state = TCP_FIN_WAIT_1;
-        break;
-    case TCP_CLOSE_WAIT:
-        c->fin_queued = 1;
-        c->state = TCP_LAST_ACK;
-        break;
-    default:
-        return;
-    }
-    conn_output(c, 0);
-}
-
-void tcp_abort(struct tcp_conn *c)
-{
-    if (!c || !c->in_use || c->state == TCP_CLOSED)
-        return;
-    if (state_synced(c->state))
-        send_rst(c);
-    c->rx_len = 0;
-    conn_fail(c, ERR_RESET);
-}
-
-void tcp_release(struct tcp_conn *c)
-{
-    if (!c || !c->in_use || c->owner != OWNER_APP)
-        return;
-    c->owner = OWNER_NONE;
-    tcp_close(c);
-    c->rx_head = (c->rx_head + c->rx_len) % TCP_RX_BUF; /* keeps out-of-order offsets */
-    c->rx_len = 0;
-    window_opened(c);
-    if (c->state == TCP_FIN_WAIT_2)
-        c->linger_at = c->stack->now_us + TCP_ORPHAN_FIN_WAIT_2_US;
-    conn_reap(c);
-}
-
-void tcp_conn_info(const struct tcp_conn *c, struct tcp_conn_info *ret)
-{
-    memset(ret, 0, sizeof *ret);
-    if (!c || !c->in_use)
-        return;
-    ret->state = c->state;
-    ret->local_port = c->local_port;
-    ret->mss = c->mss;
-    ret->srtt_us = c->have_rtt ? c->srtt : 0;
-    ret->rto_us = c->rto;
-    ret->cwnd = c->cwnd;
-    ret->snd_wnd = c->snd_wnd;
-    ret->retransmits = c->retransmits;
-}
-
-int tcp_conns_in_use(const struct tcp_stack *t)
-{
-    int n = 0;
-    for (int i = 0; t->conns && i < TCP_MAX_CONNS; i++)
-        n += t->conns[i].in_use;
-    return n;
 }

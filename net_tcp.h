@@ -1,8 +1,9 @@
 /* net_tcp.h - TCP (RFC 9293): connections and the non-blocking socket API.
  *
- * Implemented in net_tcp.c. Segments leave through tcp_stack.output (net.c
- * points it at ip_output; unit tests wire two stacks together directly, with
- * loss and reordering). Everything is polled: tcp_timer from net_poll runs
+ * Implemented in net_tcp.c (segments, states, timers) and net_tcp_sock.c
+ * (the connection table and this socket API). Segments leave through
+ * tcp_stack.output (net.c points it at ip_output; unit tests wire two
+ * stacks together directly, with loss and reordering). Everything is polled: tcp_timer from net_poll runs
  * retransmission (RTT estimate per RFC 6298, exponential back-off), delayed
  * ACKs, zero-window probes and TIME_WAIT expiry.
  *
@@ -69,8 +70,8 @@ enum tcp_state {
     TCP_TIME_WAIT
 };
 
-struct tcp_conn;      /* defined in net_tcp.c */
-struct tcp_listener;  /* defined in net_tcp.c */
+struct tcp_conn;      /* defined in net_tcp_int.h (private) */
+struct tcp_listener;  /* defined in net_tcp_int.h (private) */
 
 struct tcp_stack {
     /* Sends one segment (data at the TCP header, checksum filled) from src

@@ -1,7 +1,7 @@
 /* sha256.h - SHA-256 (FIPS 180-4), streaming, and its hex form.
  *
  * Freestanding (lib.h only). Used to check downloaded model files against a
- * digest the user gives (client.c); the state is small and lives wherever
+ * digest the user gives (client_download.c); the state is small and lives wherever
  * the caller keeps it, so a download hashes its bytes as they arrive.
  *
  *   struct sha256 s;  sha256_init(&s);

@@ -538,15 +538,30 @@ TEST(client_download_errors)
     CHECK(!file_exists(root, "models/e1.bin"));
     f->status = 0;
 
-    /* the volume fills up: the part file goes */
+    /* a file larger than the free space: refused before writing */
     f->said_len = 0;
     plat_posix_fail_writes_after(100000);
     CHECK_INT(client_download_command(c, "http://h/e2.bin", now), 0);
     run_job(c, f, &now);
     plat_posix_fail_writes_after(-1);
-    CHECK(strstr(f->said, "volume is full") != NULL);
+    CHECK(strstr(f->said, "not enough room: the file needs 0.3 MiB more, the volume has 0.1 MiB free") != NULL);
     CHECK(!file_exists(root, "models/e2.bin.part"));
     CHECK(!file_exists(root, "models/e2.bin"));
+
+    /* no size announced: the volume fills up while writing, the part goes */
+    static char unsized[200100];
+    int head = sprintf(unsized, "HTTP/1.0 200 OK\r\nContent-Type: application/octet-stream\r\n\r\n");
+    memset(unsized + head, 'x', sizeof unsized - 1 - (size_t)head);
+    f->canned = unsized;
+    f->said_len = 0;
+    plat_posix_fail_writes_after(100000);
+    CHECK_INT(client_download_command(c, "http://h/e2b.bin", now), 0);
+    run_job(c, f, &now);
+    plat_posix_fail_writes_after(-1);
+    f->canned = NULL;
+    CHECK(strstr(f->said, "volume is full") != NULL);
+    CHECK(!file_exists(root, "models/e2b.bin.part"));
+    CHECK(!file_exists(root, "models/e2b.bin"));
 
     /* a stop (Esc) keeps the part for later */
     f->said_len = 0;
