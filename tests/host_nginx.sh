@@ -21,15 +21,6 @@ CHECK=$QEMU_LIB_ROOT/tests/net_check.py
 CONF=$QEMU_LIB_ROOT/scripts/nginx-llm.conf
 KEY=s3cret
 
-free_port() {  # free_port N: a free port on 127.0.0.1, derived from our pid
-    local p=$((20000 + ($$ * 7 + ${1:-0} * 997) % 30000)) i
-    for ((i = 0; i < 200; i++)); do
-        python3 -c 'import socket,sys; s=socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1])))' \
-            "$p" 2>/dev/null && { echo "$p"; return 0; }
-        p=$((p + 1))
-    done
-    return 1
-}
 
 # ---- two QEMUs with qemu_lib --------------------------------------------------------
 # qemu_lib drives one QEMU through globals; vm_use N saves the current one's

@@ -15,8 +15,7 @@ mkdir -p "$www"
 cp "$MODELS/stories260K.bin" "$www/story2.bin"
 head -c 1500000 /dev/urandom >"$www/resume.bin"
 sha() { sha256sum "$1" | cut -d' ' -f1; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-dl_port=$(free_port) api_port=$(free_port)
+dl_port=$(free_port 0) api_port=$(free_port 1)
 (cd "$www" && exec python3 -m http.server --bind 127.0.0.1 "$dl_port") >"$QT/http.log" 2>&1 &
 web_pid=$!
 python3 "$QEMU_LIB_ROOT/tests/fake_server.py" "$www" "$QT/fake.log" "$api_port" 127.0.0.1 \

@@ -253,3 +253,15 @@ qemu_lib_cleanup() {
 }
 trap qemu_lib_cleanup EXIT
 trap 'exit 130' INT TERM
+
+# free_port N: a free port on 127.0.0.1, searched from one derived from our
+# pid (and N) so that tests running side by side don't race for one port.
+free_port() {
+    local p=$((20000 + ($$ * 7 + ${1:-0} * 997) % 30000)) i
+    for ((i = 0; i < 200; i++)); do
+        python3 -c 'import socket,sys; s=socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1])))' \
+            "$p" 2>/dev/null && { echo "$p"; return 0; }
+        p=$((p + 1))
+    done
+    return 1
+}

@@ -21,17 +21,6 @@ CHECK=$QEMU_LIB_ROOT/tests/net_check.py
 CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
 SHOTS=$QEMU_LIB_ROOT/build/qemu-tests
 
-# free_port N: a free port on 127.0.0.1, searched from one derived from our
-# pid (and N) so that tests running side by side don't race for one port.
-free_port() {
-    local p=$((20000 + ($$ * 7 + ${1:-0}) % 30000)) i
-    for ((i = 0; i < 200; i++)); do
-        python3 -c 'import socket,sys; s=socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1])))' \
-            "$p" 2>/dev/null && { echo "$p"; return 0; }
-        p=$((p + 1))
-    done
-    return 1
-}
 PORT=$(free_port 0) || { fail net_port "no free port"; finish; }
 URL=http://127.0.0.1:$PORT
 
