@@ -75,8 +75,14 @@ static int snp_recv(void *ctx, void *buf, size_t cap, size_t *ret_len)
     *ret_len = 0;
     if (st == EFI_NOT_READY)
         return 0;
-    if (st == EFI_BUFFER_TOO_SMALL)
-        return 0; /* a jumbo frame: not ours to take (dropped by the NIC) */
+    if (st == EFI_BUFFER_TOO_SMALL) {
+        /* a frame larger than ours stays at the head of the queue: take it
+         * into scratch space and drop it, or nothing behind it arrives */
+        static uint8_t scratch[65536];
+        size = sizeof scratch;
+        nic.snp->Receive(nic.snp, NULL, &size, scratch, NULL, NULL, NULL);
+        return 0;
+    }
     if (EFI_ERROR(st))
         return ERR_IO;
     *ret_len = size;
