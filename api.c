@@ -6,6 +6,7 @@
 #include "lib.h"
 #include "platform.h"
 #include "template.h"
+#include "tokenizer.h"
 
 #define API_TURN_BYTES (CHAT_ARENA_BYTES + 16384)
 #define API_JSON_TOKENS 2048
@@ -507,12 +508,14 @@ static void stream_out(struct api *a, int done)
     }
 }
 
+/* "stop": a stop string or an end-of-text token ended the reply (also when
+ * that token was the last one allowed); "length": the limit did. */
 static const char *finish_reason(const struct api *a, const struct api_job *job)
 {
-    return !a->stop_hit && (a->gen.n_gen >= job->max_tokens ||
-                            a->gen.pos >= a->gen.req.limit_pos)
-               ? "length"
-               : "stop";
+    int n = a->gen.n_gen;
+    if (a->stop_hit || (n > 0 && tokenizer_is_eog(a->gen.tok, a->gen.gen_ids[n - 1])))
+        return "stop";
+    return n >= job->max_tokens || a->gen.pos >= a->gen.req.limit_pos ? "length" : "stop";
 }
 
 /* The running job ends: the answer (or the stream's end) goes out. */
@@ -557,11 +560,12 @@ static void finish_job(struct api *a, int aborted)
     a->running = 0;
 }
 
-/* Renders a chat request's messages in the template; *ret_user is the last
- * user message (in a->turn_text after the history's room). */
+/* Renders a chat request's messages in the template and starts the reply
+ * to the last user message. Consecutive user messages are joined by a
+ * newline (one turn of the template). */
 static int render_chat(struct api *a, struct engine *e, const struct json_doc *d, int max_new)
 {
-    static char text[API_TEXT_MAX + 1], user[API_TEXT_MAX + 1];
+    static char text[API_TEXT_MAX + 1], user[2 * API_TEXT_MAX + 2];
     int k = json_find(d, 0, "messages"), n = json_len(d, k), rc;
     const char *pending_user = NULL;
 
@@ -576,7 +580,12 @@ static int render_chat(struct api *a, struct engine *e, const struct json_doc *d
         if (!strcmp(role, "system")) {
             str_copy(a->chat.system, sizeof a->chat.system, text);
         } else if (!strcmp(role, "user")) {
-            str_copy(user, sizeof user, text);
+            size_t have = pending_user ? strlen(user) : 0, add = strlen(text);
+            if (have + 1 + add >= sizeof user)
+                return ERR_RANGE;
+            if (have)
+                user[have++] = '\n';
+            memcpy(user + have, text, add + 1);
             pending_user = user;
         } else if (pending_user) { /* an assistant reply closes an exchange */
             if ((rc = chat_add_exchange(&a->chat, user, text, strlen(text))) != 0)

@@ -322,6 +322,29 @@ TEST(api_chat_completion)
     stop_api(&a);
 }
 
+/* Two user messages in a row are one turn: the same reply as the joined text. */
+TEST(api_chat_joins_user_messages)
+{
+    struct api a;
+    static char one[4096], two[4096];
+    if (!start_api(&a, "", 1))
+        return;
+    const char *r = post(&a, "/v1/chat/completions",
+                         "{\"messages\":[{\"role\":\"user\",\"content\":\"Who is Lily?\"},"
+                         "{\"role\":\"user\",\"content\":\"Where is she?\"}],"
+                         "\"temperature\":0,\"max_tokens\":16}",
+                         NULL);
+    CHECK_INT(json_text(body_of(r), two, sizeof two, "choices", 0, "message", "content"), 0);
+    r = post(&a, "/v1/chat/completions",
+             "{\"messages\":[{\"role\":\"user\",\"content\":\"Who is Lily?\\nWhere is she?\"}],"
+             "\"temperature\":0,\"max_tokens\":16}",
+             NULL);
+    CHECK_INT(json_text(body_of(r), one, sizeof one, "choices", 0, "message", "content"), 0);
+    CHECK(one[0] != 0);
+    CHECK_STR(two, one);
+    stop_api(&a);
+}
+
 TEST(api_rejects_bad_requests)
 {
     struct api a;
