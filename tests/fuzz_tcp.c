@@ -27,6 +27,7 @@
 #include "../net.h"
 
 #include "fuzz_require.h"
+#include "tcp_ref.h"
 
 #define IP_US NET_IP(10, 0, 0, 2)
 #define IP_PEER NET_IP(10, 0, 0, 1)
@@ -61,16 +62,6 @@ static uint32_t take(size_t n)
     return v;
 }
 
-static uint16_t csum(uint32_t src, uint32_t dst, const uint8_t *p, size_t len)
-{
-    uint64_t sum = (src >> 16) + (src & 0xffff) + (dst >> 16) + (dst & 0xffff) + 6 + len;
-    for (size_t i = 0; i < len; i++)
-        sum += (i & 1) ? p[i] : (uint64_t)p[i] << 8;
-    while (sum >> 16)
-        sum = (sum & 0xffff) + (sum >> 16);
-    return (uint16_t)~sum;
-}
-
 static int link_send(void *ctx, const void *f, size_t n) { (void)ctx, (void)f, (void)n; return 0; }
 static int link_recv(void *ctx, void *b, size_t c, size_t *r) { (void)ctx, (void)b, (void)c; *r = 0; return 0; }
 
@@ -92,7 +83,7 @@ static int output(void *ctx, uint32_t src, uint32_t dst, struct netbuf *seg)
     REQUIRE(hlen == 20 || hlen == 24, "header of %zu bytes", hlen);
     REQUIRE(hlen <= len, "header past the end");
     REQUIRE(src == IP_US, "source %08x", src);
-    REQUIRE(csum(src, dst, p, len) == 0, "bad checksum");
+    REQUIRE(tcp_ref_csum(src, dst, p, len) == 0, "bad checksum");
     REQUIRE(!(p[13] & 0x02) || hlen == 24, "SYN without MSS");
     struct peer_view *v = view_for(net_get16(p + 2));
     if (v && !(p[13] & 0x04)) {
@@ -128,7 +119,7 @@ static void inject(uint32_t src, uint16_t sport, uint16_t dport, uint32_t seq, u
     }
     if (n)
         memcpy(p + hlen, data, n);
-    net_put16(p + 16, csum(src, IP_US, p, hlen + n));
+    net_put16(p + 16, tcp_ref_csum(src, IP_US, p, hlen + n));
     tcp_input(&tcp, src, IP_US, b);
 }
 
@@ -184,7 +175,7 @@ static void op_raw(uint8_t op)
         seg[i] = (uint8_t)take(1);
     if (!(op & 0x20) && n >= 18) {
         seg[16] = seg[17] = 0;
-        net_put16(seg + 16, csum(src, IP_US, seg, n));
+        net_put16(seg + 16, tcp_ref_csum(src, IP_US, seg, n));
     }
     struct netbuf *b = netbuf_alloc(&net);
     if (!b)

@@ -5,6 +5,7 @@
  * dependent byte pattern so any loss, duplication or misordering of data
  * shows. Hand-built segments check the wire format byte by byte. */
 #include "testlib.h"
+#include "tcp_ref.h"
 
 #include "../errors.h"
 #include "../lib.h"
@@ -71,22 +72,10 @@ static uint32_t rnd(struct harness *h)
     return (uint32_t)(h->rng >> 32);
 }
 
-/* Independent reference checksum: 0 when a segment (checksum field
- * included) is correct, else the value the field should hold when it is 0. */
-static uint16_t ref_csum(uint32_t src, uint32_t dst, const uint8_t *p, size_t len)
-{
-    uint64_t sum = (src >> 16) + (src & 0xffff) + (dst >> 16) + (dst & 0xffff) + 6 + len;
-    for (size_t i = 0; i < len; i++)
-        sum += (i & 1) ? p[i] : (uint64_t)p[i] << 8;
-    while (sum >> 16)
-        sum = (sum & 0xffff) + (sum >> 16);
-    return (uint16_t)~sum;
-}
-
 static void fix_csum(uint32_t src, uint32_t dst, uint8_t *p, size_t len)
 {
     p[16] = p[17] = 0;
-    net_put16(p + 16, ref_csum(src, dst, p, len));
+    net_put16(p + 16, tcp_ref_csum(src, dst, p, len));
 }
 
 static int link_send(void *ctx, const void *frame, size_t len)
@@ -131,7 +120,7 @@ static int wire_output(void *ctx, uint32_t src, uint32_t dst, struct netbuf *seg
     memcpy(p, seg->data, len);
     netbuf_free(&h->net, seg);
     h->sent[sd->id]++;
-    if (ref_csum(src, dst, p, len) != 0) {
+    if (tcp_ref_csum(src, dst, p, len) != 0) {
         h->bad_csum++;
         CHECK_MSG(0, "segment from side %d has a bad checksum", sd->id);
     }
@@ -1245,7 +1234,7 @@ TEST(tcp_captured_segments)
     CHECK(memcmp(o, want_head, 4) == 0);
     CHECK(memcmp(o + 8, want_tail, 8) == 0);
     CHECK(memcmp(o + 18, want_opt, 6) == 0);
-    CHECK_INT(ref_csum(IP_B, IP_A, o, n), 0);
+    CHECK_INT(tcp_ref_csum(IP_B, IP_A, o, n), 0);
     uint32_t iss = net_get32(o + 4);
     /* the peer's SYN again (our SYN-ACK lost): the same SYN-ACK again */
     inject(h, p, build(p, 40000, 80, 0xfffffffcu, 0, F_SYN, 8192, mss1400, 4, NULL));
@@ -1267,7 +1256,7 @@ TEST(tcp_captured_segments)
     CHECK_INT(o[12], 0x50);
     CHECK_INT(o[13], F_ACK);
     CHECK_INT(net_get16(o + 14), TCP_RX_BUF - 5); /* the right edge did not move by 5 */
-    CHECK_INT(ref_csum(IP_B, IP_A, o, n), 0);
+    CHECK_INT(tcp_ref_csum(IP_B, IP_A, o, n), 0);
     /* our data: the peer's MSS of 1400 splits it */
     static char big[3000];
     memset(big, 'x', sizeof big);
@@ -1313,7 +1302,7 @@ TEST(tcp_captured_segments)
                                          0x50, 0x14, 0, 0, 0, 0, 0, 0};
     CHECK_INT(n, 20);
     CHECK(memcmp(o, want_rst, 16) == 0 && memcmp(o + 18, want_rst + 18, 2) == 0);
-    CHECK_INT(ref_csum(IP_B, IP_A, o, n), 0);
+    CHECK_INT(tcp_ref_csum(IP_B, IP_A, o, n), 0);
     /* an ACK to a closed port: RST with seq = its ack, no ACK bit */
     inject(h, p, build(p, 40001, 81, 5, 0xabcdef01u, F_ACK, 8192, NULL, 0, "data"));
     n = take_out(h, o);
