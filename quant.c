@@ -1028,6 +1028,8 @@ size_t qmatvec_scratch_bytes(int type, int n)
     const struct qtype_info *t = weight_type(type, n, &rc);
     if (!t || t->vec_dot_type == QT_F32)
         return 0;
+    if (t->vec_dot_type == QT_Q8_0) /* room for any table's expansion */
+        return simd_q8_expansion_at(n) + simd_q8_expansion_bytes(n);
     return row_bytes(qtype_get(t->vec_dot_type), n);
 }
 
@@ -1047,6 +1049,8 @@ int qmatvec_prepare(int type, const float *x, int n, void *scratch)
     if (!act)
         return ERR_UNSUPPORTED;
     act(x, scratch, n);
+    if (g_simd->expand[t->vec_dot_type])
+        g_simd->expand[t->vec_dot_type](scratch, n);
     return 0;
 }
 

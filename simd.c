@@ -107,6 +107,8 @@ static void merge_over(struct simd_kernels *out, const struct simd_kernels *k)
         }
         if (k->act[i])
             out->act[i] = k->act[i];
+        if (k->expand[i])
+            out->expand[i] = k->expand[i];
     }
 #define TAKE(f) if (k->f) out->f = k->f
     TAKE(dot_f32);

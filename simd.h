@@ -43,6 +43,14 @@ struct simd_kernels {
      * prefill load and unpack each weight block once for several tokens.
      * NULL (generic): a loop over dot[type]. */
     simd_dot_rows_fn dot_rows[QT_ID_LIMIT];
+    /* expand[vdt] (optional; only QT_Q8_0 has one): called by
+     * qmatvec_prepare right after act[vdt] on the same row, it writes this
+     * table's own layout of those activations at xq + simd_q8_expansion_at(n)
+     * (at most simd_q8_expansion_bytes(n) bytes). A table with an expansion
+     * supplies dot and dot_rows for every weight type using that vdt, and
+     * they read the expansion (work done once per row instead of once per
+     * weight row). The integers and scales in it are the act[] row's. */
+    void (*expand[QT_ID_LIMIT])(void *xq, int n);
     /* sum of a[i]*b[i] (llama2.c matmul rows, attention scores) */
     float (*dot_f32)(const float *a, const float *b, int n);
     /* llama2.c v2 int8 groups: sum over groups of (int dot) * ws[g] * xs[g] */
@@ -66,6 +74,19 @@ struct simd_kernels {
     void (*swiglu)(float *hb, const float *up, int n);
     void (*swiglu_ggml)(float *hb, const float *up, int n);
 };
+
+/* Where the Q8_0 expansion of an n-value activation row starts (bytes
+ * from the row's act[] output, 64-aligned relative to it) and its size
+ * bound for every table: per 4 blocks 256 bytes, per 16 blocks 64 more. */
+static inline size_t simd_q8_expansion_at(int n)
+{
+    return ((size_t)(n / 32) * 34 + 63) & ~(size_t)63;
+}
+static inline size_t simd_q8_expansion_bytes(int n)
+{
+    const size_t nb = (size_t)(n / 32);
+    return (nb + 3) / 4 * 256 + (nb + 15) / 16 * 64;
+}
 
 /* The tables compiled into this program, generic first; each with whether
  * this CPU (and its OS/firmware state) can run it. */
@@ -115,5 +136,6 @@ extern const struct simd_kernels simd_generic;
 extern const struct simd_kernels simd_avx2;
 extern const struct simd_kernels simd_avx512;
 extern const struct simd_kernels simd_avx512vnni;
+extern const struct simd_kernels simd_avx512vnni_base; /* its base, not selectable */
 
 #endif

@@ -1,12 +1,12 @@
-/* simd_avx512.c - AVX-512F/DQ/BW/VL kernels, and the VNNI variants.
+/* simd_avx512.c - AVX-512F/DQ/BW/VL kernels, and the VNNI variants (those
+ * of Q4_0 and Q8_0, in 4-block steps, are in simd_avx512_g4.c).
  *
  * Layout of the quantized dot products: two 32-value blocks per 512-bit
  * register (block A in the low 256 bits, block B in the high 256 bits), so
  * after the integer multiply-adds each register holds 8 int32 partial sums of
  * A and 8 of B; they are converted once and scaled by [dA x8 | dB x8]
  * (scale2). Integer sums are exact for every input (no int16 saturation:
- * Q8_0 x Q8_0 sign-extends to 16 bits without VNNI, offsets the weights to
- * unsigned with it).
+ * Q8_0 x Q8_0 sign-extends to 16 bits).
  *
  * The Makefile passes -mavx512vnni for the whole file, yet the "avx512" table
  * must not execute VNNI: every vpmaddwd result of the non-VNNI kernels goes
@@ -16,19 +16,12 @@
 #include <immintrin.h>
 
 #include "simd.h"
+#include "simd_avx512.h"
 #include "simd_tile.h"
 
 #define NOVNNI_ATTR
-#define SI static inline NOVNNI_ATTR
 
 /* ---- helpers ---------------------------------------------------------------- */
-
-SI uint16_t ld16(const void *p)
-{
-    uint16_t v;
-    memcpy(&v, p, 2);
-    return v;
-}
 
 SI uint32_t ld32(const void *p)
 {
@@ -73,10 +66,6 @@ SI __m512 scale2(uint16_t xa, uint16_t xb, uint16_t ya, uint16_t yb)
     return spread2(_mm_mul_ps(f, _mm_movehl_ps(f, f)), 0, 1);
 }
 
-SI float h2f(uint16_t h)
-{
-    return _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(h)));
-}
 
 SI uint16_t f2h(float f)
 {
@@ -84,14 +73,6 @@ SI uint16_t f2h(float f)
         _mm_cvtps_ph(_mm_set_ss(f), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), 0);
 }
 
-SI float hsum(__m512 v)
-{
-    __m256 a = _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
-    __m128 b = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
-    b = _mm_add_ps(b, _mm_movehl_ps(b, b));
-    b = _mm_add_ss(b, _mm_movehdup_ps(b));
-    return _mm_cvtss_f32(b);
-}
 
 /* 64 nibbles of two Q4 blocks (16 bytes each at a and b) as bytes 0..15 in
  * value order: [a low | a high | b low | b high]. */
@@ -277,8 +258,6 @@ static NOVNNI_ATTR void act_bf16(const float *x, void *xq, int n)
  * apart. Each row has its own accumulators and goes through exactly the
  * single-row arithmetic, so the T results are bit for bit what T = 1 (the
  * table's dot) returns; the weights are loaded and unpacked once per tile. */
-#define AI static inline __attribute__((always_inline))
-#define UNROLL_T _Pragma("GCC unroll 8")
 /* Float rows: tiles of 2 (F32 has no dot_rows: with its 4-byte values,
  * several activation rows streamed from L2 at once measured slower than one
  * row after another). */
@@ -425,43 +404,6 @@ SI __m512i q8_0_int(struct wpair w, const int8_t *ya, const int8_t *yb)
 
 static const int8_t zero32[32];
 
-/* Window w of words16: lanes w*per .. w*per+per-1 of r replaced. */
-SI __m512i words_window(__m512i r, const uint8_t *p, int stride, int per, int w)
-{
-    const __m512i lane = _mm512_set_epi16(31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19, 18,
-                                          17, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2,
-                                          1, 0);
-    const uint8_t *q = p + w * per * stride;
-    /* lane l takes word (l - w*per) * stride/2 of the window */
-    const __m512i idx = _mm512_mullo_epi16(_mm512_sub_epi16(lane, _mm512_set1_epi16((short)(w * per))),
-                                           _mm512_set1_epi16((short)(stride / 2)));
-    const __m512i v = _mm512_permutex2var_epi16(_mm512_loadu_si512(q), idx, _mm512_loadu_si512(q + 64));
-    return _mm512_mask_blend_epi16((__mmask32)(((1u << per) - 1) << (w * per)), r, v);
-}
-
-/* The 16-bit words at p + k*stride bytes, k = 0..15 (stride even, 18..40):
- * 128-byte windows of a few blocks each, picked out with vpermt2w (a gather
- * is much slower). Reads nothing past the 16th block. */
-SI __m256i words16(const uint8_t *p, int stride)
-{
-    __m512i r = _mm512_setzero_si512();
-    if (63 / (stride / 2) + 1 >= 8) {
-        r = words_window(r, p, stride, 8, 0);
-        r = words_window(r, p, stride, 8, 1);
-    } else {
-        r = words_window(r, p, stride, 4, 0);
-        r = words_window(r, p, stride, 4, 1);
-        r = words_window(r, p, stride, 4, 2);
-        r = words_window(r, p, stride, 4, 3);
-    }
-    return _mm512_castsi512_si256(r);
-}
-
-/* The 16 fp16 scales at p + k*stride bytes as floats. */
-SI __m512 halves16(const void *p, int stride)
-{
-    return _mm512_cvtph_ps(words16(p, stride));
-}
 
 /* Lanes [j x8 | j+1 x8] of a 16-lane vector. */
 #define PAIR_IDX(j) _mm512_set_epi32((j) + 1, (j) + 1, (j) + 1, (j) + 1, (j) + 1, (j) + 1, (j) + 1, \
@@ -472,15 +414,6 @@ SI __m512 halves16(const void *p, int stride)
  * tile), pairs of blocks alternating between two accumulators; then steps
  * of 4 blocks, then a last pair (the missing block B of an odd count
  * reuses block A's weights with zero activations and scales). */
-/* Asks for the next group of weight blocks a few cache lines ahead:
- * hardware prefetchers lose sequential weight streams that two threads read
- * from different rows at once. */
-#define PREFETCH_DIST 4096 /* bytes: measured best of 256 ... 8192 (decode, 2 threads) */
-static inline __attribute__((always_inline)) void PREFETCH_AHEAD(const void *p, size_t bytes)
-{
-    for (size_t off = 0; off < bytes; off += 64)
-        _mm_prefetch((const char *)p + PREFETCH_DIST + off, _MM_HINT_T0);
-}
 
 #define DOT32_TILE(NAME, BT, PREP, INT)                                                      \
     AI void NAME(const void *wrow, const void *xq, size_t stride, int n, float *out,          \
@@ -498,10 +431,10 @@ static inline __attribute__((always_inline)) void PREFETCH_AHEAD(const void *p, 
         int i = 0;                                                                           \
         for (; i + 16 <= nb; i += 16) {                                                      \
             PREFETCH_AHEAD(&x[i + 16], 16 * sizeof *x);                                      \
-            const __m512 fx = halves16(&x[i].d, sizeof *x);                                  \
+            const __m512 fx = halves16(&x[i].d, sizeof *x, 16);                                  \
             __m512 sc[8];                                                                    \
             UNROLL_T for (int t = 0; t < T; t++)                                             \
-                sc[t] = _mm512_mul_ps(fx, halves16(&y[t][i].d, sizeof(block_q8_0)));          \
+                sc[t] = _mm512_mul_ps(fx, halves16(&y[t][i].d, sizeof(block_q8_0), 16));          \
             _Pragma("GCC unroll 4") for (int k = 0; k < 16; k += 4) {                      \
                 const struct wpair p = PREP(x[i + k].qs, x[i + k + 1].qs);                   \
                 const struct wpair q = PREP(x[i + k + 2].qs, x[i + k + 3].qs);               \
@@ -976,59 +909,23 @@ static inline __m512i u8s8_vnni(__m512i u, __m512i s)
     return _mm512_dpbusd_epi32(_mm512_setzero_si512(), u, s);
 }
 
-/* Signed weights w (Q8_0's int8, Q4_0's q - 8) times int8 activations y:
- * w*y = (y + 128)*w - 128*w, y + 128 unsigned; the -128*w term is computed
- * once per tile (b) and is where the per-row vpdpbusd starts. Exact for
- * all int8: the lanes hold the same integers as without VNNI. */
-static inline struct wpair s8_prep_vnni(__m512i w)
-{
-    const __m512i bias = _mm512_set1_epi8((char)0x80);
-    const struct wpair r = {
-        w, _mm512_sub_epi32(_mm512_setzero_si512(),
-                            _mm512_dpbusd_epi32(_mm512_setzero_si512(), bias, w))};
-    return r;
-}
-
-static inline __m512i s8_int_vnni(struct wpair w, const int8_t *ya, const int8_t *yb)
-{
-    const __m512i bias = _mm512_set1_epi8((char)0x80);
-    return _mm512_dpbusd_epi32(w.b, _mm512_xor_si512(load2x256(ya, yb), bias), w.a);
-}
-
-static inline struct wpair q4_0_prep_vnni(const uint8_t *xa, const uint8_t *xb)
-{
-    return s8_prep_vnni(_mm512_sub_epi8(nibbles2(xa, xb), _mm512_set1_epi8(8)));
-}
-
-static inline struct wpair q8_0_prep_vnni(const int8_t *xa, const int8_t *xb)
-{
-    return s8_prep_vnni(load2x256(xa, xb));
-}
-
 static inline __m512i madd_add_vnni(__m512i acc, __m512i p, __m512i s)
 {
     return _mm512_dpwssd_epi32(acc, p, s);
 }
 
-DOT32_TILE(q4_0_tile_vnni, block_q4_0, q4_0_prep_vnni, s8_int_vnni)
-DOT32_TILE(q8_0_tile_vnni, block_q8_0, q8_0_prep_vnni, s8_int_vnni)
 DOT_Q4_K_TILE(q4_K_tile_vnni, madd_add_vnni)
 DOT_Q6_K_TILE(q6_K_tile_vnni, madd_add_vnni)
-DOT_FROM_TILE(dot_q4_0_vnni, q4_0_tile_vnni)
-DOT_FROM_TILE(dot_q8_0_vnni, q8_0_tile_vnni)
 DOT_FROM_TILE(dot_q4_K_vnni, q4_K_tile_vnni)
 DOT_FROM_TILE(dot_q6_K_vnni, q6_K_tile_vnni)
-ROWS_FROM_TILE(rows_q4_0_vnni, q4_0_tile_vnni, 4, (size_t)n / QK4_0 * sizeof(block_q4_0))
-ROWS_FROM_TILE(rows_q8_0_vnni, q8_0_tile_vnni, 4, (size_t)n / QK8_0 * sizeof(block_q8_0))
 ROWS_FROM_TILE(rows_q4_K_vnni, q4_K_tile_vnni, 4, (size_t)n / QK_K * sizeof(block_q4_K))
 ROWS_FROM_TILE(rows_q6_K_vnni, q6_K_tile_vnni, 4, (size_t)n / QK_K * sizeof(block_q6_K))
 DOT_Q4_1(dot_q4_1_vnni, u8s8_vnni)
 
-const struct simd_kernels simd_avx512vnni = {
+/* The VNNI table's entries other than Q4_0 and Q8_0 (simd_avx512_g4.c). */
+const struct simd_kernels simd_avx512vnni_base = {
     .name = "avx512vnni",
     .base = &simd_avx512, /* everything without integer dot products */
-    .dot = {[QT_Q4_0] = dot_q4_0_vnni, [QT_Q4_1] = dot_q4_1_vnni, [QT_Q8_0] = dot_q8_0_vnni,
-            [QT_Q4_K] = dot_q4_K_vnni, [QT_Q6_K] = dot_q6_K_vnni},
-    .dot_rows = {[QT_Q4_0] = rows_q4_0_vnni, [QT_Q8_0] = rows_q8_0_vnni,
-                 [QT_Q4_K] = rows_q4_K_vnni, [QT_Q6_K] = rows_q6_K_vnni},
+    .dot = {[QT_Q4_1] = dot_q4_1_vnni, [QT_Q4_K] = dot_q4_K_vnni, [QT_Q6_K] = dot_q6_K_vnni},
+    .dot_rows = {[QT_Q4_K] = rows_q4_K_vnni, [QT_Q6_K] = rows_q6_K_vnni},
 };

@@ -91,12 +91,21 @@ static double abs_terms(int type, const void *w, const void *xq, const float *x,
     return s;
 }
 
-/* One weight type at length n: a few random rows, activations prepared by
- * the generic converter (the act[] test checks the others equal it). */
+/* Activations for table k's dot products: the generic converter's row (the
+ * act[] test checks the others equal it), then k's own expansion if any. */
+static void prepare_act(const struct simd_kernels *k, int at, const float *x, void *xq, int n)
+{
+    simd_generic.act[at](x, xq, n);
+    if (k->expand[at])
+        k->expand[at](xq, n);
+}
+
+/* One weight type at length n: a few random rows against prepared
+ * activations. */
 static void check_dot(const struct simd_kernels *k, int type, int n, double *worst)
 {
     static float w[MAX_N], x[MAX_N + 1];
-    static unsigned char wq[MAX_N * 4 + 64], xq[MAX_N * 4 + 64];
+    static unsigned char wq[MAX_N * 4 + 64], xq[MAX_N * 4 + 1024];
     uint64_t rb;
     qtype_row_bytes(type, (uint64_t)n, &rb);
     for (int trial = 0; trial < 4; trial++) {
@@ -111,7 +120,8 @@ static void check_dot(const struct simd_kernels *k, int type, int n, double *wor
         CHECK_INT(quantize_row(type, w, wrow, n), 0);
         const void *xin = xu;
         if (act_of(type) != QT_F32) {
-            simd_generic.act[act_of(type)](xu, xq, n);
+            CHECK(qmatvec_scratch_bytes(type, n) <= sizeof xq);
+            prepare_act(k, act_of(type), xu, xq, n);
             xin = xq;
         }
         float g = simd_generic.dot[type](wrow, xin, n);
@@ -128,8 +138,8 @@ static void check_dot(const struct simd_kernels *k, int type, int n, double *wor
 
 TEST(simd_dot_products_match_generic)
 {
-    struct simd_kernels tables[4];
-    int nt = usable_tables(tables, 4);
+    struct simd_kernels tables[5];
+    int nt = usable_tables(tables, 5);
     for (int t = 0; t < nt; t++) {
         int tested = 0;
         for (size_t ti = 0; ti < ARRAY_LEN(weight_types); ti++) {
@@ -151,8 +161,8 @@ TEST(simd_dot_products_match_generic)
 
 TEST(simd_activation_converters_bit_identical)
 {
-    struct simd_kernels tables[4];
-    int nt = usable_tables(tables, 4);
+    struct simd_kernels tables[5];
+    int nt = usable_tables(tables, 5);
     static float x[MAX_N + 1];
     static unsigned char a[MAX_N * 4 + 64], b[MAX_N * 4 + 64];
     for (int t = 0; t < nt; t++) {
@@ -187,8 +197,8 @@ static double rel_err(float s, float g, double scale)
 
 TEST(simd_float_kernels_match_generic)
 {
-    struct simd_kernels tables[4];
-    int nt = usable_tables(tables, 4);
+    struct simd_kernels tables[5];
+    int nt = usable_tables(tables, 5);
     static float a[MAX_N + 1], b[MAX_N + 1], w[MAX_N], y1[MAX_N + 1], y2[MAX_N + 1];
     static const int lens[] = {1, 2, 3, 7, 8, 15, 16, 17, 31, 33, 48, 63, 64, 65, 100, 288, 1000,
                                4096, 5632};
@@ -297,12 +307,12 @@ TEST(simd_select_names)
 /* dot_rows must return exactly what the same table's dot returns per row. */
 TEST(simd_dot_rows_bit_identical_to_dot)
 {
-    struct simd_kernels tables[4];
-    int nt = usable_tables(tables, 4);
+    struct simd_kernels tables[5];
+    int nt = usable_tables(tables, 5);
     enum { NB = 13 }; /* odd: covers any tile size and a tail */
     static float w[MAX_N], x[MAX_N];
     static unsigned char wq[MAX_N * 4 + 64], xq[NB * (MAX_N * 4 + 64)];
-    static const int lens[] = {256, 768, 2048, 5632 - 5632 % 256};
+    static const int lens[] = {96, 256, 288, 768, 2048, 5632 - 5632 % 256};
     for (int t = 0; t < nt; t++) {
         int covered = 0;
         for (size_t ti = 0; ti < ARRAY_LEN(weight_types); ti++) {
@@ -312,9 +322,9 @@ TEST(simd_dot_rows_bit_identical_to_dot)
             covered++;
             for (size_t li = 0; li < ARRAY_LEN(lens); li++) {
                 int n = lens[li], at = act_of(type);
-                uint64_t xb = (uint64_t)n * 4;
-                if (at != QT_F32)
-                    qtype_row_bytes(at, (uint64_t)n, &xb);
+                if (n % qtype_get(type)->block_elems != 0)
+                    continue;
+                uint64_t xb = at == QT_F32 ? (uint64_t)n * 4 : qmatvec_scratch_bytes(type, n);
                 size_t stride = (size_t)((xb + 63) & ~(uint64_t)63);
                 fill(w, n, 1.0f);
                 CHECK_INT(quantize_row(type, w, wq, n), 0);
@@ -323,7 +333,7 @@ TEST(simd_dot_rows_bit_identical_to_dot)
                     if (at == QT_F32)
                         memcpy(xq + b * stride, x, (size_t)n * 4);
                     else
-                        simd_generic.act[at](x, xq + b * stride, n);
+                        prepare_act(&tables[t], at, x, xq + b * stride, n);
                 }
                 for (int nb = 1; nb <= NB; nb += (nb < 5 ? 1 : 4)) {
                     float got[NB * 3];
@@ -345,8 +355,8 @@ TEST(simd_dot_rows_bit_identical_to_dot)
  * weighted value sum within one FMA-rounding bound per term. */
 TEST(simd_attention_kernels_match_generic)
 {
-    struct simd_kernels tables[4];
-    int nt = usable_tables(tables, 4);
+    struct simd_kernels tables[5];
+    int nt = usable_tables(tables, 5);
     static const int heads[] = {1, 7, 16, 48, 64, 80, 128, 256};
     static const int keys[] = {1, 3, 4, 5, 17, 100};
     static float kv[300 * 300], q[300], s1[128], s2[128], o1[300], o2[300], att[128];
