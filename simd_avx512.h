@@ -65,15 +65,9 @@ SI __m512i words_window(__m512i r, const uint8_t *p, int stride, int per, int w,
 SI __m256i words16(const uint8_t *p, int stride, int valid)
 {
     __m512i r = _mm512_setzero_si512();
-    if (63 / (stride / 2) + 1 >= 8) {
-        r = words_window(r, p, stride, 8, 0, valid);
-        r = words_window(r, p, stride, 8, 1, valid);
-    } else {
-        r = words_window(r, p, stride, 4, 0, valid);
-        r = words_window(r, p, stride, 4, 1, valid);
-        r = words_window(r, p, stride, 4, 2, valid);
-        r = words_window(r, p, stride, 4, 3, valid);
-    }
+    const int per = 63 / (stride / 2) + 1 >= 8 ? 8 : 4;
+    for (int w = 0; w < 16 / per && w * per * stride < valid; w++)
+        r = words_window(r, p, stride, per, w, valid);
     return _mm512_castsi512_si256(r);
 }
 
