@@ -58,17 +58,38 @@ static int cmp_u32(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* The median of n (>= 1) microsecond times, sorted in place (the mean of
+ * the middle two for an even n). */
+static double median_us(uint32_t *t, int n, uint32_t *tmp)
+{
+    lib_sort(t, (size_t)n, sizeof t[0], tmp, cmp_u32);
+    return n % 2 ? t[n / 2] : 0.5 * ((double)t[n / 2 - 1] + t[n / 2]);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
 /* Times one loaded model into r: prefill of a varied prompt (batched by
  * transformer_prefill; the fastest of PREFILL_RUNS, each from position 0),
  * then greedy decode with the kernel counters on, rated by the median token
  * time. Best-of and median keep a shared machine's bursts out of the
- * figures (the bandwidth is a best-of-three too). */
+ * figures.
+ * The roofline: a shared machine's bandwidth drifts within seconds, so the
+ * decode runs in DECODE_ROUNDS rounds with the bandwidth measured before
+ * and after each; a round's share of its roofline uses the better of its
+ * two measurements (the higher roofline), and r->roof_share and
+ * r->bandwidth are the medians over the rounds. */
 #define PREFILL_RUNS 3
+#define DECODE_ROUNDS 8
 static void bench_run(const struct bench *b, const struct model *m, struct run_state *s,
                       struct bench_result *r)
 {
     static int prompt_ids[MODEL_MAX_CONTEXT];
-    static uint32_t token_us[MODEL_MAX_CONTEXT], sort_tmp[MODEL_MAX_CONTEXT];
+    static uint32_t token_us[MODEL_MAX_CONTEXT], round_us[MODEL_MAX_CONTEXT],
+        sort_tmp[MODEL_MAX_CONTEXT];
     int prompt = b->prompt, tokens = b->tokens, seq = m->cfg.seq_len;
     if (prompt + tokens > seq) { /* short context: keep the 1:2 split */
         prompt = MIN(prompt, seq / 3);
@@ -87,20 +108,35 @@ static void bench_run(const struct bench *b, const struct model *m, struct run_s
         uint64_t dt = plat_time_us() - t0;
         best = dt < best ? dt : best;
     }
+    const double bytes = (double)m->cfg.weight_bytes;
+    const int rounds = MIN(DECODE_ROUNDS, tokens);
+    double share[DECODE_ROUNDS], bw[DECODE_ROUNDS], dtmp[DECODE_ROUNDS];
+    double bw_before = k_read_bandwidth();
+    uint64_t ticks = 0;
     prof_reset();
-    g_prof_on = 1;
-    uint64_t c0 = prof_now();
-    for (int i = 0; i < tokens; i++, pos++) {
-        uint64_t t0 = plat_time_us();
-        tok = argmax(transformer_forward(m, s, tok, pos), m->cfg.vocab_size);
-        token_us[i] = (uint32_t)MIN(plat_time_us() - t0, (uint64_t)UINT32_MAX);
+    for (int rd = 0, i = 0; rd < rounds; rd++) {
+        const int first = i, end = (int)((int64_t)tokens * (rd + 1) / rounds);
+        g_prof_on = 1;
+        uint64_t c0 = prof_now();
+        for (; i < end; i++, pos++) {
+            uint64_t t0 = plat_time_us();
+            tok = argmax(transformer_forward(m, s, tok, pos), m->cfg.vocab_size);
+            token_us[i] = (uint32_t)MIN(plat_time_us() - t0, (uint64_t)UINT32_MAX);
+        }
+        ticks += prof_now() - c0;
+        g_prof_on = 0;
+        const double bw_after = k_read_bandwidth();
+        bw[rd] = bw_after > bw_before ? bw_after : bw_before;
+        bw_before = bw_after;
+        memcpy(round_us, token_us + first, (size_t)(end - first) * sizeof round_us[0]);
+        const double rate = 1e6 / MAX(median_us(round_us, end - first, sort_tmp), 0.5);
+        share[rd] = bw[rd] > 0 && bytes > 0 ? rate / (bw[rd] / bytes) : 0;
     }
-    uint64_t ticks = prof_now() - c0;
-    g_prof_on = 0;
-    lib_sort(token_us, (size_t)tokens, sizeof token_us[0], sort_tmp, cmp_u32);
-    /* the median of an even count: the mean of the middle two, in float */
-    double median = tokens % 2 ? token_us[tokens / 2]
-                               : 0.5 * ((double)token_us[tokens / 2 - 1] + token_us[tokens / 2]);
+    lib_sort(share, (size_t)rounds, sizeof share[0], dtmp, cmp_double);
+    lib_sort(bw, (size_t)rounds, sizeof bw[0], dtmp, cmp_double);
+    r->roof_share = rounds % 2 ? share[rounds / 2] : 0.5 * (share[rounds / 2 - 1] + share[rounds / 2]);
+    r->bandwidth = rounds % 2 ? bw[rounds / 2] : 0.5 * (bw[rounds / 2 - 1] + bw[rounds / 2]);
+    const double median = median_us(token_us, tokens, sort_tmp);
     r->prefill = prompt ? prompt * 1e6 / (double)(best + 1) : 0;
     r->decode = 1e6 / (median > 0 ? median : 0.5);
     double rest = 1.0;
@@ -129,19 +165,13 @@ int bench_model(struct bench *b, const char *path)
     }
     memset(r, 0, sizeof *r);
     str_copy(r->name, sizeof r->name, path_base(path));
-    /* The roofline of this row: the bandwidth measured just before and just
-     * after the model ran (the better of the two), so a shared machine's
-     * load changes during a long run move both sides of the ratio alike. */
-    double bw = k_read_bandwidth();
     bench_run(b, &m, &s, r);
-    double bw_after = k_read_bandwidth();
-    bw = bw_after > bw ? bw_after : bw;
-    double bytes = (double)m.cfg.weight_bytes, roof = bytes > 0 ? bw / bytes : 0;
+    double bytes = (double)m.cfg.weight_bytes, roof = bytes > 0 ? r->bandwidth / bytes : 0;
     out(b, "| %s | %s | %.1f | %.1f | %.1f | %.1f | %.0f%% | %.1f |\n", r->name,
                m.cfg.weight_type == TENSOR_Q8_GROUPS ? "int8 groups"
                                                     : qtype_name(m.cfg.weight_type),
-               bytes / 1048576.0, r->prefill, r->decode, roof,
-               roof > 0 ? 100.0 * r->decode / roof : 0.0, bw / 1e9);
+               bytes / 1048576.0, r->prefill, r->decode, roof, 100.0 * r->roof_share,
+               r->bandwidth / 1e9);
     run_state_free(&s);
     model_free(&m);
     b->n += r != &one;

@@ -4,8 +4,8 @@
  * For each model: prefill tok/s (a prompt run through transformer_prefill),
  * decode tok/s (greedy, one token at a time), MiB of weights read per
  * token, and decode as a share of the roofline bandwidth / weight bytes,
- * where the bandwidth is measured by the same binary at the start of the
- * run (a decode step reads every weight once, so it can't beat that). A
+ * where the bandwidth is measured by the same binary between rounds of the
+ * decode (a decode step reads every weight once, so it can't beat that). A
  * second table splits decode time by kernel (prof.h). Output goes through
  * con_printf (and into a copy when one is kept); errors through diag_printf. */
 #ifndef BENCH_H
@@ -20,6 +20,8 @@
 struct bench_result {
     char name[64];
     double prefill, decode;       /* tokens/s */
+    double bandwidth;             /* bytes/s around the decode (median of its rounds) */
+    double roof_share;            /* decode / roofline (median of its rounds) */
     double share[PROF_COUNT + 1]; /* fraction of decode time; [PROF_COUNT]: the rest */
 };
 

@@ -8,7 +8,8 @@ struct pf_job {
     void (*fn)(int i, void *ctx);
     void *ctx;
     int n;
-    int chunk;   /* indices claimed at a time */
+    int threads; /* the caller and the woken workers */
+    int chunk;   /* the fewest indices claimed at a time */
     int next;    /* next unclaimed index (atomic) */
     int pending; /* woken workers that have not finished (atomic) */
 };
