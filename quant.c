@@ -1066,31 +1066,47 @@ struct qmv_job {
     int nb;            /* activation rows */
 };
 
-/* Joint row i: its matrix, and the row within it. */
-static const struct qmat *job_row(const struct qmv_job *j, int *i)
+/* Rows per parallel index: claiming, dispatch and the matrix lookup are
+ * paid once per block, not per row (a 1B model's token is ~400k rows). */
+#define QMV_BLOCK 16
+
+/* Joint rows i.. : their matrix (*k), the row within it, and how many of
+ * them (at most max) it holds. */
+static int job_rows(const struct qmv_job *j, int i, int max, int *k, int *row)
 {
-    int k = 0;
-    while (k + 1 < j->n_mats && *i >= j->start[k + 1])
-        k++;
-    *i -= j->start[k];
-    return &j->mats[k];
+    int m = 0;
+    while (m + 1 < j->n_mats && i >= j->start[m + 1])
+        m++;
+    *k = m;
+    *row = i - j->start[m];
+    return MIN(max, j->start[m + 1] - i);
 }
 
-/* Row i of W times every activation row: the weight row is read from memory
- * once and stays in L1 for the other nb - 1 products. */
-static void qmv_row(int i, void *ctx)
+/* Block bi of the joint rows of W times every activation row: each weight
+ * row is read from memory once and stays in L1 for the other nb - 1
+ * products. */
+static void qmv_block(int bi, void *ctx)
 {
     const struct qmv_job *j = ctx;
-    const struct qmat *m = job_row(j, &i);
-    const uint8_t *row = (const uint8_t *)m->w + (size_t)i * j->row_bytes;
-    if (j->nb > 1 && g_simd->dot_rows[j->type]) {
-        g_simd->dot_rows[j->type](row, j->xq, j->xq_stride, j->n, j->nb, m->out + i, (size_t)m->d);
-        return;
-    }
+    const int end = MIN((bi + 1) * QMV_BLOCK, j->start[j->n_mats]);
     simd_dot_fn dot = g_simd->dot[j->type];
-    const uint8_t *xq = j->xq;
-    for (int b = 0; b < j->nb; b++, xq += j->xq_stride)
-        m->out[(size_t)b * (size_t)m->d + (size_t)i] = dot(row, xq, j->n);
+    simd_dot_rows_fn rows = j->nb > 1 ? g_simd->dot_rows[j->type] : NULL;
+    for (int i = bi * QMV_BLOCK; i < end;) {
+        int k, r;
+        const int count = job_rows(j, i, end - i, &k, &r);
+        const struct qmat *m = &j->mats[k];
+        const uint8_t *row = (const uint8_t *)m->w + (size_t)r * j->row_bytes;
+        for (int e = r + count; r < e; r++, row += j->row_bytes) {
+            if (rows) {
+                rows(row, j->xq, j->xq_stride, j->n, j->nb, m->out + r, (size_t)m->d);
+                continue;
+            }
+            const uint8_t *xq = j->xq;
+            for (int b = 0; b < j->nb; b++, xq += j->xq_stride)
+                m->out[(size_t)b * (size_t)m->d + (size_t)r] = dot(row, xq, j->n);
+        }
+        i += count;
+    }
 }
 
 int qmatmul_prepared_many(const struct qmat *mats, int n_mats, int type, const void *xq,
@@ -1112,7 +1128,8 @@ int qmatmul_prepared_many(const struct qmat *mats, int n_mats, int type, const v
         job.mats[k] = mats[k];
         job.start[k + 1] = job.start[k] + mats[k].d;
     }
-    k_parallel_rows(job.start[n_mats], n * nb, qmv_row, &job);
+    const int total = job.start[n_mats];
+    k_parallel_rows((total + QMV_BLOCK - 1) / QMV_BLOCK, n * nb * QMV_BLOCK, qmv_block, &job);
     return 0;
 }
 
