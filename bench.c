@@ -80,8 +80,8 @@ static int cmp_double(const void *a, const void *b)
  * The roofline: a shared machine's bandwidth drifts within seconds, so the
  * decode runs in DECODE_ROUNDS rounds with the bandwidth measured before
  * and after each; a round's share of its roofline uses the better of its
- * two measurements (the higher roofline), and r->roof_share and
- * r->bandwidth are the medians over the rounds. */
+ * two measurements (the higher roofline), and r->roof_share is the median
+ * over the rounds. */
 #define PREFILL_RUNS 3
 #define DECODE_ROUNDS 8
 static void bench_run(const struct bench *b, const struct model *m, struct run_state *s,
@@ -110,7 +110,7 @@ static void bench_run(const struct bench *b, const struct model *m, struct run_s
     }
     const double bytes = (double)m->cfg.weight_bytes;
     const int rounds = MIN(DECODE_ROUNDS, tokens);
-    double share[DECODE_ROUNDS], bw[DECODE_ROUNDS], dtmp[DECODE_ROUNDS];
+    double share[DECODE_ROUNDS], dtmp[DECODE_ROUNDS];
     double bw_before = k_read_bandwidth();
     uint64_t ticks = 0;
     prof_reset();
@@ -126,16 +126,14 @@ static void bench_run(const struct bench *b, const struct model *m, struct run_s
         ticks += prof_now() - c0;
         g_prof_on = 0;
         const double bw_after = k_read_bandwidth();
-        bw[rd] = bw_after > bw_before ? bw_after : bw_before;
+        const double bw = bw_after > bw_before ? bw_after : bw_before;
         bw_before = bw_after;
         memcpy(round_us, token_us + first, (size_t)(end - first) * sizeof round_us[0]);
         const double rate = 1e6 / MAX(median_us(round_us, end - first, sort_tmp), 0.5);
-        share[rd] = bw[rd] > 0 && bytes > 0 ? rate / (bw[rd] / bytes) : 0;
+        share[rd] = bw > 0 && bytes > 0 ? rate / (bw / bytes) : 0;
     }
     lib_sort(share, (size_t)rounds, sizeof share[0], dtmp, cmp_double);
-    lib_sort(bw, (size_t)rounds, sizeof bw[0], dtmp, cmp_double);
     r->roof_share = rounds % 2 ? share[rounds / 2] : 0.5 * (share[rounds / 2 - 1] + share[rounds / 2]);
-    r->bandwidth = rounds % 2 ? bw[rounds / 2] : 0.5 * (bw[rounds / 2 - 1] + bw[rounds / 2]);
     const double median = median_us(token_us, tokens, sort_tmp);
     r->prefill = prompt ? prompt * 1e6 / (double)(best + 1) : 0;
     r->decode = 1e6 / (median > 0 ? median : 0.5);
@@ -166,12 +164,15 @@ int bench_model(struct bench *b, const char *path)
     memset(r, 0, sizeof *r);
     str_copy(r->name, sizeof r->name, path_base(path));
     bench_run(b, &m, &s, r);
-    double bytes = (double)m.cfg.weight_bytes, roof = bytes > 0 ? r->bandwidth / bytes : 0;
+    /* the roofline (and bandwidth) the rounds' median share implies for the
+     * decode figure, so the row's three numbers agree */
+    double bytes = (double)m.cfg.weight_bytes;
+    double roof = r->roof_share > 0 ? r->decode / r->roof_share : 0;
     out(b, "| %s | %s | %.1f | %.1f | %.1f | %.1f | %.0f%% | %.1f |\n", r->name,
                m.cfg.weight_type == TENSOR_Q8_GROUPS ? "int8 groups"
                                                     : qtype_name(m.cfg.weight_type),
                bytes / 1048576.0, r->prefill, r->decode, roof, 100.0 * r->roof_share,
-               r->bandwidth / 1e9);
+               roof * bytes / 1e9);
     run_state_free(&s);
     model_free(&m);
     b->n += r != &one;

@@ -20,7 +20,6 @@
 struct bench_result {
     char name[64];
     double prefill, decode;       /* tokens/s */
-    double bandwidth;             /* bytes/s around the decode (median of its rounds) */
     double roof_share;            /* decode / roofline (median of its rounds) */
     double share[PROF_COUNT + 1]; /* fraction of decode time; [PROF_COUNT]: the rest */
 };
