@@ -124,10 +124,9 @@ cmp=$out/compare.md
 : >"$cmp"
 for t in ${BENCH_LLAMA_THREADS:-2 1}; do
     [ -f "$out/host-T$t.md" ] || "$llm" bench -T "$t" -p "$prompt" -n "$tokens" "${models[@]}" >"$out/host-T$t.md"
-    bw=$(sed -n 's/.*bandwidth \([0-9.]*\) GB\/s.*/\1/p' "$out/host-T$t.md")
     {
         echo
-        echo "$t thread(s); llama.cpp's KV cache f16, ours f32; roofline = $bw GB/s (measured by llm bench, $t thread(s)) / weight bytes;"
+        echo "$t thread(s); llama.cpp's KV cache f16, ours f32; roofline tok/s = llm bench's (the memory bandwidth it measured between decode rounds, $t thread(s), / weight bytes);"
         echo "llama.cpp decodes at most ${BENCH_LLAMA_SECONDS:-60} s (the rate over the tokens it did):"
         echo
         echo "| model | prefill tok/s | llama.cpp | ratio | decode tok/s | llama.cpp | ratio | roofline tok/s |"
