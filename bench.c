@@ -72,6 +72,13 @@ static int cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* median_us for n (>= 1) doubles. */
+static double median_d(double *v, int n, double *tmp)
+{
+    lib_sort(v, (size_t)n, sizeof v[0], tmp, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
 /* Times one loaded model into r: prefill of a varied prompt (batched by
  * transformer_prefill; the fastest of PREFILL_RUNS, each from position 0),
  * then greedy decode with the kernel counters on, rated by the median token
@@ -132,8 +139,7 @@ static void bench_run(const struct bench *b, const struct model *m, struct run_s
         const double rate = 1e6 / MAX(median_us(round_us, end - first, sort_tmp), 0.5);
         share[rd] = bw > 0 && bytes > 0 ? rate / (bw / bytes) : 0;
     }
-    lib_sort(share, (size_t)rounds, sizeof share[0], dtmp, cmp_double);
-    r->roof_share = rounds % 2 ? share[rounds / 2] : 0.5 * (share[rounds / 2 - 1] + share[rounds / 2]);
+    r->roof_share = median_d(share, rounds, dtmp);
     const double median = median_us(token_us, tokens, sort_tmp);
     r->prefill = prompt ? prompt * 1e6 / (double)(best + 1) : 0;
     r->decode = 1e6 / (median > 0 ? median : 0.5);
