@@ -748,6 +748,21 @@ SI __mmask16 chunk_mask(int i, int n)
 /* Attention scores of one head, four keys per pass: each key's products
  * accumulate in their own register and are summed once at the end, with no
  * call per key. */
+/* The four horizontal sums of a0..a3 as one vector, each added in hsum's
+ * order (so a score does not depend on its position in a group of four). */
+SI __m128 hsum4(__m512 a0, __m512 a1, __m512 a2, __m512 a3)
+{
+    /* quarters 0+2 and 1+3: the two 256-bit halves added, two rows per vector */
+    const __m512 s01 = _mm512_add_ps(_mm512_shuffle_f32x4(a0, a1, 0x44), _mm512_shuffle_f32x4(a0, a1, 0xee));
+    const __m512 s23 = _mm512_add_ps(_mm512_shuffle_f32x4(a2, a3, 0x44), _mm512_shuffle_f32x4(a2, a3, 0xee));
+    /* the two 128-bit halves of each: one row per quarter */
+    __m512 t = _mm512_add_ps(_mm512_shuffle_f32x4(s01, s23, 0x88), _mm512_shuffle_f32x4(s01, s23, 0xdd));
+    t = _mm512_add_ps(t, _mm512_permute_ps(t, 0xee)); /* lanes 0,1 += lanes 2,3 */
+    t = _mm512_add_ps(t, _mm512_permute_ps(t, 0x55)); /* lane 0 += lane 1 */
+    return _mm512_castps512_ps128(
+        _mm512_permutexvar_ps(_mm512_set_epi32(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 12, 8, 4, 0), t));
+}
+
 static NOVNNI_ATTR void attn_scores(const float *q, const float *k, size_t stride, int nk, int n,
                                     float *scores)
 {
@@ -764,10 +779,7 @@ static NOVNNI_ATTR void attn_scores(const float *q, const float *k, size_t strid
             a2 = _mm512_fmadd_ps(qv, _mm512_maskz_loadu_ps(m, k2 + i), a2);
             a3 = _mm512_fmadd_ps(qv, _mm512_maskz_loadu_ps(m, k3 + i), a3);
         }
-        scores[t] = hsum(a0);
-        scores[t + 1] = hsum(a1);
-        scores[t + 2] = hsum(a2);
-        scores[t + 3] = hsum(a3);
+        _mm_storeu_ps(scores + t, hsum4(a0, a1, a2, a3));
     }
     for (; t < nk; t++) {
         const float *kt = k + (size_t)t * stride;
