@@ -39,10 +39,9 @@ static void begin(struct bench *b, int prompt, int tokens, struct textbuf *copy)
     b->copy = copy;
     b->prompt = prompt;
     b->tokens = tokens > 0 ? tokens : 1;
-    b->bandwidth = k_read_bandwidth();
-    out(b, "llm bench: kernels %s, threads %d, memory read bandwidth %.1f GB/s "
-               "(measured now), prompt %d (best of 3), decode %d tokens (median token time)\n\n",
-               g_simd->name, plat_num_threads(), b->bandwidth / 1e9, b->prompt, b->tokens);
+    out(b, "llm bench: kernels %s, threads %d, prompt %d (best of 3), decode %d tokens "
+               "(median token time), roofline from the model's weights read between rounds\n\n",
+               g_simd->name, plat_num_threads(), b->prompt, b->tokens);
     out(b, "| model | weights | MiB/token | prefill tok/s | decode tok/s | roofline tok/s | "
                "decode / roofline | GB/s |\n|---|---|---:|---:|---:|---:|---:|---:|\n");
 }
@@ -84,11 +83,15 @@ static double median_d(double *v, int n, double *tmp)
  * then greedy decode with the kernel counters on, rated by the median token
  * time. Best-of and median keep a shared machine's bursts out of the
  * figures.
- * The roofline: a shared machine's bandwidth drifts within seconds, so the
- * decode runs in DECODE_ROUNDS rounds with the bandwidth measured before
- * and after each; a round's share of its roofline uses the better of its
- * two measurements (the higher roofline), and r->roof_share is the median
- * over the rounds. */
+ * The roofline: the rate at which every thread reads the model's own
+ * weights (the same pages decoding reads, so the same memory, page sizes
+ * and cache effects; a fresh buffer measured up to ~15% faster than these
+ * weights on a VM, from where its pages landed and from the part of it a
+ * 32 MiB last-level cache kept). A shared machine's bandwidth drifts
+ * within seconds, so the decode runs in DECODE_ROUNDS rounds with the
+ * bandwidth measured before and after each; a round's share of its roofline
+ * uses the better of its two measurements (the higher roofline), and
+ * r->roof_share is the median over the rounds. */
 #define PREFILL_RUNS 3
 #define DECODE_ROUNDS 8
 static void bench_run(const struct bench *b, const struct model *m, struct run_state *s,
@@ -118,7 +121,7 @@ static void bench_run(const struct bench *b, const struct model *m, struct run_s
     const double bytes = (double)m->cfg.weight_bytes;
     const int rounds = MIN(DECODE_ROUNDS, tokens);
     double share[DECODE_ROUNDS], dtmp[DECODE_ROUNDS];
-    double bw_before = k_read_bandwidth();
+    double bw_before = k_stream_bandwidth(m->block, m->block_bytes);
     uint64_t ticks = 0;
     prof_reset();
     for (int rd = 0, i = 0; rd < rounds; rd++) {
@@ -132,7 +135,7 @@ static void bench_run(const struct bench *b, const struct model *m, struct run_s
         }
         ticks += prof_now() - c0;
         g_prof_on = 0;
-        const double bw_after = k_read_bandwidth();
+        const double bw_after = k_stream_bandwidth(m->block, m->block_bytes);
         const double bw = bw_after > bw_before ? bw_after : bw_before;
         bw_before = bw_after;
         memcpy(round_us, token_us + first, (size_t)(end - first) * sizeof round_us[0]);

@@ -4,8 +4,9 @@
  * For each model: prefill tok/s (a prompt run through transformer_prefill),
  * decode tok/s (greedy, one token at a time), MiB of weights read per
  * token, and decode as a share of the roofline bandwidth / weight bytes,
- * where the bandwidth is measured by the same binary between rounds of the
- * decode (a decode step reads every weight once, so it can't beat that). A
+ * where the bandwidth is how fast every thread reads the model's own
+ * weights, measured between rounds of the decode (a decode step reads every
+ * weight once, so it can't beat that). A
  * second table splits decode time by kernel (prof.h). Output goes through
  * con_printf (and into a copy when one is kept); errors through diag_printf. */
 #ifndef BENCH_H
@@ -26,13 +27,12 @@ struct bench_result {
 
 struct bench {
     int prompt, tokens;           /* requested prompt and decode lengths */
-    double bandwidth;             /* bytes/s, measured by bench_begin */
     int n;                        /* results kept for the kernel table */
     struct textbuf *copy;         /* NULL, or gets the tables as printed */
     struct bench_result r[BENCH_MAX_MODELS];
 };
 
-/* Measures the bandwidth and prints the run's header and the table head. */
+/* Prints the run's header and the table head. */
 void bench_begin(struct bench *b, int prompt, int tokens);
 /* Loads the model at path (freed again before returning), times it and
  * prints its row. Returns 0 or the load/allocation error. */

@@ -104,6 +104,19 @@ void gen_swiglu_ggml(float *hb, const float *up, int n)
     }
 }
 
+uint64_t gen_stream(const void *p, size_t bytes)
+{
+    const uint64_t *w = p;
+    uint64_t a = 0, b = 0, c = 0, d = 0; /* four chains: the loads, not the xors, set the pace */
+    for (size_t i = 0; i < bytes / 8; i += 4) {
+        a ^= w[i];
+        b ^= w[i + 1];
+        c ^= w[i + 2];
+        d ^= w[i + 3];
+    }
+    return a ^ b ^ c ^ d;
+}
+
 static void matmul_row(int i, void *ctx)
 {
     const struct matmul_job *j = ctx;
@@ -125,56 +138,71 @@ void k_matmul(float *out, const float *x, const float *w, int n, int d)
 }
 
 
+#define READ_CHUNKS 64
+
 struct read_job {
-    const float *buf;
-    size_t per_chunk;   /* floats per chunk */
-    float (*dot)(const float *a, const float *b, int n);
-    float sums[64];     /* one per chunk, so nothing is shared while reading */
+    const uint8_t *p;
+    size_t per_chunk;   /* bytes per chunk (a multiple of 256); the last one takes the rest */
+    size_t bytes;       /* all chunks: a multiple of 256 */
+    uint64_t (*stream)(const void *p, size_t bytes);
+    uint64_t sums[READ_CHUNKS]; /* one per chunk, so nothing is shared while reading */
 };
 
-/* x . x of a chunk: both operands are the same addresses, so each byte comes
- * from memory once, through the widest loads this CPU has (the bandwidth is
- * the machine's, whichever kernel table is active). */
 static void read_chunk(int i, void *ctx)
 {
     struct read_job *j = ctx;
-    const float *p = j->buf + (size_t)i * j->per_chunk;
-    j->sums[i] = j->dot(p, p, (int)j->per_chunk);
+    size_t off = (size_t)i * j->per_chunk;
+    size_t n = i == READ_CHUNKS - 1 ? j->bytes - off : j->per_chunk;
+    j->sums[i] = j->stream(j->p + off, n);
 }
 
-/* The f32 dot product of the best table this CPU runs. */
-static float (*widest_dot(void))(const float *, const float *, int)
+/* The stream kernel of the best table this CPU runs (the bandwidth is the
+ * machine's, whichever kernel table is active). */
+static uint64_t (*widest_stream(void))(const void *, size_t)
 {
     const struct simd_choice *list;
-    float (*dot)(const float *, const float *, int) = simd_generic.dot_f32;
+    uint64_t (*stream)(const void *, size_t) = simd_generic.stream;
     for (int i = 0, n = simd_tables(&list); i < n; i++)
-        if (list[i].usable && list[i].k->dot_f32)
-            dot = list[i].k->dot_f32;
-    return dot;
+        if (list[i].usable && list[i].k->stream)
+            stream = list[i].k->stream;
+    return stream;
 }
 
-double k_read_bandwidth(void)
+double k_stream_bandwidth(const void *p, size_t bytes)
 {
-    const size_t bytes = 128u << 20;
-    float *buf = plat_alloc(bytes); /* zeroed: every page is really there */
-    if (!buf)
+    /* whole 256-byte steps from the first 64-aligned byte */
+    const uint8_t *start = (const uint8_t *)(((uintptr_t)p + 63) & ~(uintptr_t)63);
+    size_t skip = (size_t)(start - (const uint8_t *)p);
+    size_t n = bytes > skip ? (bytes - skip) & ~(size_t)255 : 0;
+    if (n < READ_CHUNKS * 256)
         return 0.0;
     static struct read_job job;
-    job.buf = buf;
-    job.per_chunk = bytes / sizeof *buf / 64;
-    job.dot = widest_dot();
-    volatile float sink = 0;
+    job.p = start;
+    job.bytes = n;
+    job.per_chunk = n / READ_CHUNKS & ~(size_t)255;
+    job.stream = widest_stream();
+    volatile uint64_t sink = 0;
     uint64_t best = UINT64_MAX;
     for (int round = 0; round < 3; round++) { /* the best of three: least disturbed */
         uint64_t t0 = plat_time_us();
-        plat_parallel_for(64, read_chunk, &job); /* every core, as decoding uses them */
+        plat_parallel_for(READ_CHUNKS, read_chunk, &job); /* every core, as decoding uses them */
         uint64_t dt = plat_time_us() - t0;
         sink += job.sums[round];
         best = dt < best ? dt : best;
     }
     (void)sink;
+    return best ? (double)n * 1e6 / (double)best : 0.0;
+}
+
+double k_read_bandwidth(void)
+{
+    const size_t bytes = 128u << 20;
+    void *buf = plat_alloc(bytes); /* zeroed: every page is really there */
+    if (!buf)
+        return 0.0;
+    double bw = k_stream_bandwidth(buf, bytes);
     plat_free(buf, bytes);
-    return best ? (double)bytes * 1e6 / (double)best : 0.0;
+    return bw;
 }
 
 void k_quantize_q8g(const float *x, int8_t *xq, float *xs, int n, int gs)

@@ -2,6 +2,7 @@
 #ifndef KERNELS_H
 #define KERNELS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* out = weight * x / sqrt(mean(x^2) + 1e-5); out may alias x. */
@@ -28,9 +29,14 @@ void k_matmul_q8g(float *out, const int8_t *xq, const float *xs, const int8_t *w
 void k_matmul_q8g_batch(float *out, const int8_t *xq, const float *xs, const int8_t *wq,
                         const float *ws, int n, int d, int gs, int nb);
 
-/* Measures the memory read bandwidth in bytes per second with every thread
- * plat_parallel_for uses (a sum over a buffer much larger than the caches);
- * 0 when the buffer can't be had. */
+/* Bytes per second at which every thread plat_parallel_for uses reads the
+ * bytes at p once (the best of three passes, through the widest table's
+ * stream kernel); 0 below 16 KiB. Memory that fits the caches reads at
+ * cache speed. */
+double k_stream_bandwidth(const void *p, size_t bytes);
+/* k_stream_bandwidth of a fresh 128 MiB buffer: a rough figure for the
+ * memory bus (parts of it may stay in a big last-level cache); 0 when the
+ * buffer can't be had. */
 double k_read_bandwidth(void);
 
 #endif

@@ -22,6 +22,7 @@ const struct simd_kernels simd_generic = {
     .softmax = gen_softmax,
     .swiglu = gen_swiglu,
     .swiglu_ggml = gen_swiglu_ggml,
+    .stream = gen_stream,
 };
 
 static struct simd_kernels g_active;
@@ -120,6 +121,7 @@ static void merge_over(struct simd_kernels *out, const struct simd_kernels *k)
     TAKE(softmax);
     TAKE(swiglu);
     TAKE(swiglu_ggml);
+    TAKE(stream);
 #undef TAKE
 }
 

@@ -73,6 +73,10 @@ struct simd_kernels {
      * it, and x / (1 + e^-x) as ggml does (generic rounds each its way) */
     void (*swiglu)(float *hb, const float *up, int n);
     void (*swiglu_ggml)(float *hb, const float *up, int n);
+    /* reads bytes (a multiple of 256) at p (64-aligned) once, in order, and
+     * returns their 64-bit words xor-ed together (so no read can be left
+     * out): the benchmark's roofline, the fastest way this ISA reads memory */
+    uint64_t (*stream)(const void *p, size_t bytes);
 };
 
 /* Where the Q8_0 expansion of an n-value activation row starts (bytes
@@ -130,6 +134,7 @@ void gen_attn_values(const float *att, const float *v, size_t stride, int nk, in
 void gen_softmax(float *x, int n);
 void gen_swiglu(float *hb, const float *up, int n);
 void gen_swiglu_ggml(float *hb, const float *up, int n);
+uint64_t gen_stream(const void *p, size_t bytes);
 
 /* The tables (simd.c and the ISA files). */
 extern const struct simd_kernels simd_generic;

@@ -929,6 +929,22 @@ ROWS_FROM_TILE(avx2_rows_q4_0, q4_0_tile, 4, (size_t)n / 32 * 18)
 ROWS_FROM_TILE(avx2_rows_q4_K, q4_K_tile, 2, (size_t)n / 256 * 144)
 ROWS_FROM_TILE(avx2_rows_q6_K, q6_K_tile, 2, (size_t)n / 256 * 210)
 
+/* simd.h's stream: 256 bytes per step into four chains. */
+static uint64_t avx2_stream(const void *p, size_t bytes)
+{
+    const __m256i *v = p;
+    __m256i a = _mm256_setzero_si256(), b = a, c = a, d = a;
+    for (size_t i = 0; i < bytes / 32; i += 8) {
+        a = _mm256_xor_si256(a, _mm256_xor_si256(_mm256_load_si256(v + i), _mm256_load_si256(v + i + 1)));
+        b = _mm256_xor_si256(b, _mm256_xor_si256(_mm256_load_si256(v + i + 2), _mm256_load_si256(v + i + 3)));
+        c = _mm256_xor_si256(c, _mm256_xor_si256(_mm256_load_si256(v + i + 4), _mm256_load_si256(v + i + 5)));
+        d = _mm256_xor_si256(d, _mm256_xor_si256(_mm256_load_si256(v + i + 6), _mm256_load_si256(v + i + 7)));
+    }
+    const __m256i x = _mm256_xor_si256(_mm256_xor_si256(a, b), _mm256_xor_si256(c, d));
+    const __m128i y = _mm_xor_si128(_mm256_castsi256_si128(x), _mm256_extracti128_si256(x, 1));
+    return (uint64_t)_mm_cvtsi128_si64(y) ^ (uint64_t)_mm_extract_epi64(y, 1);
+}
+
 const struct simd_kernels simd_avx2 = {
     .name = "avx2",
     .dot = {[QT_F32] = avx2_dot_f32_row, [QT_F16] = avx2_dot_f16, [QT_BF16] = avx2_dot_bf16,
@@ -945,4 +961,5 @@ const struct simd_kernels simd_avx2 = {
     .softmax = avx2_softmax,
     .swiglu = avx2_swiglu,
     .swiglu_ggml = avx2_swiglu_ggml,
+    .stream = avx2_stream,
 };

@@ -36,7 +36,7 @@ if [ $rc -ne 0 ]; then
     fail bench_runs "exit $rc: $(tail -n 3 "$tmp/err")"
 else
     pass bench_runs
-    grep -qE '^llm bench: kernels [a-z0-9]+, threads 2, memory read bandwidth [0-9.]+ GB/s \(measured now\), prompt 8 \(best of 3\), decode 16 tokens \(median token time\)$' "$tmp/out" &&
+    grep -qE '^llm bench: kernels [a-z0-9]+, threads 2, prompt 8 \(best of 3\), decode 16 tokens \(median token time\), roofline from the model.s weights read between rounds$' "$tmp/out" &&
         pass bench_header || fail bench_header "$(head -n 1 "$tmp/out")"
     row_ok "$tmp/out" stories260K.bin f32 && pass bench_row ||
         fail bench_row "$(grep -F '| stories260K' "$tmp/out" | head -n 1)"

@@ -393,3 +393,46 @@ TEST(simd_attention_kernels_match_generic)
         }
     }
 }
+
+/* The stream kernels (the benchmark's roofline) read every byte they are
+ * given and nothing past it: the xor equals generic's for lengths of 1 to
+ * 40 steps, and flipping the last byte (or the first) changes it. */
+TEST(simd_stream_reads_every_byte)
+{
+    struct simd_kernels tables[5];
+    int nt = usable_tables(tables, 5);
+    static uint64_t buf[40 * 256 / 8 + 8] __attribute__((aligned(64)));
+    for (size_t i = 0; i < ARRAY_LEN(buf); i++)
+        buf[i] = (uint64_t)rnd() << 32 | rnd();
+    for (size_t steps = 1; steps <= 40; steps++) {
+        const size_t bytes = steps * 256, words = bytes / 8;
+        const uint64_t want = simd_generic.stream(buf, bytes);
+        uint64_t x = 0;
+        for (size_t i = 0; i < words; i++)
+            x ^= buf[i];
+        CHECK_MSG(want == x, "generic stream of %zu bytes", bytes);
+        for (int t = 0; t < nt; t++) {
+            CHECK_MSG(tables[t].stream(buf, bytes) == want, "%s stream of %zu bytes", tables[t].name,
+                      bytes);
+            buf[words - 1] ^= 1; /* the last word counts */
+            CHECK_MSG(tables[t].stream(buf, bytes) == (want ^ 1), "%s last word", tables[t].name);
+            buf[words - 1] ^= 1;
+            buf[words] ^= 1; /* the word after does not */
+            CHECK_MSG(tables[t].stream(buf, bytes) == want, "%s read past the end", tables[t].name);
+            buf[words] ^= 1;
+        }
+    }
+}
+
+/* k_stream_bandwidth: 0 below its smallest size, a rate for any start
+ * alignment above it. */
+TEST(stream_bandwidth_sizes_and_alignment)
+{
+    static uint8_t buf[(1 << 20) + 64] __attribute__((aligned(64)));
+    CHECK(k_stream_bandwidth(buf, 0) == 0.0);
+    CHECK(k_stream_bandwidth(buf, 64 * 256 - 1) == 0.0);
+    CHECK(k_stream_bandwidth(buf + 1, 64 * 256) == 0.0); /* fewer whole steps after aligning */
+    CHECK(k_stream_bandwidth(buf, 64 * 256) > 0.0);
+    CHECK(k_stream_bandwidth(buf + 3, 1 << 20) > 0.0);
+    CHECK(k_stream_bandwidth(buf + 61, (1 << 20) + 3) > 0.0);
+}
