@@ -81,9 +81,7 @@ SI __m512 halves16(const void *p, int stride, int count)
 /* Asks for the next group of weight blocks a few cache lines ahead:
  * hardware prefetchers lose sequential weight streams that two threads read
  * from different rows at once. */
-#ifndef PREFETCH_DIST
 #define PREFETCH_DIST 4096 /* bytes: measured best of 256 ... 16384 (decode, 1 and 2 threads) */
-#endif
 static inline __attribute__((always_inline)) void PREFETCH_AHEAD(const void *p, size_t bytes)
 {
     for (size_t off = 0; off < bytes; off += 64)
