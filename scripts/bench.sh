@@ -6,8 +6,9 @@
 # 1. Random-weight GGUF models (`llm synth --fast`: no downloads) of the
 #    shapes below, cached in build/bench/ and reused by later runs.
 # 2. Host: `llm bench` with 1 and 2 threads: prefill and decode tok/s, MiB of
-#    weights per token, decode against the bandwidth roofline measured in the
-#    same run, per-kernel shares.
+#    weights per token, decode against the roofline (how fast the same binary
+#    reads the model's weights, measured between decode rounds), per-kernel
+#    shares.
 # 3. QEMU (TCG, -smp 1 and -smp 2 with thread=multi): the stories15M models
 #    booted with bench=1 in llm.cfg, to show the multi-core speed-up inside
 #    UEFI (emulated time: compare the two, not with the host).
@@ -126,7 +127,7 @@ for t in ${BENCH_LLAMA_THREADS:-2 1}; do
     [ -f "$out/host-T$t.md" ] || "$llm" bench -T "$t" -p "$prompt" -n "$tokens" "${models[@]}" >"$out/host-T$t.md"
     {
         echo
-        echo "$t thread(s); llama.cpp's KV cache f16, ours f32; roofline tok/s = llm bench's (the memory bandwidth it measured between decode rounds, $t thread(s), / weight bytes);"
+        echo "$t thread(s); llama.cpp's KV cache f16, ours f32; roofline tok/s = llm bench's (the rate $t thread(s) read the model's own weights at between decode rounds, / weight bytes);"
         echo "llama.cpp decodes at most ${BENCH_LLAMA_SECONDS:-60} s (the rate over the tokens it did):"
         echo
         echo "| model | prefill tok/s | llama.cpp | ratio | decode tok/s | llama.cpp | ratio | roofline tok/s |"
