@@ -85,9 +85,9 @@ static double median_d(double *v, int n, double *tmp)
  * figures.
  * The roofline: the rate at which every thread reads the model's own
  * weights (the same pages decoding reads, so the same memory, page sizes
- * and cache effects; a fresh buffer measured up to ~15% faster than these
- * weights on a VM, from where its pages landed and from the part of it a
- * 32 MiB last-level cache kept). A shared machine's bandwidth drifts
+ * and cache effects; a fresh 128 MiB buffer read up to ~15% faster than a
+ * 1 GiB one or these weights here, as a 32 MiB last-level cache kept part
+ * of it between passes). A shared machine's bandwidth drifts
  * within seconds, so the decode runs in DECODE_ROUNDS rounds with the
  * bandwidth measured before and after each; a round's share of its roofline
  * uses the better of its two measurements (the higher roofline), and
