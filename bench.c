@@ -118,7 +118,7 @@ static void bench_run(const struct bench *b, const struct model *m, struct run_s
         uint64_t dt = plat_time_us() - t0;
         best = dt < best ? dt : best;
     }
-    const double bytes = (double)m->cfg.weight_bytes;
+    const double bytes = (double)m->cfg.token_bytes;
     const int rounds = MIN(DECODE_ROUNDS, tokens);
     double share[DECODE_ROUNDS], dtmp[DECODE_ROUNDS];
     double bw_before = k_stream_bandwidth(m->block, m->block_bytes);
@@ -175,7 +175,7 @@ int bench_model(struct bench *b, const char *path)
     bench_run(b, &m, &s, r);
     /* the roofline (and bandwidth) the rounds' median share implies for the
      * decode figure, so the row's three numbers agree */
-    double bytes = (double)m.cfg.weight_bytes;
+    double bytes = (double)m.cfg.token_bytes;
     double roof = r->roof_share > 0 ? r->decode / r->roof_share : 0;
     out(b, "| %s | %s | %.1f | %.1f | %.1f | %.1f | %.0f%% | %.1f |\n", r->name,
                m.cfg.weight_type == TENSOR_Q8_GROUPS ? "int8 groups"

@@ -195,9 +195,9 @@ void catalog_print(const struct catalog *c, int sel)
             if (e->too_big)
                 con_printf(" -- TOO BIG: %llu MiB free\n",
                            (unsigned long long)(c->mem_free >> 20));
-            else if (c->bandwidth > 0 && e->cfg.weight_bytes)
+            else if (c->bandwidth > 0 && e->cfg.token_bytes)
                 con_printf(", at most ~%.0f tokens/s (memory bound at %.1f GB/s)\n",
-                           c->bandwidth / (double)e->cfg.weight_bytes, c->bandwidth / 1e9);
+                           c->bandwidth / (double)e->cfg.token_bytes, c->bandwidth / 1e9);
             else
                 con_printf("\n");
         } else {

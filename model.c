@@ -210,8 +210,11 @@ int model_probe(const void *hdr, size_t hdr_len, uint64_t file_size,
                                     ? (uint64_t)c.seq_len * (uint64_t)model_head_size(&c) * 4
                                     : 0);
     c.n_params = 0;
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < n; i++) {
         c.n_params += t[i].slot == S_SKIP ? 0 : t[i].floats;
+        if (t[i].slot == S_EMB)
+            c.token_bytes = model_bytes_per_token(&c, spec_bytes(&c, &t[i]));
+    }
     model_guess_family(&c, NULL, 0);
     *ret_cfg = c;
     return 0;
@@ -315,6 +318,15 @@ static int block_bytes(const struct model_config *cfg, const struct tensor_spec 
             return ERR_RANGE;
     *ret = total;
     return 0;
+}
+
+uint64_t model_bytes_per_token(const struct model_config *cfg, uint64_t emb_bytes)
+{
+    /* a token looks up one embedding row; the classifier reads all of it
+     * only when it is the same matrix */
+    if (cfg->shared_classifier || cfg->vocab_size <= 0 || emb_bytes > cfg->weight_bytes)
+        return cfg->weight_bytes;
+    return cfg->weight_bytes - (emb_bytes - emb_bytes / (uint64_t)cfg->vocab_size);
 }
 
 int model_weight_bytes(const struct model_config *cfg, uint64_t *ret_bytes)

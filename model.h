@@ -51,7 +51,10 @@ struct model_config {
     int weight_type;  /* ggml type of most weight bytes (or TENSOR_Q8_GROUPS) */
     int group_size;   /* llama2.c version 2: values per int8 scale group */
     uint64_t n_params;
-    uint64_t weight_bytes; /* bytes of weights read for every token */
+    uint64_t weight_bytes; /* bytes of all the weights (what loading them takes) */
+    uint64_t token_bytes;  /* bytes of weights one token reads: all of them, but only
+                              one row of the embedding table when the output matrix
+                              is a separate one (model_bytes_per_token) */
     char family[40];       /* "stories15M", "TinyLlama-1.1B", ... or "" */
 };
 
@@ -115,6 +118,9 @@ int model_probe_file(const char *path, struct model_config *ret_cfg,
 
 /* Bytes model_load_begin allocates for the weights of a llama2.c cfg. */
 int model_weight_bytes(const struct model_config *cfg, uint64_t *ret_bytes);
+/* cfg->token_bytes from cfg->weight_bytes, shared_classifier and vocab_size,
+ * with emb_bytes the token embedding table's share of weight_bytes. */
+uint64_t model_bytes_per_token(const struct model_config *cfg, uint64_t emb_bytes);
 
 /* One region of a file to read into the block. */
 struct load_item {

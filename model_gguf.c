@@ -138,6 +138,7 @@ int model_gguf_config(const struct gguf_file *g, struct model_config *ret_cfg, c
     for (int t = 0; t < GGML_TYPE_ID_LIMIT; t++)
         if (by_type[t] > by_type[c.weight_type])
             c.weight_type = t;
+    c.token_bytes = model_bytes_per_token(&c, emb->n_bytes);
     *ret_cfg = c;
     return 0;
 }

@@ -115,6 +115,18 @@ TEST(model_garbage_files_never_crash)
     unlink(path);
 }
 
+TEST(model_bytes_per_token_drops_unread_embedding_rows)
+{
+    struct model_config c = {.vocab_size = 10, .weight_bytes = 1000, .shared_classifier = 0};
+    CHECK(model_bytes_per_token(&c, 400) == 1000 - 400 + 40);
+    c.shared_classifier = 1;
+    CHECK(model_bytes_per_token(&c, 400) == 1000);
+    c.shared_classifier = 0;
+    CHECK(model_bytes_per_token(&c, 2000) == 1000); /* inconsistent input: all of it */
+    c.vocab_size = 0;
+    CHECK(model_bytes_per_token(&c, 400) == 1000);
+}
+
 TEST(model_v1_bad_header_fields)
 {
     unsigned char hdr[256] = {0x32, 0x34, 0x6b, 0x61, 3, 0, 0, 0};
@@ -213,6 +225,16 @@ TEST(model_formats_give_identical_logits)
         CHECK(memcmp(a, b, sizeof(float) * (size_t)n1) == 0);
         CHECK(memcmp(a, c, sizeof(float) * (size_t)n1) == 0);
     }
+    /* bytes per token: a shared classifier reads the whole embedding table,
+     * a separate one leaves all but the looked-up row of it unread */
+    struct model_config ca, cc;
+    uint64_t size;
+    char err[256];
+    CHECK_INT(model_probe_file(legacy_path, &ca, &size, err, sizeof err), 0);
+    CHECK_INT(model_probe_file(unshared_path, &cc, &size, err, sizeof err), 0);
+    CHECK(ca.token_bytes == ca.weight_bytes);
+    CHECK(cc.weight_bytes == ca.weight_bytes + vocab * dim * 4);
+    CHECK(cc.token_bytes == ca.weight_bytes + dim * 4);
     free(a);
     free(b);
     free(c);
