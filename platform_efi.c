@@ -1120,7 +1120,7 @@ static __attribute__((noinline)) void EFIAPI ap_loop(void *arg)
             cpu_relax();
         }
         seen = seq;
-        pf_job_run(&g_job);
+        pf_job_run(&g_job, id + 1);
         __atomic_sub_fetch(&g_job.pending, 1, __ATOMIC_RELEASE);
     }
 }
@@ -1263,7 +1263,7 @@ void plat_parallel_for(int n, void (*fn)(int i, void *ctx), void *ctx)
     pf_job_start(&g_job, fn, ctx, n, nw);
     for (int w = 0; w < nw; w++)
         __atomic_store_n(&g_slot[w].seq, g_slot[w].seq + 1, __ATOMIC_RELEASE);
-    pf_job_run(&g_job);
+    pf_job_run(&g_job, 0);
     while (__atomic_load_n(&g_job.pending, __ATOMIC_ACQUIRE) != 0)
         cpu_relax();
     __atomic_store_n(&g_in_job, 0, __ATOMIC_RELEASE);

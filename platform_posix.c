@@ -537,7 +537,7 @@ static void *pf_worker_main(void *arg)
             pthread_mutex_unlock(&g_pf_mu);
         }
         seen = seq;
-        pf_job_run(&g_job);
+        pf_job_run(&g_job, (int)(w - g_workers) + 1);
         if (__atomic_sub_fetch(&g_job.pending, 1, __ATOMIC_SEQ_CST) == 0 &&
             __atomic_load_n(&g_caller_waits, __ATOMIC_SEQ_CST)) {
             pthread_mutex_lock(&g_pf_mu);
@@ -615,7 +615,7 @@ void plat_parallel_for(int n, void (*fn)(int i, void *ctx), void *ctx)
         pthread_cond_broadcast(&g_pf_wake);
         pthread_mutex_unlock(&g_pf_mu);
     }
-    pf_job_run(&g_job);
+    pf_job_run(&g_job, 0);
     for (int spin = 0; __atomic_load_n(&g_job.pending, __ATOMIC_ACQUIRE) != 0 && spin < PF_SPIN; spin++)
         cpu_relax();
     if (__atomic_load_n(&g_job.pending, __ATOMIC_ACQUIRE) != 0) {

@@ -61,7 +61,7 @@ static int cover_once(int n, int work, int *ret_off_main)
 
 TEST(threads_parallel_for_covers_each_index_once)
 {
-    static const int sizes[] = {0, 1, 7, 1000};
+    static const int sizes[] = {0, 1, 2, 3, 7, 64, 257, 1000};
     for (size_t t = 0; t < sizeof thread_counts / sizeof thread_counts[0]; t++) {
         plat_set_threads(thread_counts[t]);
         CHECK_INT(plat_num_threads(), thread_counts[t]);
@@ -90,6 +90,35 @@ TEST(threads_parallel_for_uses_the_workers)
     plat_set_threads(1);
     cover_once(64, 0, &off);
     CHECK_INT(off, 0); /* one thread: everything on the caller */
+    plat_set_threads(0);
+}
+
+/* Each thread starts on its own share (the caller on the first indices),
+ * and one that is done helps the others: with the caller's share slow and
+ * the worker's fast, the worker runs some of the caller's indices. */
+struct uneven {
+    pthread_t caller;
+    int helped; /* slow indices run off the caller (atomic) */
+};
+
+static void uneven_fn(int i, void *ctx)
+{
+    struct uneven *u = ctx;
+    if (i >= 32)
+        return; /* the worker's share: nothing to do */
+    if (!pthread_equal(pthread_self(), u->caller))
+        __atomic_fetch_add(&u->helped, 1, __ATOMIC_RELAXED);
+    for (volatile int k = 0; k < 200000; k++)
+        ;
+}
+
+TEST(threads_parallel_for_helps_the_slow_share)
+{
+    plat_set_threads(2);
+    struct uneven u = {pthread_self(), 0};
+    for (int attempt = 0; attempt < 20 && u.helped == 0; attempt++)
+        plat_parallel_for(64, uneven_fn, &u);
+    CHECK_MSG(u.helped > 0, "the worker never took over any of the caller's slow indices");
     plat_set_threads(0);
 }
 
