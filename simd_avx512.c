@@ -892,18 +892,20 @@ static NOVNNI_ATTR void swiglu_ggml(float *hb, const float *up, int n)
     }
 }
 
-/* simd.h's stream: 256 bytes per step into four chains, asking for the
- * lines ahead as the matrix kernels do (the roofline reads the way they do). */
+/* simd.h's stream: the two halves of the region side by side, 128 bytes of
+ * each per step into four chains. Two sequential streams kept more reads in
+ * flight on one core than one stream, with or without software read-ahead
+ * (which made a single stream slower here). */
 static NOVNNI_ATTR uint64_t stream(const void *p, size_t bytes)
 {
-    const __m512i *v = p;
+    const size_t half = bytes / 128 / 2 * 2; /* 64-byte vectors per half, even */
+    const __m512i *v = p, *w = v + half;
     __m512i a = _mm512_setzero_si512(), b = a, c = a, d = a;
-    for (size_t i = 0; i < bytes / 64; i += 4) {
-        PREFETCH_AHEAD(v + i, 256);
+    for (size_t i = 0; i < half; i += 2) {
         a = _mm512_xor_si512(a, _mm512_load_si512(v + i));
         b = _mm512_xor_si512(b, _mm512_load_si512(v + i + 1));
-        c = _mm512_xor_si512(c, _mm512_load_si512(v + i + 2));
-        d = _mm512_xor_si512(d, _mm512_load_si512(v + i + 3));
+        c = _mm512_xor_si512(c, _mm512_load_si512(w + i));
+        d = _mm512_xor_si512(d, _mm512_load_si512(w + i + 1));
     }
     const __m512i x = _mm512_xor_si512(_mm512_xor_si512(a, b), _mm512_xor_si512(c, d));
     const __m256i y = _mm256_xor_si256(_mm512_castsi512_si256(x), _mm512_extracti64x4_epi64(x, 1));
