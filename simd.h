@@ -73,9 +73,10 @@ struct simd_kernels {
      * it, and x / (1 + e^-x) as ggml does (generic rounds each its way) */
     void (*swiglu)(float *hb, const float *up, int n);
     void (*swiglu_ggml)(float *hb, const float *up, int n);
-    /* reads bytes (a multiple of 256) at p (64-aligned) once, in order, and
-     * returns their 64-bit words xor-ed together (so no read can be left
-     * out): the benchmark's roofline, the fastest way this ISA reads memory */
+    /* reads each of the bytes (a multiple of 256) at p (64-aligned) once
+     * and returns their 64-bit words xor-ed together (so no read can be
+     * left out): the benchmark's roofline, the fastest way this ISA reads
+     * memory */
     uint64_t (*stream)(const void *p, size_t bytes);
 };
 

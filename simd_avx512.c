@@ -745,9 +745,6 @@ SI __mmask16 chunk_mask(int i, int n)
     return n - i >= 16 ? (__mmask16)0xffff : lanes(n - i);
 }
 
-/* Attention scores of one head, four keys per pass: each key's products
- * accumulate in their own register and are summed once at the end, with no
- * call per key. */
 /* The four horizontal sums of a0..a3 as one vector, each added in hsum's
  * order (so a score does not depend on its position in a group of four). */
 SI __m128 hsum4(__m512 a0, __m512 a1, __m512 a2, __m512 a3)
@@ -763,6 +760,9 @@ SI __m128 hsum4(__m512 a0, __m512 a1, __m512 a2, __m512 a3)
         _mm512_permutexvar_ps(_mm512_set_epi32(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 12, 8, 4, 0), t));
 }
 
+/* Attention scores of one head, four keys per pass: each key's products
+ * accumulate in their own register and are summed once at the end, with no
+ * call per key. */
 static NOVNNI_ATTR void attn_scores(const float *q, const float *k, size_t stride, int nk, int n,
                                     float *scores)
 {
