@@ -51,28 +51,15 @@ void bench_begin(struct bench *b, int prompt, int tokens)
     begin(b, prompt, tokens, NULL);
 }
 
-static int cmp_u32(const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return x < y ? -1 : x > y;
-}
-
-/* The median of n (>= 1) microsecond times, sorted in place (the mean of
- * the middle two for an even n). */
-static double median_us(uint32_t *t, int n, uint32_t *tmp)
-{
-    lib_sort(t, (size_t)n, sizeof t[0], tmp, cmp_u32);
-    return n % 2 ? t[n / 2] : 0.5 * ((double)t[n / 2 - 1] + t[n / 2]);
-}
-
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
     return x < y ? -1 : x > y;
 }
 
-/* median_us for n (>= 1) doubles. */
-static double median_d(double *v, int n, double *tmp)
+/* The median of n (>= 1) values, sorted in place (the mean of the middle
+ * two for an even n). */
+static double median(double *v, int n, double *tmp)
 {
     lib_sort(v, (size_t)n, sizeof v[0], tmp, cmp_double);
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
@@ -98,7 +85,7 @@ static void bench_run(const struct bench *b, const struct model *m, struct run_s
                       struct bench_result *r)
 {
     static int prompt_ids[MODEL_MAX_CONTEXT];
-    static uint32_t token_us[MODEL_MAX_CONTEXT], round_us[MODEL_MAX_CONTEXT],
+    static double token_us[MODEL_MAX_CONTEXT], round_us[MODEL_MAX_CONTEXT],
         sort_tmp[MODEL_MAX_CONTEXT];
     int prompt = b->prompt, tokens = b->tokens, seq = m->cfg.seq_len;
     if (prompt + tokens > seq) { /* short context: keep the 1:2 split */
@@ -131,7 +118,7 @@ static void bench_run(const struct bench *b, const struct model *m, struct run_s
         for (; i < end; i++, pos++) {
             uint64_t t0 = plat_time_us();
             tok = argmax(transformer_forward(m, s, tok, pos), m->cfg.vocab_size);
-            token_us[i] = (uint32_t)MIN(plat_time_us() - t0, (uint64_t)UINT32_MAX);
+            token_us[i] = (double)(plat_time_us() - t0);
         }
         ticks += prof_now() - c0;
         g_prof_on = 0;
@@ -139,13 +126,13 @@ static void bench_run(const struct bench *b, const struct model *m, struct run_s
         const double bw = bw_after > bw_before ? bw_after : bw_before;
         bw_before = bw_after;
         memcpy(round_us, token_us + first, (size_t)(end - first) * sizeof round_us[0]);
-        const double rate = 1e6 / MAX(median_us(round_us, end - first, sort_tmp), 0.5);
+        const double rate = 1e6 / MAX(median(round_us, end - first, sort_tmp), 0.5);
         share[rd] = bw > 0 && bytes > 0 ? rate / (bw / bytes) : 0;
     }
-    r->roof_share = median_d(share, rounds, dtmp);
-    const double median = median_us(token_us, tokens, sort_tmp);
+    r->roof_share = median(share, rounds, dtmp);
+    const double token_median = median(token_us, tokens, sort_tmp);
     r->prefill = prompt ? prompt * 1e6 / (double)(best + 1) : 0;
-    r->decode = 1e6 / (median > 0 ? median : 0.5);
+    r->decode = 1e6 / (token_median > 0 ? token_median : 0.5);
     double rest = 1.0;
     for (int k = 0; k < PROF_COUNT; k++) {
         r->share[k] = ticks ? (double)g_prof_ticks[k] / (double)ticks : 0;
