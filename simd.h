@@ -85,11 +85,11 @@ struct simd_kernels {
  * bound for every table: per 4 blocks 256 bytes, per 16 blocks 64 more. */
 static inline size_t simd_q8_expansion_at(int n)
 {
-    return ((size_t)(n / 32) * 34 + 63) & ~(size_t)63;
+    return ((size_t)(n / QK8_0) * sizeof(block_q8_0) + 63) & ~(size_t)63;
 }
 static inline size_t simd_q8_expansion_bytes(int n)
 {
-    const size_t nb = (size_t)(n / 32);
+    const size_t nb = (size_t)(n / QK8_0);
     return (nb + 3) / 4 * 256 + (nb + 15) / 16 * 64;
 }
 

@@ -66,13 +66,11 @@ SI __m512 scale2(uint16_t xa, uint16_t xb, uint16_t ya, uint16_t yb)
     return spread2(_mm_mul_ps(f, _mm_movehl_ps(f, f)), 0, 1);
 }
 
-
 SI uint16_t f2h(float f)
 {
     return (uint16_t)_mm_extract_epi16(
         _mm_cvtps_ph(_mm_set_ss(f), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), 0);
 }
-
 
 /* 64 nibbles of two Q4 blocks (16 bytes each at a and b) as bytes 0..15 in
  * value order: [a low | a high | b low | b high]. */
@@ -263,7 +261,6 @@ static NOVNNI_ATTR void act_bf16(const float *x, void *xq, int n)
  * row after another). */
 #define TILE_F 2
 
-
 SI __m512 f32p(const void *p)
 {
     return _mm512_loadu_ps(p);
@@ -404,7 +401,6 @@ SI __m512i q8_0_int(struct wpair w, const int8_t *ya, const int8_t *yb)
 
 static const int8_t zero32[32];
 
-
 /* Lanes [j x8 | j+1 x8] of a 16-lane vector. */
 #define PAIR_IDX(j) _mm512_set_epi32((j) + 1, (j) + 1, (j) + 1, (j) + 1, (j) + 1, (j) + 1, (j) + 1, \
                                      (j) + 1, (j), (j), (j), (j), (j), (j), (j), (j))
@@ -431,10 +427,10 @@ static const int8_t zero32[32];
         int i = 0;                                                                           \
         for (; i + 16 <= nb; i += 16) {                                                      \
             PREFETCH_AHEAD(&x[i + 16], 16 * sizeof *x);                                      \
-            const __m512 fx = halves16(&x[i].d, sizeof *x, 16);                                  \
+            const __m512 fx = halves16(&x[i].d, sizeof *x, 16);                              \
             __m512 sc[8];                                                                    \
             UNROLL_T for (int t = 0; t < T; t++)                                             \
-                sc[t] = _mm512_mul_ps(fx, halves16(&y[t][i].d, sizeof(block_q8_0), 16));          \
+                sc[t] = _mm512_mul_ps(fx, halves16(&y[t][i].d, sizeof(block_q8_0), 16));      \
             _Pragma("GCC unroll 4") for (int k = 0; k < 16; k += 4) {                      \
                 const struct wpair p = PREP(x[i + k].qs, x[i + k + 1].qs);                   \
                 const struct wpair q = PREP(x[i + k + 2].qs, x[i + k + 3].qs);               \

@@ -1,5 +1,5 @@
 /* simd_avx512.h - small AVX-512 helpers shared by simd_avx512.c and
- * simd_avx512vbmi.c (static inline; each file is compiled with its own
+ * simd_avx512_g4.c (static inline; each file is compiled with its own
  * -m flags, so nothing here may be a real function). */
 #ifndef SIMD_AVX512_H
 #define SIMD_AVX512_H

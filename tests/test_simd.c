@@ -396,7 +396,7 @@ TEST(simd_attention_kernels_match_generic)
 
 /* The stream kernels (the benchmark's roofline) read every byte they are
  * given and nothing past it: the xor equals generic's for lengths of 1 to
- * 40 steps, and flipping the last byte (or the first) changes it. */
+ * 40 steps, flipping the last word changes it, the word after does not. */
 TEST(simd_stream_reads_every_byte)
 {
     struct simd_kernels tables[5];
