@@ -59,10 +59,10 @@ static int errno_to_err(int e)
 /* ---- memory ----
  * The C heap (not mmap) so that LeakSanitizer sees every block the core
  * forgets to return; the live counter lets tests assert it directly.
- * Big blocks (model weights, the KV cache) ask for 2 MiB pages, as the
- * firmware's identity map gives the UEFI build large pages: with 4 KiB
- * pages every 4 KiB of weights also costs a page walk, and one core
- * decoded TinyLlama Q4_0 at 72% of the roofline instead of 80%. */
+ * Big blocks (model weights, the KV cache) ask for 2 MiB pages, as UEFI
+ * firmware usually identity-maps memory with large pages: with 4 KiB pages
+ * every 4 KiB of weights also costs a page walk, and one core decoded
+ * TinyLlama Q4_0 at 72% of the roofline instead of 80%. */
 static size_t live_bytes;
 
 #define HUGE_PAGE ((size_t)2 << 20)
