@@ -150,9 +150,9 @@ SI __m512i q8_0_corr(const struct xgroup *g)
     {                                                                                        \
         const uint8_t *x = wrow;                                                             \
         const int nb = n / 32, ng = (nb + 3) / 4;                                            \
-        const struct xgroup *g[4];                                                           \
-        const float *dy[4];                                                                  \
-        __m512 s0[4], s1[4], sc[4];                                                          \
+        const struct xgroup *g[8];                                                           \
+        const float *dy[8];                                                                  \
+        __m512 s0[8], s1[8], sc[8];                                                          \
         UNROLL_T for (int t = 0; t < T; t++)                                                 \
         {                                                                                    \
             g[t] = (const struct xgroup *)((const uint8_t *)xq + (size_t)t * stride +        \
@@ -191,8 +191,10 @@ DOT_GROUP_TILE(q4_0_tile, (int)sizeof(block_q4_0), q4_0_group, q4_0_corr)
 DOT_GROUP_TILE(q8_0_tile, (int)sizeof(block_q8_0), q8_0_group, q8_0_corr)
 DOT_FROM_TILE(dot_q4_0, q4_0_tile)
 DOT_FROM_TILE(dot_q8_0, q8_0_tile)
-ROWS_FROM_TILE(rows_q4_0, q4_0_tile, 4, (size_t)n / QK4_0 * sizeof(block_q4_0))
-ROWS_FROM_TILE(rows_q8_0, q8_0_tile, 4, (size_t)n / QK8_0 * sizeof(block_q8_0))
+/* Prompts: tiles of 8 activation rows share each group's unpacked weights
+ * (4 rows: TinyLlama Q4_0 prefill ~195 tok/s on 2 threads; 8: ~235). */
+ROWS_FROM_TILE(rows_q4_0, q4_0_tile, 8, (size_t)n / QK4_0 * sizeof(block_q4_0))
+ROWS_FROM_TILE(rows_q8_0, q8_0_tile, 8, (size_t)n / QK8_0 * sizeof(block_q8_0))
 
 /* The selectable VNNI table: these over the rest of VNNI's (simd_avx512.c). */
 const struct simd_kernels simd_avx512vnni = {

@@ -1,7 +1,7 @@
 /* simd_tile.h - dot and dot_rows from one "tile" kernel (simd.h), shared
  * by the ISA files (plain C: no intrinsics here).
  *
- * A tile function computes one weight row against T (1..4, a constant at
+ * A tile function computes one weight row against T (1..8, a constant at
  * every call site) activation rows `stride` bytes apart, each row with the
  * single-row arithmetic; the table's dot is the T = 1 tile, so dot_rows
  * returns bit for bit what dot does:
@@ -13,7 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* dot_rows from a tile function: tiles of TT (2 or 4) rows, then the rest.
+/* dot_rows from a tile function: tiles of TT (2, 4 or 8) rows, then the
+ * rest (a tile of 4 if that many are left, then 1..3).
  * Activation rows of big batches overflow L1, and consecutive weight rows
  * (the next call on this thread, usually) read them all again: every other
  * weight row (by its index in the matrix, its address over the row size RB
@@ -32,11 +33,13 @@
                 TILE(w, x + (size_t)b * stride, stride, n, out + (size_t)b * ostride, ostride, TT); \
         const uint8_t *xr = x + (size_t)full * stride;                                       \
         float *outr = out + (size_t)full * ostride;                                          \
-        if (rest == 3)                                                                       \
+        if (rest >= 4)                                                                       \
+            TILE(w, xr, stride, n, outr, ostride, 4), xr += 4 * stride, outr += 4 * ostride; \
+        if (rest % 4 == 3)                                                                   \
             TILE(w, xr, stride, n, outr, ostride, 3);                                        \
-        else if (rest == 2)                                                                  \
+        else if (rest % 4 == 2)                                                              \
             TILE(w, xr, stride, n, outr, ostride, 2);                                        \
-        else if (rest == 1)                                                                  \
+        else if (rest % 4 == 1)                                                              \
             TILE(w, xr, stride, n, outr, ostride, 1);                                        \
         if (back)                                                                            \
             for (int b = full - (TT); b >= 0; b -= (TT))                                     \
