@@ -351,6 +351,51 @@ TEST(simd_dot_rows_bit_identical_to_dot)
     }
 }
 
+/* A prompt batch through qmatmul_prepared on every table: at model widths
+ * the activation rows go in several passes (quant.c), and every product must
+ * still be the table's single-row dot, bit for bit. */
+TEST(simd_prompt_batch_passes_bit_identical_to_dot)
+{
+    enum { NB = 32, D = 21 }; /* a prompt batch; rows over one block of 16 */
+    static const int types[] = {QT_Q4_0, QT_Q8_0, QT_Q4_K, QT_F16};
+    static const int lens[] = {2048, 5632}; /* passes of 8 and of 4 */
+    static float w[5632], x[5632], out[NB * D];
+    static unsigned char wq[D * 5632 * 2], xq[NB * 20480];
+    const struct simd_choice *list;
+    for (int t = 0, nt = simd_tables(&list); t < nt; t++) {
+        if (!list[t].usable)
+            continue;
+        CHECK_INT(simd_select(list[t].k->name), 0);
+        for (size_t ti = 0; ti < ARRAY_LEN(types); ti++) {
+            for (size_t li = 0; li < ARRAY_LEN(lens); li++) {
+                int type = types[ti], n = lens[li];
+                uint64_t rb;
+                size_t stride = (qmatvec_scratch_bytes(type, n) + 63) & ~(size_t)63;
+                CHECK_INT(qtype_row_bytes(type, (uint64_t)n, &rb), 0);
+                CHECK(rb * D <= sizeof wq && stride * NB <= sizeof xq);
+                for (int r = 0; r < D; r++) {
+                    fill(w, n, 1.0f);
+                    CHECK_INT(quantize_row(type, w, wq + r * rb, n), 0);
+                }
+                for (int b = 0; b < NB; b++) {
+                    fill(x, n, b % 5 ? 1.0f : 30.0f);
+                    CHECK_INT(qmatvec_prepare(type, x, n, xq + b * stride), 0);
+                }
+                CHECK_INT(qmatmul_prepared(out, wq, type, xq, stride, n, D, NB), 0);
+                int bad = 0;
+                for (int b = 0; b < NB && !bad; b++)
+                    for (int r = 0; r < D && !bad; r++) {
+                        float want = g_simd->dot[type](wq + r * rb, xq + b * stride, n);
+                        bad = fbits(out[b * D + r]) != fbits(want);
+                        CHECK_MSG(!bad, "%s %s n=%d row %d x %d: %.9g vs dot %.9g", g_simd->name,
+                                  qtype_name(type), n, r, b, out[b * D + r], want);
+                    }
+            }
+        }
+    }
+    simd_select("generic"); /* the other unit tests expect the reference */
+}
+
 /* Attention of one head: scores within the dot bound of each key, the
  * weighted value sum within one FMA-rounding bound per term. */
 TEST(simd_attention_kernels_match_generic)
