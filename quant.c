@@ -1084,9 +1084,10 @@ static int job_rows(const struct qmv_job *j, int i, int max, int *k, int *row)
 
 /* Activation rows per pass of a prompt batch over a block's weight rows:
  * as many as stay in L1 while all those rows use them (the VNNI kernels
- * read about 2/3 of each prepared row). All 32 rows of a batch at n = 2048
- * (200 KB) came from L2 for every weight row: TinyLlama Q4_0 prefill went
- * from ~55 to ~72 multiply-adds per cycle in passes of 8. */
+ * read about 2/3 of each prepared row). In one pass, all 32 rows of a batch
+ * at n = 2048 (200 KB) came from L2 for every weight row: one core's Q4_0
+ * rows of that width went from ~55 to ~72 multiply-adds per cycle in
+ * passes of 8. */
 #define ACT_PASS_BYTES ((size_t)72 << 10)
 
 static int act_rows_per_pass(size_t stride, int nb)

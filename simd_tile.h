@@ -33,7 +33,7 @@
                 TILE(w, x + (size_t)b * stride, stride, n, out + (size_t)b * ostride, ostride, TT); \
         const uint8_t *xr = x + (size_t)full * stride;                                       \
         float *outr = out + (size_t)full * ostride;                                          \
-        if (rest >= 4)                                                                       \
+        if ((TT) > 4 && rest >= 4)                                                           \
             TILE(w, xr, stride, n, outr, ostride, 4), xr += 4 * stride, outr += 4 * ostride; \
         if (rest % 4 == 3)                                                                   \
             TILE(w, xr, stride, n, outr, ostride, 3);                                        \

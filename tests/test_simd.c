@@ -358,7 +358,7 @@ TEST(simd_prompt_batch_passes_bit_identical_to_dot)
 {
     enum { NB = 32, D = 21 }; /* a prompt batch; rows over one block of 16 */
     static const int types[] = {QT_Q4_0, QT_Q8_0, QT_Q4_K, QT_F16};
-    static const int lens[] = {2048, 5632}; /* passes of 8 and of 4 */
+    static const int lens[] = {2048, 5632}; /* several passes each */
     static float w[5632], x[5632], out[NB * D];
     static unsigned char wq[D * 5632 * 2], xq[NB * 20480];
     const struct simd_choice *list;
