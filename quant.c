@@ -1064,6 +1064,7 @@ struct qmv_job {
     const float *x;    /* float activations (qmatvec_float) */
     size_t xq_stride;  /* bytes from one prepared activation row to the next */
     int nb;            /* activation rows */
+    int pass;          /* activation rows per pass over a block (act_rows_per_pass) */
 };
 
 /* Rows per parallel index: claiming, dispatch and the matrix lookup are
@@ -1107,18 +1108,17 @@ static void qmv_block(int bi, void *ctx)
     const int end = MIN((bi + 1) * QMV_BLOCK, j->start[j->n_mats]);
     simd_dot_fn dot = g_simd->dot[j->type];
     simd_dot_rows_fn rows = j->nb > 1 ? g_simd->dot_rows[j->type] : NULL;
-    const int pass = act_rows_per_pass(j->xq_stride, j->nb);
     for (int i = bi * QMV_BLOCK; i < end;) {
         int k, r;
         const int count = job_rows(j, i, end - i, &k, &r);
         const struct qmat *m = &j->mats[k];
         const uint8_t *first = (const uint8_t *)m->w + (size_t)r * j->row_bytes;
         if (rows) {
-            for (int b = 0; b < j->nb; b += pass) {
+            for (int b = 0; b < j->nb; b += j->pass) {
                 const uint8_t *xq = (const uint8_t *)j->xq + (size_t)b * j->xq_stride;
                 const uint8_t *row = first;
                 for (int e = r; e < r + count; e++, row += j->row_bytes)
-                    rows(row, xq, j->xq_stride, j->n, MIN(pass, j->nb - b),
+                    rows(row, xq, j->xq_stride, j->n, MIN(j->pass, j->nb - b),
                          m->out + (size_t)b * (size_t)m->d + e, (size_t)m->d);
             }
         } else {
@@ -1144,7 +1144,8 @@ int qmatmul_prepared_many(const struct qmat *mats, int n_mats, int type, const v
         (nb > 1 && (xq_stride & 3)))
         return ERR_INVAL;
     struct qmv_job job = {.n_mats = n_mats, .row_bytes = row_bytes(t, n), .type = type, .n = n,
-                          .xq = xq, .xq_stride = xq_stride, .nb = nb};
+                          .xq = xq, .xq_stride = xq_stride, .nb = nb,
+                          .pass = act_rows_per_pass(xq_stride, nb)};
     for (int k = 0; k < n_mats; k++) {
         if (mats[k].d < 0 || !mats[k].out || !mats[k].w || misaligned(mats[k].w, type) ||
             job.start[k] > INT_MAX - mats[k].d)

@@ -894,7 +894,7 @@ static NOVNNI_ATTR void swiglu_ggml(float *hb, const float *up, int n)
  * (which made a single stream slower here). */
 static NOVNNI_ATTR uint64_t stream(const void *p, size_t bytes)
 {
-    const size_t half = bytes / 128 / 2 * 2; /* 64-byte vectors per half, even */
+    const size_t half = bytes / 128; /* 64-byte vectors per half: even, as 256 divides bytes */
     const __m512i *v = p, *w = v + half;
     __m512i a = _mm512_setzero_si512(), b = a, c = a, d = a;
     for (size_t i = 0; i < half; i += 2) {
