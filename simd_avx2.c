@@ -187,6 +187,82 @@ static void avx2_axpy(float *y, float a, const float *x, int n)
     }
 }
 
+/* Lanes [i, i + 8) of a head of n floats: all of them, or the tail's. */
+static inline __m256i chunk_mask(int i, int n)
+{
+    return n - i >= 8 ? _mm256_set1_epi32(-1) : tail_mask(n - i);
+}
+
+/* The horizontal sums of a0..a3, each added in hsum_ps's order (halves,
+ * then lanes 0+2 and 1+3, then those two), so a score does not depend on
+ * whether its key was in a group of four. */
+static inline __m128 hsum4_ps(__m256 a0, __m256 a1, __m256 a2, __m256 a3)
+{
+    __m128 r0 = _mm_add_ps(_mm256_castps256_ps128(a0), _mm256_extractf128_ps(a0, 1));
+    __m128 r1 = _mm_add_ps(_mm256_castps256_ps128(a1), _mm256_extractf128_ps(a1, 1));
+    __m128 r2 = _mm_add_ps(_mm256_castps256_ps128(a2), _mm256_extractf128_ps(a2, 1));
+    __m128 r3 = _mm_add_ps(_mm256_castps256_ps128(a3), _mm256_extractf128_ps(a3, 1));
+    _MM_TRANSPOSE4_PS(r0, r1, r2, r3); /* r_j: lane j of each key's sum */
+    return _mm_add_ps(_mm_add_ps(r0, r2), _mm_add_ps(r1, r3));
+}
+
+/* Attention scores of one head, four keys per pass, each key's products in
+ * its own register until one reduction per group. */
+static void avx2_attn_scores(const float *q, const float *k, size_t stride, int nk, int n,
+                             float *scores)
+{
+    int t = 0;
+    for (; t + 4 <= nk; t += 4) {
+        const float *k0 = k + (size_t)t * stride, *k1 = k0 + stride, *k2 = k1 + stride,
+                    *k3 = k2 + stride;
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        for (int i = 0; i < n; i += 8) {
+            const __m256i m = chunk_mask(i, n);
+            const __m256 qv = _mm256_maskload_ps(q + i, m);
+            a0 = _mm256_fmadd_ps(qv, _mm256_maskload_ps(k0 + i, m), a0);
+            a1 = _mm256_fmadd_ps(qv, _mm256_maskload_ps(k1 + i, m), a1);
+            a2 = _mm256_fmadd_ps(qv, _mm256_maskload_ps(k2 + i, m), a2);
+            a3 = _mm256_fmadd_ps(qv, _mm256_maskload_ps(k3 + i, m), a3);
+        }
+        _mm_storeu_ps(scores + t, hsum4_ps(a0, a1, a2, a3));
+    }
+    for (; t < nk; t++) {
+        const float *kt = k + (size_t)t * stride;
+        __m256 a = _mm256_setzero_ps();
+        for (int i = 0; i < n; i += 8) {
+            const __m256i m = chunk_mask(i, n);
+            a = _mm256_fmadd_ps(_mm256_maskload_ps(q + i, m), _mm256_maskload_ps(kt + i, m), a);
+        }
+        scores[t] = hsum_ps(a);
+    }
+}
+
+/* The weighted sum of the values, 32 outputs at a time held in registers
+ * across all keys (one store per output instead of one per key). */
+static void avx2_attn_values(const float *att, const float *v, size_t stride, int nk, int n,
+                             float *out)
+{
+    for (int c = 0; c < n; c += 32) {
+        const __m256i zero = _mm256_setzero_si256();
+        const __m256i m0 = chunk_mask(c, n), m1 = c + 8 < n ? chunk_mask(c + 8, n) : zero,
+                      m2 = c + 16 < n ? chunk_mask(c + 16, n) : zero,
+                      m3 = c + 24 < n ? chunk_mask(c + 24, n) : zero;
+        __m256 o0 = _mm256_setzero_ps(), o1 = o0, o2 = o0, o3 = o0;
+        const float *vt = v + c;
+        for (int t = 0; t < nk; t++, vt += stride) {
+            const __m256 a = _mm256_set1_ps(att[t]);
+            o0 = _mm256_fmadd_ps(a, _mm256_maskload_ps(vt, m0), o0);
+            o1 = _mm256_fmadd_ps(a, _mm256_maskload_ps(vt + 8, m1), o1);
+            o2 = _mm256_fmadd_ps(a, _mm256_maskload_ps(vt + 16, m2), o2);
+            o3 = _mm256_fmadd_ps(a, _mm256_maskload_ps(vt + 24, m3), o3);
+        }
+        _mm256_maskstore_ps(out + c, m0, o0);
+        _mm256_maskstore_ps(out + c + 8, m1, o1);
+        _mm256_maskstore_ps(out + c + 16, m2, o2);
+        _mm256_maskstore_ps(out + c + 24, m3, o3);
+    }
+}
+
 static void avx2_rmsnorm(float *out, const float *x, const float *w, int n)
 {
     __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
@@ -957,6 +1033,8 @@ const struct simd_kernels simd_avx2 = {
     .dot_f32 = avx2_dot_f32,
     .dot_q8g = avx2_dot_q8g,
     .axpy = avx2_axpy,
+    .attn_scores = avx2_attn_scores,
+    .attn_values = avx2_attn_values,
     .rmsnorm = avx2_rmsnorm,
     .softmax = avx2_softmax,
     .swiglu = avx2_swiglu,
