@@ -668,15 +668,6 @@ static inline __m256i nibbles16(const uint8_t *p)
                             _mm256_set1_epi8(0x0f));
 }
 
-/* Q4_0 block (18 bytes) x Q8_0 block (34 bytes): 8 int32 lanes. */
-static inline __m256i q4_0_block(const uint8_t *w, const uint8_t *x)
-{
-    const __m256i xv = ld256(x + 2);
-    const __m256i p = _mm256_sub_epi16(_mm256_maddubs_epi16(nibbles16(w + 2), xv),
-                                       _mm256_maddubs_epi16(_mm256_set1_epi8(8), xv));
-    return _mm256_madd_epi16(p, _mm256_set1_epi16(1));
-}
-
 /* 4 blocks' lane vectors to [b0 b1 b2 b3 | b0 b1 b2 b3] partial sums (each
  * 128-bit lane holds the sums of the matching lanes of the blocks). */
 static inline __m256 sum4_blocks(__m256i p0, __m256i p1, __m256i p2, __m256i p3)
@@ -766,6 +757,7 @@ AI void q8_0_tile(const void *wv, const void *xv, size_t stride, int n, float *o
     const int nb = n / 32;
     int i = 0;
     for (; i + 2 <= nb; i += 2, w += 68) {
+        PREFETCH_AHEAD(w, 68);
         const float d0 = h2f(ld16(w)), d1 = h2f(ld16(w + 34));
         __m256i w0 = _mm256_cvtepi8_epi16(ld128(w + 2)), w1 = _mm256_cvtepi8_epi16(ld128(w + 18));
         UNROLL_T for (int t = 0; t < T; t++)
@@ -797,57 +789,113 @@ AI void q8_0_tile(const void *wv, const void *xv, size_t stride, int n, float *o
         out[(size_t)t * ostride] = hsum_ps(_mm256_add_ps(a0[t], a1[t]));
 }
 
-/* Q4_0: per 4 blocks the nibbles (once per tile), the per-row int sums
- * folded to [b0 b1 b2 b3 | b0 b1 b2 b3] and scaled by the 4 products. */
-AI __m256i q4_0_int(__m256i q, const uint8_t *x)
+/* ---- Q4_0 against an expanded activation row ------------------------------------- */
+
+/* This table's expansion (simd.h) of a Q8_0 activation row: per group of 4
+ * blocks A..D, the values laid out so that one 256-bit register of weight
+ * nibbles [A | B] or [C | D] meets its activations in one vpmaddubsw, the
+ * correction of Q4_0's -8 offset per int32 lane, and the blocks' scales
+ * already spread over their lanes. Zero blocks pad the last group. */
+struct xgroup {
+    int8_t lo[64], hi[64]; /* values 0..15 / 16..31 of A, B, C, D */
+    int32_t c8[16];        /* lane 4b+l: -8 times the sum of the 8 values it covers */
+    float dx[16];          /* lane 4b+l: block b's scale */
+};
+_Static_assert(sizeof(struct xgroup) == 256, "simd_q8_expansion_bytes assumes 256 per group");
+
+/* The int32 lane sums of 4 bytes (values 4l..4l+3) of lo and of hi. */
+AI __m256i lane_sums_i8(__m256i lo, __m256i hi)
 {
-    const __m256i xv = ld256(x + 2);
-    const __m256i p = _mm256_sub_epi16(_mm256_maddubs_epi16(q, xv),
-                                       _mm256_maddubs_epi16(_mm256_set1_epi8(8), xv));
-    return _mm256_madd_epi16(p, _mm256_set1_epi16(1));
+    const __m256i ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1);
+    return _mm256_madd_epi16(_mm256_add_epi16(_mm256_maddubs_epi16(ones8, lo), _mm256_maddubs_epi16(ones8, hi)),
+                             ones16);
 }
 
-AI void q4_0_tile(const void *wv, const void *xv, size_t stride, int n, float *out, size_t ostride,
+static void avx2_expand_q8_0(void *xq, int n)
+{
+    const uint8_t *y = xq;
+    const int nb = n / QK8_0, ng = (nb + 3) / 4;
+    struct xgroup *g = (struct xgroup *)((uint8_t *)xq + simd_q8_expansion_at(n));
+    for (int k = 0; k < ng; k++) {
+        memset(&g[k], 0, sizeof g[k]);
+        for (int b = 0; b < 4 && 4 * k + b < nb; b++) {
+            const uint8_t *blk = y + (size_t)(4 * k + b) * sizeof(block_q8_0);
+            memcpy(g[k].lo + 16 * b, blk + 2, 16);
+            memcpy(g[k].hi + 16 * b, blk + 18, 16);
+            const __m128 d = _mm_set1_ps(h2f(ld16(blk)));
+            _mm_storeu_ps(g[k].dx + 4 * b, d);
+        }
+        for (int h = 0; h < 2; h++) {
+            const __m256i sum = lane_sums_i8(ld256(g[k].lo + 32 * h), ld256(g[k].hi + 32 * h));
+            _mm256_storeu_si256((__m256i *)(g[k].c8 + 8 * h), _mm256_slli_epi32(_mm256_sub_epi32(_mm256_setzero_si256(), sum), 3));
+        }
+    }
+}
+
+/* The quant bytes of Q4_0 blocks b and b + 1 at p (zeros for blocks >= m,
+ * which are not read) as [b | b + 1]. */
+AI __m256i q4_0_pair(const uint8_t *p, int b, int m)
+{
+    const __m128i z = _mm_setzero_si128();
+    const __m128i q0 = b < m ? ld128(p + 18 * b + 2) : z, q1 = b + 1 < m ? ld128(p + 18 * (b + 1) + 2) : z;
+    return _mm256_inserti128_si256(_mm256_castsi128_si256(q0), q1, 1);
+}
+
+/* The scales of Q4_0 blocks 0..3 at p (0 for blocks >= m, not read). */
+AI __m128 q4_0_scales(const uint8_t *p, int m)
+{
+    if (m == 4)
+        return _mm_cvtph_ps(gather4_f16(p, 18));
+    float d[4] = {0};
+    for (int b = 0; b < m; b++)
+        d[b] = h2f(ld16(p + 18 * b));
+    return _mm_loadu_ps(d);
+}
+
+/* Q4_0 rows against expanded activations: per group of 4 blocks the
+ * nibbles and scales are unpacked once per tile; per row, lane l of
+ * [A | B] and [C | D] gets its 8 products plus the offset correction
+ * (exact ints), scaled by weight * activation scale into accumulator 0 / 1. */
+AI void q4_0_tile(const void *wv, const void *xq, size_t stride, int n, float *out, size_t ostride,
                   const int T)
 {
-    const uint8_t *w = wv, *x[4];
-    __m256 a[2][4];
+    const uint8_t *w = wv;
+    const int nb = n / 32, ng = (nb + 3) / 4;
+    const struct xgroup *g[4];
+    __m256 a0[4], a1[4];
     UNROLL_T for (int t = 0; t < T; t++)
     {
-        x[t] = (const uint8_t *)xv + (size_t)t * stride;
-        a[0][t] = a[1][t] = _mm256_setzero_ps();
+        g[t] = (const struct xgroup *)((const uint8_t *)xq + (size_t)t * stride + simd_q8_expansion_at(n));
+        a0[t] = a1[t] = _mm256_setzero_ps();
     }
-    const int nb = n / 32;
-    int i = 0;
-    for (; i + 8 <= nb; i += 8, w += 144) {
-        _Pragma("GCC unroll 2") for (int h = 0; h < 2; h++) {
-            const uint8_t *wh = w + 72 * h;
-            const __m256i q0 = nibbles16(wh + 2), q1 = nibbles16(wh + 20);
-            const __m256i q2 = nibbles16(wh + 38), q3 = nibbles16(wh + 56);
-            const __m128i gw = gather4_f16(wh, 18);
-            UNROLL_T for (int t = 0; t < T; t++)
-            {
-                const uint8_t *xt = x[t] + (size_t)i * 34 + 136 * h;
-                const __m256 f = sum4_blocks(q4_0_int(q0, xt), q4_0_int(q1, xt + 34),
-                                             q4_0_int(q2, xt + 68), q4_0_int(q3, xt + 102));
-                const __m256 s = _mm256_cvtph_ps(_mm_unpacklo_epi64(gw, gather4_f16(xt, 34)));
-                const __m128 sc = _mm_mul_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
-                a[h][t] = _mm256_fmadd_ps(f, bcast128(sc), a[h][t]);
-            }
-        }
-    }
-    for (; i < nb; i++, w += 18) {
-        const __m256i q = nibbles16(w + 2);
-        const float dw = h2f(ld16(w));
+    const __m256i low4 = _mm256_set1_epi8(0x0f), ones16 = _mm256_set1_epi16(1);
+    const __m256i spread_ab = _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1);
+    const __m256i spread_cd = _mm256_setr_epi32(2, 2, 2, 2, 3, 3, 3, 3);
+    for (int k = 0; k < ng; k++, w += 4 * 18) {
+        const int m = nb - 4 * k < 4 ? nb - 4 * k : 4;
+        PREFETCH_AHEAD(w, 4 * 18);
+        const __m256i qab = q4_0_pair(w, 0, m), qcd = q4_0_pair(w, 2, m);
+        const __m256i lab = _mm256_and_si256(qab, low4), hab = _mm256_and_si256(_mm256_srli_epi16(qab, 4), low4);
+        const __m256i lcd = _mm256_and_si256(qcd, low4), hcd = _mm256_and_si256(_mm256_srli_epi16(qcd, 4), low4);
+        const __m256 dw = _mm256_castps128_ps256(q4_0_scales(w, m));
+        const __m256 dab = _mm256_permutevar8x32_ps(dw, spread_ab), dcd = _mm256_permutevar8x32_ps(dw, spread_cd);
         UNROLL_T for (int t = 0; t < T; t++)
         {
-            const uint8_t *xt = x[t] + (size_t)i * 34;
-            a[0][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(q4_0_int(q, xt)),
-                                      _mm256_set1_ps(dw * h2f(ld16(xt))), a[0][t]);
+            const struct xgroup *x = &g[t][k];
+            const __m256i iab = _mm256_add_epi32(
+                _mm256_madd_epi16(_mm256_add_epi16(_mm256_maddubs_epi16(lab, ld256(x->lo)),
+                                                   _mm256_maddubs_epi16(hab, ld256(x->hi))), ones16),
+                ld256(x->c8));
+            const __m256i icd = _mm256_add_epi32(
+                _mm256_madd_epi16(_mm256_add_epi16(_mm256_maddubs_epi16(lcd, ld256(x->lo + 32)),
+                                                   _mm256_maddubs_epi16(hcd, ld256(x->hi + 32))), ones16),
+                ld256(x->c8 + 8));
+            a0[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(iab), _mm256_mul_ps(dab, _mm256_loadu_ps(x->dx)), a0[t]);
+            a1[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(icd), _mm256_mul_ps(dcd, _mm256_loadu_ps(x->dx + 8)), a1[t]);
         }
     }
     UNROLL_T for (int t = 0; t < T; t++)
-        out[(size_t)t * ostride] = hsum_ps(_mm256_add_ps(a[0][t], a[1][t]));
+        out[(size_t)t * ostride] = hsum_ps(_mm256_add_ps(a0[t], a1[t]));
 }
 
 /* Q4_K: scales, mins and the nibbles of 64 values at a time unpacked once
@@ -1030,6 +1078,7 @@ const struct simd_kernels simd_avx2 = {
                  [QT_Q6_K] = avx2_rows_q6_K},
     .act = {[QT_F16] = avx2_act_f16, [QT_BF16] = avx2_act_bf16, [QT_Q8_0] = avx2_act_q8_0,
             [QT_Q8_1] = avx2_act_q8_1, [QT_Q8_K] = avx2_act_q8_K},
+    .expand = {[QT_Q8_0] = avx2_expand_q8_0},
     .dot_f32 = avx2_dot_f32,
     .dot_q8g = avx2_dot_q8g,
     .axpy = avx2_axpy,

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "lib.h"
+#include "simd_tile.h"
 
 #define SI static inline
 #define AI static inline __attribute__((always_inline))
@@ -76,22 +77,6 @@ SI __m256i words16(const uint8_t *p, int stride, int valid)
 SI __m512 halves16(const void *p, int stride, int count)
 {
     return _mm512_cvtph_ps(words16(p, stride, count * stride));
-}
-
-/* How far ahead weight blocks are asked for, in bytes. One core reading
- * Q4_0 from memory with 2 MiB pages (its plain reads: 40-44 GB/s): 2 KiB
- * ahead 34, 4 KiB 37, 8 KiB 41-42, 16 KiB 39-41 GB/s. With 4 KiB pages,
- * 4 KiB was best (32-35 GB/s): a prefetch past a page also waited for a
- * page walk. */
-#define PREFETCH_DIST 8192
-
-/* Asks for the next group of weight blocks PREFETCH_DIST ahead: hardware
- * prefetchers lose sequential weight streams that two threads read from
- * different rows at once. */
-static inline __attribute__((always_inline)) void PREFETCH_AHEAD(const void *p, size_t bytes)
-{
-    for (size_t off = 0; off < bytes; off += 64)
-        _mm_prefetch((const char *)p + PREFETCH_DIST + off, _MM_HINT_T0);
 }
 
 #endif
