@@ -4,8 +4,10 @@
  * quant.c's generic code, for every byte pattern (not only the ones the
  * quantizers produce):
  *  - 4-bit weights are unsigned nibbles 0..15 times int8 activations
- *    (vpmaddubsw cannot saturate: 2*15*128 < 2^15); Q4_0's -8 offset is
- *    taken off as 8 * (sum of the activations) in the same int16 lanes.
+ *    (vpmaddubsw cannot saturate: 2*15*128 < 2^15, nor can the sum of two
+ *    of its results). Q4_1 takes no offset; Q4_0's -8 is taken off as
+ *    8 * (sum of the activations) per int32 lane, precomputed once per
+ *    activation row in this table's expansion of it (avx2_expand_q8_0).
  *  - Q8_0 weights and llama2.c int8 groups are int8 * int8: both sides are
  *    sign-extended to int16 and multiplied with vpmaddwd (the vpsignb trick
  *    would get -128 * -128 wrong).
@@ -855,12 +857,41 @@ AI __m128 q4_0_scales(const uint8_t *p, int m)
 /* Q4_0 rows against expanded activations: per group of 4 blocks the
  * nibbles and scales are unpacked once per tile; per row, lane l of
  * [A | B] and [C | D] gets its 8 products plus the offset correction
- * (exact ints), scaled by weight * activation scale into accumulator 0 / 1. */
+ * (exact ints), scaled by weight * activation scale into accumulator 0 / 1.
+ * Group k has m (1..4) blocks: 4 in the main loop, where m is a constant. */
+#define Q4_0_GROUP_STEP(k, m)                                                                    \
+    do {                                                                                         \
+        const uint8_t *wk = w + (size_t)(k) * 4 * 18;                                            \
+        PREFETCH_AHEAD(wk, 4 * 18);                                                              \
+        const __m256i qab = q4_0_pair(wk, 0, (m)), qcd = q4_0_pair(wk, 2, (m));                  \
+        const __m256i lab = _mm256_and_si256(qab, low4);                                         \
+        const __m256i hab = _mm256_and_si256(_mm256_srli_epi16(qab, 4), low4);                   \
+        const __m256i lcd = _mm256_and_si256(qcd, low4);                                         \
+        const __m256i hcd = _mm256_and_si256(_mm256_srli_epi16(qcd, 4), low4);                   \
+        const __m256 dw = _mm256_castps128_ps256(q4_0_scales(wk, (m)));                          \
+        const __m256 dab = _mm256_permutevar8x32_ps(dw, spread_ab);                              \
+        const __m256 dcd = _mm256_permutevar8x32_ps(dw, spread_cd);                              \
+        UNROLL_T for (int t = 0; t < T; t++)                                                     \
+        {                                                                                        \
+            const struct xgroup *x = &g[t][k];                                                   \
+            const __m256i pab = _mm256_add_epi16(_mm256_maddubs_epi16(lab, ld256(x->lo)),        \
+                                                 _mm256_maddubs_epi16(hab, ld256(x->hi)));       \
+            const __m256i pcd = _mm256_add_epi16(_mm256_maddubs_epi16(lcd, ld256(x->lo + 32)),   \
+                                                 _mm256_maddubs_epi16(hcd, ld256(x->hi + 32)));  \
+            const __m256i iab = _mm256_add_epi32(_mm256_madd_epi16(pab, ones16), ld256(x->c8));  \
+            const __m256i icd = _mm256_add_epi32(_mm256_madd_epi16(pcd, ones16), ld256(x->c8 + 8)); \
+            a0[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(iab),                                     \
+                                    _mm256_mul_ps(dab, _mm256_loadu_ps(x->dx)), a0[t]);          \
+            a1[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(icd),                                     \
+                                    _mm256_mul_ps(dcd, _mm256_loadu_ps(x->dx + 8)), a1[t]);      \
+        }                                                                                        \
+    } while (0)
+
 AI void q4_0_tile(const void *wv, const void *xq, size_t stride, int n, float *out, size_t ostride,
                   const int T)
 {
     const uint8_t *w = wv;
-    const int nb = n / 32, ng = (nb + 3) / 4;
+    const int nb = n / 32, full = nb / 4;
     const struct xgroup *g[4];
     __m256 a0[4], a1[4];
     UNROLL_T for (int t = 0; t < T; t++)
@@ -871,29 +902,10 @@ AI void q4_0_tile(const void *wv, const void *xq, size_t stride, int n, float *o
     const __m256i low4 = _mm256_set1_epi8(0x0f), ones16 = _mm256_set1_epi16(1);
     const __m256i spread_ab = _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1);
     const __m256i spread_cd = _mm256_setr_epi32(2, 2, 2, 2, 3, 3, 3, 3);
-    for (int k = 0; k < ng; k++, w += 4 * 18) {
-        const int m = nb - 4 * k < 4 ? nb - 4 * k : 4;
-        PREFETCH_AHEAD(w, 4 * 18);
-        const __m256i qab = q4_0_pair(w, 0, m), qcd = q4_0_pair(w, 2, m);
-        const __m256i lab = _mm256_and_si256(qab, low4), hab = _mm256_and_si256(_mm256_srli_epi16(qab, 4), low4);
-        const __m256i lcd = _mm256_and_si256(qcd, low4), hcd = _mm256_and_si256(_mm256_srli_epi16(qcd, 4), low4);
-        const __m256 dw = _mm256_castps128_ps256(q4_0_scales(w, m));
-        const __m256 dab = _mm256_permutevar8x32_ps(dw, spread_ab), dcd = _mm256_permutevar8x32_ps(dw, spread_cd);
-        UNROLL_T for (int t = 0; t < T; t++)
-        {
-            const struct xgroup *x = &g[t][k];
-            const __m256i iab = _mm256_add_epi32(
-                _mm256_madd_epi16(_mm256_add_epi16(_mm256_maddubs_epi16(lab, ld256(x->lo)),
-                                                   _mm256_maddubs_epi16(hab, ld256(x->hi))), ones16),
-                ld256(x->c8));
-            const __m256i icd = _mm256_add_epi32(
-                _mm256_madd_epi16(_mm256_add_epi16(_mm256_maddubs_epi16(lcd, ld256(x->lo + 32)),
-                                                   _mm256_maddubs_epi16(hcd, ld256(x->hi + 32))), ones16),
-                ld256(x->c8 + 8));
-            a0[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(iab), _mm256_mul_ps(dab, _mm256_loadu_ps(x->dx)), a0[t]);
-            a1[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(icd), _mm256_mul_ps(dcd, _mm256_loadu_ps(x->dx + 8)), a1[t]);
-        }
-    }
+    for (int k = 0; k < full; k++)
+        Q4_0_GROUP_STEP(k, 4);
+    if (nb % 4)
+        Q4_0_GROUP_STEP(full, nb % 4);
     UNROLL_T for (int t = 0; t < T; t++)
         out[(size_t)t * ostride] = hsum_ps(_mm256_add_ps(a0[t], a1[t]));
 }
