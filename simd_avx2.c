@@ -737,67 +737,15 @@ static inline __m256i bcast16(__m256i v, int j)
 #define UNROLL_T _Pragma("GCC unroll 4")
 
 
-/* Q8_0: both sides sign-extended to int16 (the weights once per tile); one
- * block at a time, alternating between two accumulators per row. */
-AI __m256i q8_0_int(__m256i w0, __m256i w1, const uint8_t *y)
-{
-    const __m256i y0 = _mm256_cvtepi8_epi16(ld128(y));
-    const __m256i y1 = _mm256_cvtepi8_epi16(ld128(y + 16));
-    return _mm256_add_epi32(_mm256_madd_epi16(w0, y0), _mm256_madd_epi16(w1, y1));
-}
-
-AI void q8_0_tile(const void *wv, const void *xv, size_t stride, int n, float *out, size_t ostride,
-                  const int T)
-{
-    const uint8_t *w = wv, *x[4];
-    __m256 a0[4], a1[4];
-    UNROLL_T for (int t = 0; t < T; t++)
-    {
-        x[t] = (const uint8_t *)xv + (size_t)t * stride;
-        a0[t] = a1[t] = _mm256_setzero_ps();
-    }
-    const int nb = n / 32;
-    int i = 0;
-    for (; i + 2 <= nb; i += 2, w += 68) {
-        PREFETCH_AHEAD(w, 68);
-        const float d0 = h2f(ld16(w)), d1 = h2f(ld16(w + 34));
-        __m256i w0 = _mm256_cvtepi8_epi16(ld128(w + 2)), w1 = _mm256_cvtepi8_epi16(ld128(w + 18));
-        UNROLL_T for (int t = 0; t < T; t++)
-        {
-            const uint8_t *xt = x[t] + (size_t)i * 34;
-            a0[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(q8_0_int(w0, w1, xt + 2)),
-                                    _mm256_set1_ps(d0 * h2f(ld16(xt))), a0[t]);
-        }
-        w0 = _mm256_cvtepi8_epi16(ld128(w + 36));
-        w1 = _mm256_cvtepi8_epi16(ld128(w + 52));
-        UNROLL_T for (int t = 0; t < T; t++)
-        {
-            const uint8_t *xt = x[t] + (size_t)i * 34;
-            a1[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(q8_0_int(w0, w1, xt + 36)),
-                                    _mm256_set1_ps(d1 * h2f(ld16(xt + 34))), a1[t]);
-        }
-    }
-    if (i < nb) {
-        const float d0 = h2f(ld16(w));
-        const __m256i w0 = _mm256_cvtepi8_epi16(ld128(w + 2)), w1 = _mm256_cvtepi8_epi16(ld128(w + 18));
-        UNROLL_T for (int t = 0; t < T; t++)
-        {
-            const uint8_t *xt = x[t] + (size_t)i * 34;
-            a0[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(q8_0_int(w0, w1, xt + 2)),
-                                    _mm256_set1_ps(d0 * h2f(ld16(xt))), a0[t]);
-        }
-    }
-    UNROLL_T for (int t = 0; t < T; t++)
-        out[(size_t)t * ostride] = hsum_ps(_mm256_add_ps(a0[t], a1[t]));
-}
-
-/* ---- Q4_0 against an expanded activation row ------------------------------------- */
+/* ---- the expanded activation row (Q4_0, Q8_0) ------------------------------------- */
 
 /* This table's expansion (simd.h) of a Q8_0 activation row: per group of 4
  * blocks A..D, the values laid out so that one 256-bit register of weight
  * nibbles [A | B] or [C | D] meets its activations in one vpmaddubsw, the
  * correction of Q4_0's -8 offset per int32 lane, and the blocks' scales
- * already spread over their lanes. Zero blocks pad the last group. */
+ * already spread over their lanes. Zero blocks pad the last group. After
+ * the groups, every block's scale once more as a float (Q8_0's kernel takes
+ * 8 at a time), zero-padded to a multiple of 8 blocks. */
 struct xgroup {
     int8_t lo[64], hi[64]; /* values 0..15 / 16..31 of A, B, C, D */
     int32_t c8[16];        /* lane 4b+l: -8 times the sum of the 8 values it covers */
@@ -811,6 +759,13 @@ AI __m256i lane_sums_i8(__m256i lo, __m256i hi)
     const __m256i ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1);
     return _mm256_madd_epi16(_mm256_add_epi16(_mm256_maddubs_epi16(ones8, lo), _mm256_maddubs_epi16(ones8, hi)),
                              ones16);
+}
+
+/* Where the expansion's per-block scales start. */
+static inline float *expanded_scales(const void *xq, int n)
+{
+    const int nb = n / QK8_0;
+    return (float *)((uint8_t *)xq + simd_q8_expansion_at(n) + (size_t)(nb + 3) / 4 * sizeof(struct xgroup));
 }
 
 static void avx2_expand_q8_0(void *xq, int n)
@@ -832,6 +787,90 @@ static void avx2_expand_q8_0(void *xq, int n)
             _mm256_storeu_si256((__m256i *)(g[k].c8 + 8 * h), _mm256_slli_epi32(_mm256_sub_epi32(_mm256_setzero_si256(), sum), 3));
         }
     }
+    float *dy = expanded_scales(xq, n);
+    for (int i = 0; i < (nb + 7) / 8 * 8; i++)
+        dy[i] = i < nb ? g[i / 4].dx[4 * (i % 4)] : 0.0f;
+}
+
+/* Q8_0: both sides sign-extended to int16 (the weights once per tile), one
+ * block at a time into accumulator 0 (even blocks) or 1 (odd ones), scaled
+ * by weight scale * activation scale: 8 blocks' products in one multiply
+ * (the activations' from the expansion), then broadcast block by block. */
+AI __m256i q8_0_int(__m256i w0, __m256i w1, const uint8_t *y)
+{
+    const __m256i y0 = _mm256_cvtepi8_epi16(ld128(y));
+    const __m256i y1 = _mm256_cvtepi8_epi16(ld128(y + 16));
+    return _mm256_add_epi32(_mm256_madd_epi16(w0, y0), _mm256_madd_epi16(w1, y1));
+}
+
+/* The scales of the 8 Q8_0 blocks at p. */
+AI __m256 q8_0_scales8(const uint8_t *p)
+{
+    return _mm256_cvtph_ps(_mm_unpacklo_epi64(gather4_f16(p, 34), gather4_f16(p + 4 * 34, 34)));
+}
+
+/* Block j (of the 8 at w) for every row: sc[t] holds the 8 scale products. */
+#define Q8_0_BLOCK_STEP(j)                                                                       \
+    do {                                                                                         \
+        const uint8_t *wb = w + 34 * (j);                                                        \
+        const __m256i w0 = _mm256_cvtepi8_epi16(ld128(wb + 2));                                  \
+        const __m256i w1 = _mm256_cvtepi8_epi16(ld128(wb + 18));                                 \
+        const __m256i lane = _mm256_set1_epi32(j);                                               \
+        UNROLL_T for (int t = 0; t < T; t++)                                                     \
+        {                                                                                        \
+            const __m256 f = _mm256_cvtepi32_ps(q8_0_int(w0, w1, x[t] + (size_t)(i + (j)) * 34 + 2)); \
+            const __m256 d = _mm256_permutevar8x32_ps(sc[t], lane);                             \
+            if ((j) & 1)                                                                         \
+                a1[t] = _mm256_fmadd_ps(f, d, a1[t]);                                            \
+            else                                                                                 \
+                a0[t] = _mm256_fmadd_ps(f, d, a0[t]);                                            \
+        }                                                                                        \
+    } while (0)
+
+AI void q8_0_tile(const void *wv, const void *xv, size_t stride, int n, float *out, size_t ostride,
+                  const int T)
+{
+    const uint8_t *w = wv, *x[4];
+    const float *dy[4];
+    __m256 a0[4], a1[4], sc[4];
+    UNROLL_T for (int t = 0; t < T; t++)
+    {
+        x[t] = (const uint8_t *)xv + (size_t)t * stride;
+        dy[t] = expanded_scales(x[t], n);
+        a0[t] = a1[t] = _mm256_setzero_ps();
+    }
+    const int nb = n / 32;
+    int i = 0;
+    for (; i + 8 <= nb; i += 8, w += 8 * 34) {
+        PREFETCH_AHEAD(w, 8 * 34);
+        const __m256 dw = q8_0_scales8(w);
+        UNROLL_T for (int t = 0; t < T; t++)
+            sc[t] = _mm256_mul_ps(dw, _mm256_loadu_ps(dy[t] + i));
+        Q8_0_BLOCK_STEP(0);
+        Q8_0_BLOCK_STEP(1);
+        Q8_0_BLOCK_STEP(2);
+        Q8_0_BLOCK_STEP(3);
+        Q8_0_BLOCK_STEP(4);
+        Q8_0_BLOCK_STEP(5);
+        Q8_0_BLOCK_STEP(6);
+        Q8_0_BLOCK_STEP(7);
+    }
+    for (int j = 0; i + j < nb; j++) { /* the last 1..7 blocks, scales one by one */
+        const uint8_t *wb = w + 34 * j;
+        const __m256i w0 = _mm256_cvtepi8_epi16(ld128(wb + 2)), w1 = _mm256_cvtepi8_epi16(ld128(wb + 18));
+        const float dw = h2f(ld16(wb));
+        UNROLL_T for (int t = 0; t < T; t++)
+        {
+            const __m256 f = _mm256_cvtepi32_ps(q8_0_int(w0, w1, x[t] + (size_t)(i + j) * 34 + 2));
+            const __m256 d = _mm256_set1_ps(dw * dy[t][i + j]);
+            if (j & 1)
+                a1[t] = _mm256_fmadd_ps(f, d, a1[t]);
+            else
+                a0[t] = _mm256_fmadd_ps(f, d, a0[t]);
+        }
+    }
+    UNROLL_T for (int t = 0; t < T; t++)
+        out[(size_t)t * ostride] = hsum_ps(_mm256_add_ps(a0[t], a1[t]));
 }
 
 /* The quant bytes of Q4_0 blocks b and b + 1 at p (zeros for blocks >= m,
