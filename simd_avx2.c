@@ -966,6 +966,7 @@ AI void q4_K_tile(const void *wv, const void *xv, size_t stride, int n, float *o
     const int nb = n / 256;
     const __m256i low4 = _mm256_set1_epi8(0x0f);
     for (int i = 0; i < nb; i++, w += 144) {
+        PREFETCH_AHEAD(w, 144);
         const float dw = h2f(ld16(w)), dminw = h2f(ld16(w + 2));
         uint32_t s0, s1, s2;
         memcpy(&s0, w + 4, 4);
@@ -1048,6 +1049,7 @@ AI void q6_K_tile(const void *wv, const void *xv, size_t stride, int n, float *o
                          15, 14, 15, 14, 15, 14, 15, 14, 15, 14, 15),
     };
     for (int i = 0; i < nb; i++, w += 210) {
+        PREFETCH_AHEAD(w, 210);
         const float dw = h2f(ld16(w + 208));
         const __m256i sc16 = _mm256_cvtepi8_epi16(ld128(w + 192));
         __m256i s_a[4], s_b[4], off[4];
