@@ -947,8 +947,8 @@ DOT_Q4_K_TILE(q4_K_tile_vnni, madd_add_vnni)
 DOT_Q6_K_TILE(q6_K_tile_vnni, madd_add_vnni)
 DOT_FROM_TILE(dot_q4_K_vnni, q4_K_tile_vnni)
 DOT_FROM_TILE(dot_q6_K_vnni, q6_K_tile_vnni)
-ROWS_FROM_TILE(rows_q4_K_vnni, q4_K_tile_vnni, 4, (size_t)n / QK_K * sizeof(block_q4_K))
-ROWS_FROM_TILE(rows_q6_K_vnni, q6_K_tile_vnni, 4, (size_t)n / QK_K * sizeof(block_q6_K))
+ROWS_FROM_TILE(rows_q4_K_vnni, q4_K_tile_vnni, 8, (size_t)n / QK_K * sizeof(block_q4_K))
+ROWS_FROM_TILE(rows_q6_K_vnni, q6_K_tile_vnni, 8, (size_t)n / QK_K * sizeof(block_q6_K))
 DOT_Q4_1(dot_q4_1_vnni, u8s8_vnni)
 
 /* The VNNI table's entries other than Q4_0 and Q8_0 (simd_avx512_g4.c). */
