@@ -195,6 +195,14 @@ static inline __m256i chunk_mask(int i, int n)
     return n - i >= 8 ? _mm256_set1_epi32(-1) : tail_mask(n - i);
 }
 
+/* The 8 floats at p, or only the lanes of m (the others 0) in a head's
+ * tail: plain loads where the chunk is whole (masked loads cost more on
+ * some CPUs and much more in QEMU's TCG). */
+static inline __m256 load_chunk(const float *p, int i, int n, __m256i m)
+{
+    return n - i >= 8 ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, m);
+}
+
 /* The horizontal sums of a0..a3, each added in hsum_ps's order (halves,
  * then lanes 0+2 and 1+3, then those two), so a score does not depend on
  * whether its key was in a group of four. */
@@ -220,11 +228,11 @@ static void avx2_attn_scores(const float *q, const float *k, size_t stride, int 
         __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
         for (int i = 0; i < n; i += 8) {
             const __m256i m = chunk_mask(i, n);
-            const __m256 qv = _mm256_maskload_ps(q + i, m);
-            a0 = _mm256_fmadd_ps(qv, _mm256_maskload_ps(k0 + i, m), a0);
-            a1 = _mm256_fmadd_ps(qv, _mm256_maskload_ps(k1 + i, m), a1);
-            a2 = _mm256_fmadd_ps(qv, _mm256_maskload_ps(k2 + i, m), a2);
-            a3 = _mm256_fmadd_ps(qv, _mm256_maskload_ps(k3 + i, m), a3);
+            const __m256 qv = load_chunk(q + i, i, n, m);
+            a0 = _mm256_fmadd_ps(qv, load_chunk(k0 + i, i, n, m), a0);
+            a1 = _mm256_fmadd_ps(qv, load_chunk(k1 + i, i, n, m), a1);
+            a2 = _mm256_fmadd_ps(qv, load_chunk(k2 + i, i, n, m), a2);
+            a3 = _mm256_fmadd_ps(qv, load_chunk(k3 + i, i, n, m), a3);
         }
         _mm_storeu_ps(scores + t, hsum4_ps(a0, a1, a2, a3));
     }
@@ -233,18 +241,35 @@ static void avx2_attn_scores(const float *q, const float *k, size_t stride, int 
         __m256 a = _mm256_setzero_ps();
         for (int i = 0; i < n; i += 8) {
             const __m256i m = chunk_mask(i, n);
-            a = _mm256_fmadd_ps(_mm256_maskload_ps(q + i, m), _mm256_maskload_ps(kt + i, m), a);
+            a = _mm256_fmadd_ps(load_chunk(q + i, i, n, m), load_chunk(kt + i, i, n, m), a);
         }
         scores[t] = hsum_ps(a);
     }
 }
 
 /* The weighted sum of the values, 32 outputs at a time held in registers
- * across all keys (one store per output instead of one per key). */
+ * across all keys (one store per output instead of one per key); a head's
+ * last 1..31 outputs take the masked path. */
 static void avx2_attn_values(const float *att, const float *v, size_t stride, int nk, int n,
                              float *out)
 {
-    for (int c = 0; c < n; c += 32) {
+    int c = 0;
+    for (; c + 32 <= n; c += 32) {
+        __m256 o0 = _mm256_setzero_ps(), o1 = o0, o2 = o0, o3 = o0;
+        const float *vt = v + c;
+        for (int t = 0; t < nk; t++, vt += stride) {
+            const __m256 a = _mm256_set1_ps(att[t]);
+            o0 = _mm256_fmadd_ps(a, _mm256_loadu_ps(vt), o0);
+            o1 = _mm256_fmadd_ps(a, _mm256_loadu_ps(vt + 8), o1);
+            o2 = _mm256_fmadd_ps(a, _mm256_loadu_ps(vt + 16), o2);
+            o3 = _mm256_fmadd_ps(a, _mm256_loadu_ps(vt + 24), o3);
+        }
+        _mm256_storeu_ps(out + c, o0);
+        _mm256_storeu_ps(out + c + 8, o1);
+        _mm256_storeu_ps(out + c + 16, o2);
+        _mm256_storeu_ps(out + c + 24, o3);
+    }
+    if (c < n) {
         const __m256i zero = _mm256_setzero_si256();
         const __m256i m0 = chunk_mask(c, n), m1 = c + 8 < n ? chunk_mask(c + 8, n) : zero,
                       m2 = c + 16 < n ? chunk_mask(c + 16, n) : zero,
@@ -757,8 +782,8 @@ _Static_assert(sizeof(struct xgroup) == 256, "simd_q8_expansion_bytes assumes 25
 AI __m256i lane_sums_i8(__m256i lo, __m256i hi)
 {
     const __m256i ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1);
-    return _mm256_madd_epi16(_mm256_add_epi16(_mm256_maddubs_epi16(ones8, lo), _mm256_maddubs_epi16(ones8, hi)),
-                             ones16);
+    const __m256i pairs = _mm256_add_epi16(_mm256_maddubs_epi16(ones8, lo), _mm256_maddubs_epi16(ones8, hi));
+    return _mm256_madd_epi16(pairs, ones16);
 }
 
 /* Where the expansion's per-block scales start. */
@@ -779,12 +804,12 @@ static void avx2_expand_q8_0(void *xq, int n)
             const uint8_t *blk = y + (size_t)(4 * k + b) * sizeof(block_q8_0);
             memcpy(g[k].lo + 16 * b, blk + 2, 16);
             memcpy(g[k].hi + 16 * b, blk + 18, 16);
-            const __m128 d = _mm_set1_ps(h2f(ld16(blk)));
-            _mm_storeu_ps(g[k].dx + 4 * b, d);
+            _mm_storeu_ps(g[k].dx + 4 * b, _mm_set1_ps(h2f(ld16(blk))));
         }
         for (int h = 0; h < 2; h++) {
             const __m256i sum = lane_sums_i8(ld256(g[k].lo + 32 * h), ld256(g[k].hi + 32 * h));
-            _mm256_storeu_si256((__m256i *)(g[k].c8 + 8 * h), _mm256_slli_epi32(_mm256_sub_epi32(_mm256_setzero_si256(), sum), 3));
+            const __m256i c8 = _mm256_slli_epi32(_mm256_sub_epi32(_mm256_setzero_si256(), sum), 3);
+            _mm256_storeu_si256((__m256i *)(g[k].c8 + 8 * h), c8);
         }
     }
     float *dy = expanded_scales(xq, n);
