@@ -1128,8 +1128,8 @@ DOT_FROM_TILE(avx2_dot_q4_K, q4_K_tile)
 DOT_FROM_TILE(avx2_dot_q6_K, q6_K_tile)
 ROWS_FROM_TILE(avx2_rows_q8_0, q8_0_tile, 4, (size_t)n / 32 * 34)
 ROWS_FROM_TILE(avx2_rows_q4_0, q4_0_tile, 4, (size_t)n / 32 * 18)
-ROWS_FROM_TILE(avx2_rows_q4_K, q4_K_tile, 2, (size_t)n / 256 * 144)
-ROWS_FROM_TILE(avx2_rows_q6_K, q6_K_tile, 2, (size_t)n / 256 * 210)
+ROWS_FROM_TILE(avx2_rows_q4_K, q4_K_tile, 4, (size_t)n / 256 * 144)
+ROWS_FROM_TILE(avx2_rows_q6_K, q6_K_tile, 4, (size_t)n / 256 * 210)
 
 /* simd.h's stream: 256 bytes per step into four chains. */
 static uint64_t avx2_stream(const void *p, size_t bytes)

@@ -3,11 +3,12 @@
 # whose FFN rows are wide enough (hidden 4096) that the batch's activation
 # rows go through them in several passes (quant.c): the firmware (AVX2 in
 # TCG) must print exactly what the host prints with the same kernel table.
-# Q8_0 and Q4_0 (whose AVX2 kernels read the expanded activation rows).
+# Q8_0 and Q4_0 (whose AVX2 kernels read the expanded activation rows), and
+# Q4_K (a K-quant: 256-value blocks, Q8_K activations).
 . "$(dirname "$0")/qemu_lib.sh"
 LLM=$QEMU_LIB_ROOT/build/llm
 PROMPT="Once upon a time, there was a little girl named Lily. She loved to play outside in the park with her big red ball."
-for type in q8_0 q4_0; do
+for type in q8_0 q4_0 q4_K; do
     "$LLM" synth "$QT/wide_$type.gguf" --arch llama --type $type --dim 256 --hidden 4096 --layers 2 \
         --heads 4 --kv-heads 2 --vocab-from "$MODELS/stories260K.gguf" >/dev/null 2>&1 ||
         { fail prefill_synth_$type "llm synth failed"; continue; }
