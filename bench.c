@@ -10,14 +10,6 @@
 #include "storage.h"
 #include "transformer.h"
 
-static int argmax(const float *x, int n)
-{
-    int best = 0;
-    for (int i = 1; i < n; i++)
-        best = x[i] > x[best] ? i : best;
-    return best;
-}
-
 /* con_printf, plus the copy of the tables when one is kept. */
 static void out(const struct bench *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void out(const struct bench *b, const char *fmt, ...)
@@ -101,7 +93,7 @@ static void bench_run(const struct bench *b, const struct model *m, struct run_s
     uint64_t best = UINT64_MAX;
     for (int run = 0; prompt > 0 && run < PREFILL_RUNS; run++) {
         uint64_t t0 = plat_time_us();
-        tok = argmax(transformer_prefill(m, s, prompt_ids, prompt, 0), m->cfg.vocab_size);
+        tok = k_argmax(transformer_prefill(m, s, prompt_ids, prompt, 0), m->cfg.vocab_size);
         uint64_t dt = plat_time_us() - t0;
         best = dt < best ? dt : best;
     }
@@ -117,7 +109,7 @@ static void bench_run(const struct bench *b, const struct model *m, struct run_s
         uint64_t c0 = prof_now();
         for (; i < end; i++, pos++) {
             uint64_t t0 = plat_time_us();
-            tok = argmax(transformer_forward(m, s, tok, pos), m->cfg.vocab_size);
+            tok = k_argmax(transformer_forward(m, s, tok, pos), m->cfg.vocab_size);
             token_us[i] = (double)(plat_time_us() - t0);
         }
         ticks += prof_now() - c0;

@@ -11,6 +11,9 @@ void k_rmsnorm(float *out, const float *x, const float *weight, int size);
  * big enough to pay for waking them, else on this one (tiny models run
  * faster serially). Row results never depend on the choice. */
 void k_parallel_rows(int d, int n, void (*fn)(int i, void *ctx), void *ctx);
+/* The index of the largest of x[0..n) (n >= 1): the first one on ties, and
+ * a NaN never wins (x[0] NaN gives 0), as `if (x[i] > x[best]) best = i`. */
+int k_argmax(const float *x, int n);
 /* In-place softmax of size >= 1 values. */
 void k_softmax(float *x, int size);
 /* out (d) = W (d, n) @ x (n); rows are spread over plat_parallel_for. */

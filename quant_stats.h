@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "kernels.h"
 #include "mathf.h"
 
 /* Sums over the values of one or more tensors: sum of squared errors and
@@ -54,20 +55,10 @@ static inline double qerr_rel(const struct qerr *e)
     return __builtin_sqrt(e->err2 / e->ref2);
 }
 
-/* Index of the largest of n values (the first on ties). */
-static inline int logits_argmax(const float *x, int n)
-{
-    int best = 0;
-    for (int i = 1; i < n; i++)
-        if (x[i] > x[best])
-            best = i;
-    return best;
-}
-
 /* log(sum(exp(x[i]))) computed around the maximum so nothing overflows. */
 static inline double logits_logsumexp(const float *x, int n)
 {
-    double mx = x[logits_argmax(x, n)], s = 0.0;
+    double mx = x[k_argmax(x, n)], s = 0.0;
     for (int i = 0; i < n; i++)
         s += m_exp((double)x[i] - mx);
     return mx + m_log(s);

@@ -45,15 +45,6 @@ float sampler_random_f32(uint64_t *state)
     return (float)(sampler_random_u32(state) >> 8) / 16777216.0f;
 }
 
-static int argmax(const float *p, int n)
-{
-    int best = 0;
-    for (int i = 1; i < n; i++)
-        if (p[i] > p[best])
-            best = i;
-    return best;
-}
-
 static int sample_mult(const float *p, int n, float coin)
 {
     float cdf = 0.0f;
@@ -105,7 +96,7 @@ static int sample_topp(struct sampler *s, const float *p, float coin)
 int sampler_sample(struct sampler *s, float *logits)
 {
     if (s->temperature == 0.0f)
-        return argmax(logits, s->vocab_size);
+        return k_argmax(logits, s->vocab_size);
     for (int i = 0; i < s->vocab_size; i++)
         logits[i] /= s->temperature;
     k_softmax(logits, s->vocab_size);

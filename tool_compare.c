@@ -82,9 +82,9 @@ static int compare_prompt(const struct model *a, const struct model *b, struct r
     for (int step = 0; step < n; step++, pos++) {
         const float *la = transformer_forward(a, sa, token, pos);
         const float *lb = transformer_forward(b, sb, token, pos);
-        int next = logits_argmax(la, V);
+        int next = k_argmax(la, V);
         double kl = logits_kl(la, lb, V);
-        ret->agree += next == logits_argmax(lb, V);
+        ret->agree += next == k_argmax(lb, V);
         ret->positions++;
         ret->kl_sum += kl;
         ret->kl_max = kl > ret->kl_max ? kl : ret->kl_max;

@@ -8,17 +8,9 @@
 #include "../errors.h"
 #include "../engine.h"
 #include "../generate.h"
+#include "../kernels.h"
 #include "../gguf_write.h"
 #include "../platform_posix.h"
-
-static int argmax(const float *x, int n)
-{
-    int best = 0;
-    for (int i = 1; i < n; i++)
-        if (x[i] > x[best])
-            best = i;
-    return best;
-}
 
 TEST(chat_stop_string_trims_reply_and_cache)
 {
@@ -78,7 +70,7 @@ TEST(chat_stop_string_trims_reply_and_cache)
     for (int pos = 0; pos < n; pos++)
         logits = transformer_forward(&e.model, &fresh, seq[pos], pos);
     for (int i = 0; i < g2.n_gen; i++) {
-        int next = argmax(logits, e.model.cfg.vocab_size);
+        int next = k_argmax(logits, e.model.cfg.vocab_size);
         CHECK_MSG(next == g2.gen_ids[i], "token %d: fresh %d, cached %d", i, next, g2.gen_ids[i]);
         logits = transformer_forward(&e.model, &fresh, next, n + i);
     }

@@ -55,6 +55,14 @@ TEST(quant_stats_kl)
     CHECK(near(logits_kl(p, q, 2), 1000.0, 1e-6));
     CHECK(near(logits_logsumexp(p, 2), 1000.0, 1e-9));
     /* argmax: the first of equal maxima */
-    CHECK_INT(logits_argmax(x, 5), 3);
-    CHECK_INT(logits_argmax(a, 2), 0);
+    CHECK_INT(k_argmax(x, 5), 3);
+    CHECK_INT(k_argmax(a, 2), 0);
+    /* a NaN never wins (x[0] NaN gives 0); -inf everywhere gives 0 */
+    const float nan = __builtin_nanf(""), inf = __builtin_inff();
+    const float n0[3] = {nan, 5.0f, 7.0f}, n1[4] = {1.0f, nan, 3.0f, nan};
+    const float ninf[3] = {-inf, -inf, -inf}, last[3] = {1.0f, 2.0f, 9.0f};
+    CHECK_INT(k_argmax(n0, 3), 0);
+    CHECK_INT(k_argmax(n1, 4), 2);
+    CHECK_INT(k_argmax(ninf, 3), 0);
+    CHECK_INT(k_argmax(last, 3), 2);
 }

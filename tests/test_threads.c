@@ -157,15 +157,6 @@ TEST(threads_nested_parallel_for_runs_serially)
     plat_set_threads(0);
 }
 
-static int argmax(const float *x, int n)
-{
-    int best = 0;
-    for (int i = 1; i < n; i++)
-        if (x[i] > x[best])
-            best = i;
-    return best;
-}
-
 /* Greedy decoding of stories260K from BOS for STEPS positions with 1 thread
  * records every logits vector; 2 and 3 threads must reproduce them bit for
  * bit (memcmp, not a tolerance). */
@@ -198,7 +189,7 @@ static void check_forward_bit_identical(const char *file)
                           t, pos);
                 break;
             }
-            token = argmax(logits, vocab);
+            token = k_argmax(logits, vocab);
         }
     }
     plat_set_threads(0);
