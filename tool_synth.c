@@ -23,6 +23,7 @@
 #include "errors.h"
 #include "gguf.h"
 #include "gguf_write.h"
+#include "kernels.h"
 #include "lib.h"
 #include "mathf.h"
 #include "model.h"
@@ -568,12 +569,10 @@ struct greedy_stats {
     int margins_cap;
 };
 
+/* k_argmax, and the margin of its logit over the runner-up's. */
 static int argmax(const float *x, int n, float *ret_margin)
 {
-    int best = 0;
-    for (int i = 1; i < n; i++)
-        if (x[i] > x[best])
-            best = i;
+    int best = k_argmax(x, n);
     float second = -3.4e38f;
     for (int i = 0; i < n; i++)
         if (i != best && x[i] > second)

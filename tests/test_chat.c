@@ -8,8 +8,8 @@
 #include "../errors.h"
 #include "../engine.h"
 #include "../generate.h"
-#include "../kernels.h"
 #include "../gguf_write.h"
+#include "../kernels.h"
 #include "../platform_posix.h"
 
 TEST(chat_stop_string_trims_reply_and_cache)
