@@ -8,7 +8,7 @@ BUILD   := build
 MODELS_DIR ?= $(abspath ../shared/models)
 
 # Freestanding core: only platform.h and lib.h below it.
-CORE_SRC := errors.c pfjob.c prof.c lib.c fmt.c mathf.c kernels.c simd.c simd_avx2.c simd_avx512.c simd_avx512_g4.c model.c model_gguf.c gguf.c quant.c engine.c tokenizer.c tokenizer_spm.c tokenizer_bpe.c transformer.c \
+CORE_SRC := errors.c pfjob.c prof.c lib.c fmt.c mathf.c kernels.c simd.c simd_avx2.c simd_avx2vnni.c simd_avx512.c simd_avx512_g4.c model.c model_gguf.c gguf.c quant.c engine.c tokenizer.c tokenizer_spm.c tokenizer_bpe.c transformer.c \
             sampler.c generate.c config.c menu.c demo.c template.c chat.c app.c gguf_write.c bench.c lz4.c json.c export.c storage.c session.c api.c client.c client_remote.c client_download.c sha256.c
 # The network stack (net_*.c) and HTTP (http*.c) are core too; net_snp.c is
 # the UEFI device and builds only there.
@@ -26,6 +26,7 @@ COMMON  := -std=c11 -O2 -ffp-contract=off -fno-math-errno $(WARN) -MMD -MP
 ISA_AVX2   := -mavx2 -mfma -mf16c
 ISA_AVX512 := $(ISA_AVX2) -mavx512f -mavx512dq -mavx512bw -mavx512vl -mavx512vnni
 $(foreach b,efi host san,$(BUILD)/$(b)/simd_avx2.o): ISA_FLAGS := $(ISA_AVX2)
+$(foreach b,efi host san,$(BUILD)/$(b)/simd_avx2vnni.o): ISA_FLAGS := $(ISA_AVX2) -mavxvnni
 $(foreach b,efi host san,$(BUILD)/$(b)/simd_avx512.o): ISA_FLAGS := $(ISA_AVX512)
 $(foreach b,efi host san,$(BUILD)/$(b)/simd_avx512_g4.o): ISA_FLAGS := $(ISA_AVX512)
 

@@ -903,7 +903,7 @@ static void select_kernels(const char *isa)
     if (rc == ERR_UNSUPPORTED)
         diag_printf("warning: isa=%s: this CPU cannot run it; using the best it can\n", isa);
     else if (rc)
-        diag_printf("warning: isa=%s: unknown (auto, generic, avx2, avx512, avx512vnni); "
+        diag_printf("warning: isa=%s: unknown (auto, generic, avx2, avx2vnni, avx512, avx512vnni); "
                     "using the best this CPU runs\n", isa);
     if (rc)
         simd_select("auto");

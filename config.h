@@ -31,7 +31,7 @@
  *   threads     int >= 0  threads for the matrix kernels, the boot
  *               processor included (0 = all cores)
  *   isa         kernel table: auto (the best this CPU runs), generic, avx2,
- *               avx512, avx512vnni (auto)
+ *               avx2vnni, avx512, avx512vnni (auto)
  *   bench       0/1: print the speed table (bench.c) for the models on the
  *               volume before the menu, or then power off with shutdown=1;
  *               prompt steps/2 tokens, decode steps (0)

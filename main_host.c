@@ -32,7 +32,7 @@ static void usage(const char *argv0)
             "  DIR     directory to list models from (the host's boot volume), default .\n"
             "  -i      generate once for PROMPT and exit; without it the REPL starts\n"
             "  -T      threads for the matrix kernels (0 = all cores, the default)\n"
-            "  --isa   kernels: auto (default), generic, avx2, avx512, avx512vnni\n",
+            "  --isa   kernels: auto (default), generic, avx2, avx2vnni, avx512, avx512vnni\n",
             argv0, argv0);
 }
 

@@ -42,7 +42,7 @@ static uint64_t xgetbv0(void)
     return ((uint64_t)hi << 32) | lo;
 }
 
-enum { CPU_AVX2 = 1, CPU_AVX512 = 2, CPU_VNNI = 4 };
+enum { CPU_AVX2 = 1, CPU_AVX512 = 2, CPU_VNNI = 4, CPU_AVX_VNNI = 8 };
 
 /* Features usable now: the CPU has them and XCR0 says their registers are
  * saved (enabled), which the firmware path does in efi_cpu_enable_simd. */
@@ -59,10 +59,15 @@ static int cpu_features(void)
         return 0;
     uint64_t xcr0 = xgetbv0();
     cpuid(7, 0, r);
-    const uint32_t ebx7 = r[1], ecx7 = r[2];
+    const uint32_t max_sub7 = r[0], ebx7 = r[1], ecx7 = r[2];
     int f = 0;
     if ((xcr0 & 6) == 6 && ((ebx7 >> 5) & 1) && fma && f16c)
         f |= CPU_AVX2;
+    if ((f & CPU_AVX2) && max_sub7 >= 1) { /* AVX-VNNI: leaf 7 subleaf 1, EAX bit 4 */
+        cpuid(7, 1, r);
+        if ((r[0] >> 4) & 1)
+            f |= CPU_AVX_VNNI;
+    }
     /* AVX-512F, DQ, BW, VL and the opmask/ZMM state */
     const uint32_t need = (1u << 16) | (1u << 17) | (1u << 30) | (1u << 31);
     if ((f & CPU_AVX2) && (xcr0 & 0xe6) == 0xe6 && (ebx7 & need) == need) {
@@ -77,17 +82,20 @@ static int cpu_features(void)
 
 /* Weak: a program linked without an ISA file (the fuzzers) runs without it. */
 extern const struct simd_kernels simd_avx2 __attribute__((weak));
+extern const struct simd_kernels simd_avx2vnni __attribute__((weak));
 extern const struct simd_kernels simd_avx512 __attribute__((weak));
 extern const struct simd_kernels simd_avx512vnni __attribute__((weak));
 
 int simd_tables(const struct simd_choice **ret)
 {
-    static struct simd_choice list[4];
+    static struct simd_choice list[5];
     int n = 0, f = cpu_features();
     list[n++] = (struct simd_choice){&simd_generic, 1};
     /* worst to best: auto picks the last usable one */
     if (&simd_avx2)
         list[n++] = (struct simd_choice){&simd_avx2, (f & CPU_AVX2) != 0};
+    if (&simd_avx2vnni)
+        list[n++] = (struct simd_choice){&simd_avx2vnni, (f & CPU_AVX_VNNI) != 0};
     if (&simd_avx512)
         list[n++] = (struct simd_choice){&simd_avx512, (f & CPU_AVX512) != 0};
     if (&simd_avx512vnni)

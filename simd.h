@@ -140,6 +140,7 @@ uint64_t gen_stream(const void *p, size_t bytes);
 /* The tables (simd.c and the ISA files). */
 extern const struct simd_kernels simd_generic;
 extern const struct simd_kernels simd_avx2;
+extern const struct simd_kernels simd_avx2vnni;
 extern const struct simd_kernels simd_avx512;
 extern const struct simd_kernels simd_avx512vnni;
 extern const struct simd_kernels simd_avx512vnni_base; /* its base, not selectable */

@@ -25,48 +25,15 @@
  * Float kernels use a vector expf (Cephes-style polynomial, about 1 ULP,
  * exact underflow to subnormals/zero and overflow to infinity). No libm, no
  * mutable static state. */
-#include "simd.h"
-#include "simd_tile.h"
-
-#include <immintrin.h>
+#include "simd_avx2.h"
 
 /* ---- small helpers ---------------------------------------------------------- */
-
-static inline uint16_t ld16(const uint8_t *p)
-{
-    uint16_t v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
 
 static inline float ldf(const uint8_t *p)
 {
     float v;
     memcpy(&v, p, sizeof v);
     return v;
-}
-
-static inline float h2f(uint16_t h)
-{
-    return _cvtsh_ss(h);
-}
-
-static inline __m128i ld128(const void *p)
-{
-    return _mm_loadu_si128((const __m128i *)p);
-}
-
-static inline __m256i ld256(const void *p)
-{
-    return _mm256_loadu_si256((const __m256i *)p);
-}
-
-static inline float hsum_ps(__m256 v)
-{
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
 }
 
 static inline int hsum_epi32(__m256i v)
@@ -664,21 +631,6 @@ static void avx2_act_q8_K(const float *x, void *xq, int n)
 
 /* ---- quantized dot products ---------------------------------------------------- */
 
-static inline __m128i ld32(const uint8_t *p)
-{
-    int v;
-    memcpy(&v, p, sizeof v);
-    return _mm_cvtsi32_si128(v);
-}
-
-/* The fp16 at p, p + st, p + 2 st, p + 3 st, as the low 4 halves. */
-static inline __m128i gather4_f16(const uint8_t *p, int st)
-{
-    const __m128i a = _mm_unpacklo_epi16(ld32(p), ld32(p + st));
-    const __m128i b = _mm_unpacklo_epi16(ld32(p + 2 * st), ld32(p + 3 * st));
-    return _mm_unpacklo_epi32(a, b);
-}
-
 /* Products of 4 fp16 pairs (a[k st_a] * b[k st_b]), k = 0..3, in float. */
 static inline __m128 mul4_f16(const uint8_t *a, int st_a, const uint8_t *b, int st_b)
 {
@@ -758,25 +710,7 @@ static inline __m256i bcast16(__m256i v, int j)
  * its own accumulators and goes through exactly the single-row arithmetic
  * (same lanes, same FMA order, same reduction), and the table's dot is the
  * T = 1 tile, so dot_rows returns bit for bit what dot does. */
-#define AI static inline __attribute__((always_inline))
-#define UNROLL_T _Pragma("GCC unroll 4")
-
-
 /* ---- the expanded activation row (Q4_0, Q8_0) ------------------------------------- */
-
-/* This table's expansion (simd.h) of a Q8_0 activation row: per group of 4
- * blocks A..D, the values laid out so that one 256-bit register of weight
- * nibbles [A | B] or [C | D] meets its activations in one vpmaddubsw, the
- * correction of Q4_0's -8 offset per int32 lane, and the blocks' scales
- * already spread over their lanes. Zero blocks pad the last group. After
- * the groups, every block's scale once more as a float (Q8_0's kernel takes
- * 8 at a time), zero-padded to a multiple of 8 blocks. */
-struct xgroup {
-    int8_t lo[64], hi[64]; /* values 0..15 / 16..31 of A, B, C, D */
-    int32_t c8[16];        /* lane 4b+l: -8 times the sum of the 8 values it covers */
-    float dx[16];          /* lane 4b+l: block b's scale */
-};
-_Static_assert(sizeof(struct xgroup) == 256, "simd_q8_expansion_bytes assumes 256 per group");
 
 /* The int32 lane sums of 4 bytes (values 4l..4l+3) of lo and of hi. */
 AI __m256i lane_sums_i8(__m256i lo, __m256i hi)
@@ -784,13 +718,6 @@ AI __m256i lane_sums_i8(__m256i lo, __m256i hi)
     const __m256i ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1);
     const __m256i pairs = _mm256_add_epi16(_mm256_maddubs_epi16(ones8, lo), _mm256_maddubs_epi16(ones8, hi));
     return _mm256_madd_epi16(pairs, ones16);
-}
-
-/* Where the expansion's per-block scales start. */
-static inline float *expanded_scales(const void *xq, int n)
-{
-    const int nb = n / QK8_0;
-    return (float *)((uint8_t *)xq + simd_q8_expansion_at(n) + (size_t)(nb + 3) / 4 * sizeof(struct xgroup));
 }
 
 static void avx2_expand_q8_0(void *xq, int n)
@@ -898,81 +825,15 @@ AI void q8_0_tile(const void *wv, const void *xv, size_t stride, int n, float *o
         out[(size_t)t * ostride] = hsum_ps(_mm256_add_ps(a0[t], a1[t]));
 }
 
-/* The quant bytes of Q4_0 blocks b and b + 1 at p (zeros for blocks >= m,
- * which are not read) as [b | b + 1]. */
-AI __m256i q4_0_pair(const uint8_t *p, int b, int m)
+/* Q4_0 lanes: two vpmaddubsw (nibbles unsigned, at most 4*15*128 < 2^15
+ * summed per int16), vpmaddwd into int32, plus the offset correction. */
+AI __m256i q4_0_lanes(__m256i wl, __m256i wh, __m256i xl, __m256i xh, __m256i c8)
 {
-    const __m128i z = _mm_setzero_si128();
-    const __m128i q0 = b < m ? ld128(p + 18 * b + 2) : z, q1 = b + 1 < m ? ld128(p + 18 * (b + 1) + 2) : z;
-    return _mm256_inserti128_si256(_mm256_castsi128_si256(q0), q1, 1);
+    const __m256i pairs = _mm256_add_epi16(_mm256_maddubs_epi16(wl, xl), _mm256_maddubs_epi16(wh, xh));
+    return _mm256_add_epi32(_mm256_madd_epi16(pairs, _mm256_set1_epi16(1)), c8);
 }
 
-/* The scales of Q4_0 blocks 0..3 at p (0 for blocks >= m, not read). */
-AI __m128 q4_0_scales(const uint8_t *p, int m)
-{
-    if (m == 4)
-        return _mm_cvtph_ps(gather4_f16(p, 18));
-    float d[4] = {0};
-    for (int b = 0; b < m; b++)
-        d[b] = h2f(ld16(p + 18 * b));
-    return _mm_loadu_ps(d);
-}
-
-/* Q4_0 rows against expanded activations: per group of 4 blocks the
- * nibbles and scales are unpacked once per tile; per row, lane l of
- * [A | B] and [C | D] gets its 8 products plus the offset correction
- * (exact ints), scaled by weight * activation scale into accumulator 0 / 1.
- * Group k has m (1..4) blocks: 4 in the main loop, where m is a constant. */
-#define Q4_0_GROUP_STEP(k, m)                                                                    \
-    do {                                                                                         \
-        const uint8_t *wk = w + (size_t)(k) * 4 * 18;                                            \
-        PREFETCH_AHEAD(wk, 4 * 18);                                                              \
-        const __m256i qab = q4_0_pair(wk, 0, (m)), qcd = q4_0_pair(wk, 2, (m));                  \
-        const __m256i lab = _mm256_and_si256(qab, low4);                                         \
-        const __m256i hab = _mm256_and_si256(_mm256_srli_epi16(qab, 4), low4);                   \
-        const __m256i lcd = _mm256_and_si256(qcd, low4);                                         \
-        const __m256i hcd = _mm256_and_si256(_mm256_srli_epi16(qcd, 4), low4);                   \
-        const __m256 dw = _mm256_castps128_ps256(q4_0_scales(wk, (m)));                          \
-        const __m256 dab = _mm256_permutevar8x32_ps(dw, spread_ab);                              \
-        const __m256 dcd = _mm256_permutevar8x32_ps(dw, spread_cd);                              \
-        UNROLL_T for (int t = 0; t < T; t++)                                                     \
-        {                                                                                        \
-            const struct xgroup *x = &g[t][k];                                                   \
-            const __m256i pab = _mm256_add_epi16(_mm256_maddubs_epi16(lab, ld256(x->lo)),        \
-                                                 _mm256_maddubs_epi16(hab, ld256(x->hi)));       \
-            const __m256i pcd = _mm256_add_epi16(_mm256_maddubs_epi16(lcd, ld256(x->lo + 32)),   \
-                                                 _mm256_maddubs_epi16(hcd, ld256(x->hi + 32)));  \
-            const __m256i iab = _mm256_add_epi32(_mm256_madd_epi16(pab, ones16), ld256(x->c8));  \
-            const __m256i icd = _mm256_add_epi32(_mm256_madd_epi16(pcd, ones16), ld256(x->c8 + 8)); \
-            a0[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(iab),                                     \
-                                    _mm256_mul_ps(dab, _mm256_loadu_ps(x->dx)), a0[t]);          \
-            a1[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(icd),                                     \
-                                    _mm256_mul_ps(dcd, _mm256_loadu_ps(x->dx + 8)), a1[t]);      \
-        }                                                                                        \
-    } while (0)
-
-AI void q4_0_tile(const void *wv, const void *xq, size_t stride, int n, float *out, size_t ostride,
-                  const int T)
-{
-    const uint8_t *w = wv;
-    const int nb = n / 32, full = nb / 4;
-    const struct xgroup *g[4];
-    __m256 a0[4], a1[4];
-    UNROLL_T for (int t = 0; t < T; t++)
-    {
-        g[t] = (const struct xgroup *)((const uint8_t *)xq + (size_t)t * stride + simd_q8_expansion_at(n));
-        a0[t] = a1[t] = _mm256_setzero_ps();
-    }
-    const __m256i low4 = _mm256_set1_epi8(0x0f), ones16 = _mm256_set1_epi16(1);
-    const __m256i spread_ab = _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1);
-    const __m256i spread_cd = _mm256_setr_epi32(2, 2, 2, 2, 3, 3, 3, 3);
-    for (int k = 0; k < full; k++)
-        Q4_0_GROUP_STEP(k, 4);
-    if (nb % 4)
-        Q4_0_GROUP_STEP(full, nb % 4);
-    UNROLL_T for (int t = 0; t < T; t++)
-        out[(size_t)t * ostride] = hsum_ps(_mm256_add_ps(a0[t], a1[t]));
-}
+GROUP_TILE(q4_0_tile, 18, q4_0_group, q4_0_lanes)
 
 /* Q4_K: scales, mins and the nibbles of 64 values at a time unpacked once
  * per tile; per row the min term and the scaled int sums. */

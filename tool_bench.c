@@ -17,7 +17,7 @@ static int usage(void)
     fprintf(stderr, "usage: llm bench [-T threads] [-p prompt] [-n tokens] [--isa NAME] MODEL...\n"
                     "  -p  prompt tokens for the prefill timing (default 128)\n"
                     "  -n  tokens to decode (default 256)\n"
-                    "  --isa  kernels: auto (default), generic, avx2, avx512, avx512vnni\n");
+                    "  --isa  kernels: auto (default), generic, avx2, avx2vnni, avx512, avx512vnni\n");
     return 2;
 }
 

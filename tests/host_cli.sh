@@ -145,7 +145,7 @@ fi
 # an unknown name warns and falls back to the best table.
 awk '/^=== prompt="Once upon a time"/ { on = 1; next } /^===/ { on = 0 } on { print }' \
     "$REF/stories260K_greedy_stdout.txt" >"$tmp/want_isa"
-for isa in generic avx2 avx512 avx512vnni; do
+for isa in generic avx2 avx2vnni avx512 avx512vnni; do
     "$LLM" "$M/stories260K.bin" -z "$M/tok512.bin" -t 0 -n 200 --isa $isa -i "Once upon a time" \
         >"$tmp/got_isa" 2>"$tmp/err_isa"
     if grep -q "isa=$isa: this CPU cannot run it" "$tmp/err_isa"; then

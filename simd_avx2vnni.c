@@ -1,0 +1,50 @@
+/* simd_avx2vnni.c - the "avx2vnni" table: the AVX2 table with Q4_0 and Q8_0
+ * from AVX-VNNI's 256-bit vpdpbusd (CPUs with AVX-VNNI and no AVX-512, such
+ * as Intel's client cores since Alder Lake). Built with AVX2, FMA, F16C and
+ * AVX-VNNI only; everything else, and the expanded activation row both
+ * kernels read, come from simd_avx2.c (the table's base).
+ *
+ * One vpdpbusd multiplies unsigned weight bytes by signed activation bytes
+ * and adds each 4 products into an int32 lane, exactly:
+ *  - Q4_0: nibbles 0..15; the -8 offset is the expansion's c8 term, so the
+ *    lanes hold the same integers as AVX2's vpmaddubsw path and both tables
+ *    give the same bits.
+ *  - Q8_0: w ^ 0x80 = w + 128 unsigned; sum w y = sum (w + 128) y - 128 sum y,
+ *    and -128 sum y = 16 * c8 for every lane (c8 is -8 times the same sum). */
+#include "simd_avx2.h"
+
+AI __m256i q4_0_lanes_vnni(__m256i wl, __m256i wh, __m256i xl, __m256i xh, __m256i c8)
+{
+    return _mm256_dpbusd_avx_epi32(_mm256_dpbusd_avx_epi32(c8, wl, xl), wh, xh);
+}
+
+AI __m256i q8_0_lanes_vnni(__m256i wl, __m256i wh, __m256i xl, __m256i xh, __m256i c8)
+{
+    return _mm256_dpbusd_avx_epi32(_mm256_dpbusd_avx_epi32(_mm256_slli_epi32(c8, 4), wl, xl), wh, xh);
+}
+
+/* Q8_0 (34-byte blocks): values 0..15 and 16..31 of each block, offset to
+ * unsigned. */
+AI struct wgroup q8_0_group(const uint8_t *p, int m)
+{
+    const __m256i bias = _mm256_set1_epi8((char)0x80);
+    const struct wgroup q = {_mm256_xor_si256(block_pair(p, 34, 2, 0, m), bias),
+                             _mm256_xor_si256(block_pair(p, 34, 18, 0, m), bias),
+                             _mm256_xor_si256(block_pair(p, 34, 2, 2, m), bias),
+                             _mm256_xor_si256(block_pair(p, 34, 18, 2, m), bias)};
+    return q;
+}
+
+GROUP_TILE(q4_0_tile, 18, q4_0_group, q4_0_lanes_vnni)
+GROUP_TILE(q8_0_tile, 34, q8_0_group, q8_0_lanes_vnni)
+DOT_FROM_TILE(dot_q4_0, q4_0_tile)
+DOT_FROM_TILE(dot_q8_0, q8_0_tile)
+ROWS_FROM_TILE(rows_q4_0, q4_0_tile, 4, (size_t)n / 32 * 18)
+ROWS_FROM_TILE(rows_q8_0, q8_0_tile, 4, (size_t)n / 32 * 34)
+
+const struct simd_kernels simd_avx2vnni = {
+    .name = "avx2vnni",
+    .base = &simd_avx2,
+    .dot = {[QT_Q4_0] = dot_q4_0, [QT_Q8_0] = dot_q8_0},
+    .dot_rows = {[QT_Q4_0] = rows_q4_0, [QT_Q8_0] = rows_q8_0},
+};
