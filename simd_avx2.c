@@ -712,6 +712,9 @@ static inline __m256i bcast16(__m256i v, int j)
  * T = 1 tile, so dot_rows returns bit for bit what dot does. */
 /* ---- the expanded activation row (Q4_0, Q8_0) ------------------------------------- */
 
+/* Its layout (struct xgroup) and the group tile that reads it are in
+ * simd_avx2.h, shared with the avx2vnni table, whose base this table is. */
+
 /* The int32 lane sums of 4 bytes (values 4l..4l+3) of lo and of hi. */
 AI __m256i lane_sums_i8(__m256i lo, __m256i hi)
 {
