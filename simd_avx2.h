@@ -8,8 +8,8 @@
 
 #include <immintrin.h>
 #include <stdint.h>
-#include <string.h>
 
+#include "lib.h"
 #include "simd.h"
 #include "simd_tile.h"
 
