@@ -162,12 +162,12 @@ static inline __m256i chunk_mask(int i, int n)
     return n - i >= 8 ? _mm256_set1_epi32(-1) : tail_mask(n - i);
 }
 
-/* The 8 floats at p, or only the lanes of m (the others 0) in a head's
- * tail: plain loads where the chunk is whole (masked loads cost more on
- * some CPUs and much more in QEMU's TCG). */
-static inline __m256 load_chunk(const float *p, int i, int n, __m256i m)
+/* The 8 floats at p, or in a head's tail only the rem (< 8) left (the
+ * other lanes 0): plain loads where the chunk is whole (masked loads cost
+ * more on some CPUs and much more in QEMU's TCG). */
+static inline __m256 load_chunk(const float *p, int rem)
 {
-    return n - i >= 8 ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, m);
+    return rem >= 8 ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, tail_mask(rem));
 }
 
 /* The horizontal sums of a0..a3, each added in hsum_ps's order (halves,
@@ -194,22 +194,19 @@ static void avx2_attn_scores(const float *q, const float *k, size_t stride, int 
                     *k3 = k2 + stride;
         __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
         for (int i = 0; i < n; i += 8) {
-            const __m256i m = chunk_mask(i, n);
-            const __m256 qv = load_chunk(q + i, i, n, m);
-            a0 = _mm256_fmadd_ps(qv, load_chunk(k0 + i, i, n, m), a0);
-            a1 = _mm256_fmadd_ps(qv, load_chunk(k1 + i, i, n, m), a1);
-            a2 = _mm256_fmadd_ps(qv, load_chunk(k2 + i, i, n, m), a2);
-            a3 = _mm256_fmadd_ps(qv, load_chunk(k3 + i, i, n, m), a3);
+            const __m256 qv = load_chunk(q + i, n - i);
+            a0 = _mm256_fmadd_ps(qv, load_chunk(k0 + i, n - i), a0);
+            a1 = _mm256_fmadd_ps(qv, load_chunk(k1 + i, n - i), a1);
+            a2 = _mm256_fmadd_ps(qv, load_chunk(k2 + i, n - i), a2);
+            a3 = _mm256_fmadd_ps(qv, load_chunk(k3 + i, n - i), a3);
         }
         _mm_storeu_ps(scores + t, hsum4_ps(a0, a1, a2, a3));
     }
     for (; t < nk; t++) {
         const float *kt = k + (size_t)t * stride;
         __m256 a = _mm256_setzero_ps();
-        for (int i = 0; i < n; i += 8) {
-            const __m256i m = chunk_mask(i, n);
-            a = _mm256_fmadd_ps(load_chunk(q + i, i, n, m), load_chunk(kt + i, i, n, m), a);
-        }
+        for (int i = 0; i < n; i += 8)
+            a = _mm256_fmadd_ps(load_chunk(q + i, n - i), load_chunk(kt + i, n - i), a);
         scores[t] = hsum_ps(a);
     }
 }
@@ -715,12 +712,12 @@ static inline __m256i bcast16(__m256i v, int j)
 /* Its layout (struct xgroup) and the group tile that reads it are in
  * simd_avx2.h, shared with the avx2vnni table, whose base this table is. */
 
-/* The int32 lane sums of 4 bytes (values 4l..4l+3) of lo and of hi. */
-AI __m256i lane_sums_i8(__m256i lo, __m256i hi)
+/* Q4_0 lanes: two vpmaddubsw (nibbles unsigned, at most 4*15*128 < 2^15
+ * summed per int16), vpmaddwd into int32, plus the offset correction. */
+AI __m256i q4_0_lanes(__m256i wl, __m256i wh, __m256i xl, __m256i xh, __m256i c8)
 {
-    const __m256i ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1);
-    const __m256i pairs = _mm256_add_epi16(_mm256_maddubs_epi16(ones8, lo), _mm256_maddubs_epi16(ones8, hi));
-    return _mm256_madd_epi16(pairs, ones16);
+    const __m256i pairs = _mm256_add_epi16(_mm256_maddubs_epi16(wl, xl), _mm256_maddubs_epi16(wh, xh));
+    return _mm256_add_epi32(_mm256_madd_epi16(pairs, _mm256_set1_epi16(1)), c8);
 }
 
 static void avx2_expand_q8_0(void *xq, int n)
@@ -737,8 +734,10 @@ static void avx2_expand_q8_0(void *xq, int n)
             _mm_storeu_ps(g[k].dx + 4 * b, _mm_set1_ps(h2f(ld16(blk))));
         }
         for (int h = 0; h < 2; h++) {
-            const __m256i sum = lane_sums_i8(ld256(g[k].lo + 32 * h), ld256(g[k].hi + 32 * h));
-            const __m256i c8 = _mm256_slli_epi32(_mm256_sub_epi32(_mm256_setzero_si256(), sum), 3);
+            /* the lanes' sums of their 8 values: Q4_0's lanes with all weights 1 */
+            const __m256i ones = _mm256_set1_epi8(1), zero = _mm256_setzero_si256();
+            const __m256i sum = q4_0_lanes(ones, ones, ld256(g[k].lo + 32 * h), ld256(g[k].hi + 32 * h), zero);
+            const __m256i c8 = _mm256_slli_epi32(_mm256_sub_epi32(zero, sum), 3);
             _mm256_storeu_si256((__m256i *)(g[k].c8 + 8 * h), c8);
         }
     }
@@ -828,14 +827,7 @@ AI void q8_0_tile(const void *wv, const void *xv, size_t stride, int n, float *o
         out[(size_t)t * ostride] = hsum_ps(_mm256_add_ps(a0[t], a1[t]));
 }
 
-/* Q4_0 lanes: two vpmaddubsw (nibbles unsigned, at most 4*15*128 < 2^15
- * summed per int16), vpmaddwd into int32, plus the offset correction. */
-AI __m256i q4_0_lanes(__m256i wl, __m256i wh, __m256i xl, __m256i xh, __m256i c8)
-{
-    const __m256i pairs = _mm256_add_epi16(_mm256_maddubs_epi16(wl, xl), _mm256_maddubs_epi16(wh, xh));
-    return _mm256_add_epi32(_mm256_madd_epi16(pairs, _mm256_set1_epi16(1)), c8);
-}
-
+/* Q4_0 rows: the group tile of simd_avx2.h over the expansion. */
 GROUP_TILE(q4_0_tile, 18, q4_0_group, q4_0_lanes)
 
 /* Q4_K: scales, mins and the nibbles of 64 values at a time unpacked once
