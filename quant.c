@@ -1108,12 +1108,16 @@ static void qmv_block(int bi, void *ctx)
     const int end = MIN((bi + 1) * QMV_BLOCK, j->start[j->n_mats]);
     simd_dot_fn dot = g_simd->dot[j->type];
     simd_dot_rows_fn rows = j->nb > 1 ? g_simd->dot_rows[j->type] : NULL;
+    simd_dot_block_fn block = j->nb > 1 ? g_simd->dot_block[j->type] : NULL;
     for (int i = bi * QMV_BLOCK; i < end;) {
         int k, r;
         const int count = job_rows(j, i, end - i, &k, &r);
         const struct qmat *m = &j->mats[k];
         const uint8_t *first = (const uint8_t *)m->w + (size_t)r * j->row_bytes;
-        if (rows) {
+        if (block) {
+            block(first, j->row_bytes, count, j->xq, j->xq_stride, j->n, j->nb, m->out + r,
+                  (size_t)m->d);
+        } else if (rows) {
             for (int b = 0; b < j->nb; b += j->pass) {
                 const uint8_t *xq = (const uint8_t *)j->xq + (size_t)b * j->xq_stride;
                 const uint8_t *row = first;

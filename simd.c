@@ -113,6 +113,7 @@ static void merge_over(struct simd_kernels *out, const struct simd_kernels *k)
         if (k->dot[i]) { /* a rows kernel must match its own table's dot: never mix */
             out->dot[i] = k->dot[i];
             out->dot_rows[i] = k->dot_rows[i];
+            out->dot_block[i] = k->dot_block[i];
         }
         if (k->act[i])
             out->act[i] = k->act[i];

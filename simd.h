@@ -29,6 +29,8 @@ typedef float (*simd_dot_fn)(const void *wrow, const void *xq, int n);
 typedef void (*simd_act_fn)(const float *x, void *xq, int n);
 typedef void (*simd_dot_rows_fn)(const void *wrow, const void *xq, size_t xq_stride, int n,
                                  int nb, float *out, size_t out_stride);
+typedef void (*simd_dot_block_fn)(const void *w, size_t row_bytes, int nrows, const void *xq,
+                                  size_t xq_stride, int n, int nb, float *out, size_t out_stride);
 
 struct simd_kernels {
     const char *name; /* "generic", "avx2", "avx512", "avx512vnni" */
@@ -43,6 +45,13 @@ struct simd_kernels {
      * prefill load and unpack each weight block once for several tokens.
      * NULL (generic): a loop over dot[type]. */
     simd_dot_rows_fn dot_rows[QT_ID_LIMIT];
+    /* dot_block[type] (optional): dot_rows for nrows consecutive weight
+     * rows (row_bytes apart) at once, out[b * out_stride + r] for row r,
+     * the same bits; all nb activation rows in one call. Lets a table run
+     * the rows over chunks of n that stay in L1 for all of them, where
+     * dot_rows needs whole activation rows in L1 (wide models: few per
+     * pass). NULL: qmv_block's passes over dot_rows. */
+    simd_dot_block_fn dot_block[QT_ID_LIMIT];
     /* expand[vdt] (optional; only QT_Q8_0 has one): called by
      * qmatvec_prepare right after act[vdt] on the same row, it writes this
      * table's own layout of those activations at xq + simd_q8_expansion_at(n)

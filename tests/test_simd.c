@@ -304,30 +304,39 @@ TEST(simd_select_names)
     simd_select("generic"); /* the other unit tests expect the reference */
 }
 
-/* dot_rows must return exactly what the same table's dot returns per row. */
+/* dot_rows and dot_block must return exactly what the same table's dot
+ * returns per row. */
 TEST(simd_dot_rows_bit_identical_to_dot)
 {
     struct simd_kernels tables[5];
     int nt = usable_tables(tables, 5);
-    enum { NB = 15 }; /* every count up to two tiles of 8 less one: each tail */
+    enum { NB = 15, ROWS = 11 }; /* every count up to two tiles of 8 less one: each tail */
     static float w[MAX_N], x[MAX_N];
-    static unsigned char wq[MAX_N * 4 + 64], xq[NB * (MAX_N * 4 + 64)];
-    static const int lens[] = {96, 256, 288, 768, 2048, 5632 - 5632 % 256};
+    static unsigned char wq[ROWS * (MAX_N * 4 + 64)], xq[NB * (MAX_N * 4 + 64)];
+    /* the last two: 168 blocks (two chunks of dot_block, the last with a
+     * short step) and 131 (a last chunk of 3 blocks) */
+    static const int lens[] = {96, 256, 288, 768, 2048, 5632 - 5632 % 256, 4096 + 96};
     for (int t = 0; t < nt; t++) {
-        int covered = 0;
+        int covered = 0, blocks = 0;
         for (size_t ti = 0; ti < ARRAY_LEN(weight_types); ti++) {
             int type = weight_types[ti];
             if (!tables[t].dot_rows[type])
                 continue;
             covered++;
+            blocks += tables[t].dot_block[type] != NULL;
             for (size_t li = 0; li < ARRAY_LEN(lens); li++) {
                 int n = lens[li], at = act_of(type);
                 if (n % qtype_get(type)->block_elems != 0)
                     continue;
                 uint64_t xb = at == QT_F32 ? (uint64_t)n * 4 : qmatvec_scratch_bytes(type, n);
                 size_t stride = (size_t)((xb + 63) & ~(uint64_t)63);
-                fill(w, n, 1.0f);
-                CHECK_INT(quantize_row(type, w, wq, n), 0);
+                uint64_t rb64 = 0;
+                CHECK_INT(qtype_row_bytes(type, (uint64_t)n, &rb64), 0);
+                size_t rb = (size_t)rb64;
+                for (int r = 0; r < ROWS; r++) {
+                    fill(w, n, 1.0f);
+                    CHECK_INT(quantize_row(type, w, wq + (size_t)r * rb, n), 0);
+                }
                 for (int b = 0; b < NB; b++) {
                     fill(x, n, b % 3 ? 1.0f : 40.0f);
                     if (at == QT_F32)
@@ -336,18 +345,28 @@ TEST(simd_dot_rows_bit_identical_to_dot)
                         prepare_act(&tables[t], at, x, xq + b * stride, n);
                 }
                 for (int nb = 1; nb <= NB; nb++) {
-                    float got[NB * 3];
+                    float got[NB * 3], blk[NB * ROWS];
                     tables[t].dot_rows[type](wq, xq, stride, n, nb, got, 3);
+                    if (tables[t].dot_block[type])
+                        tables[t].dot_block[type](wq, rb, ROWS, xq, stride, n, nb, blk, ROWS);
                     for (int b = 0; b < nb; b++) {
                         float want = tables[t].dot[type](wq, xq + b * stride, n);
                         CHECK_MSG(fbits(got[b * 3]) == fbits(want),
                                   "%s dot_rows %s n=%d nb=%d row %d: %.9g vs dot %.9g",
                                   tables[t].name, qtype_name(type), n, nb, b, got[b * 3], want);
+                        for (int r = 0; tables[t].dot_block[type] && r < ROWS; r++) {
+                            want = tables[t].dot[type](wq + (size_t)r * rb, xq + b * stride, n);
+                            CHECK_MSG(fbits(blk[b * ROWS + r]) == fbits(want),
+                                      "%s dot_block %s n=%d nb=%d weight row %d row %d: %.9g vs "
+                                      "dot %.9g", tables[t].name, qtype_name(type), n, nb, r, b,
+                                      blk[b * ROWS + r], want);
+                        }
                     }
                 }
             }
         }
-        printf("  %s: dot_rows for %d weight types\n", tables[t].name, covered);
+        printf("  %s: dot_rows for %d weight types, dot_block for %d\n", tables[t].name, covered,
+               blocks);
     }
 }
 
