@@ -133,19 +133,33 @@ uint64_t gen_stream(const void *p, size_t bytes)
     return a ^ b ^ c ^ d;
 }
 
-static void matmul_row(int i, void *ctx)
+/* Weight rows per parallel index (as quant.c's QMV_BLOCK): one claim per
+ * block, and a prompt's rows go to the table's dot_block together. */
+#define MATMUL_BLOCK 16
+
+static void matmul_block(int bi, void *ctx)
 {
     const struct matmul_job *j = ctx;
-    const float *row = j->w + (size_t)i * (size_t)j->n;
-    for (int b = 0; b < j->nb; b++)
-        j->out[(size_t)b * (size_t)j->d + (size_t)i] =
-            g_simd->dot_f32(row, j->x + (size_t)b * (size_t)j->n, j->n);
+    const int first = bi * MATMUL_BLOCK;
+    const int rows = MIN(MATMUL_BLOCK, j->d - first);
+    const size_t n = (size_t)j->n;
+    simd_dot_block_fn block = j->nb > 1 ? g_simd->dot_block[QT_F32] : NULL;
+    if (block) {
+        block(j->w + (size_t)first * n, n * sizeof(float), rows, j->x, n * sizeof(float), j->n,
+              j->nb, j->out + first, (size_t)j->d);
+        return;
+    }
+    for (int i = first; i < first + rows; i++)
+        for (int b = 0; b < j->nb; b++)
+            j->out[(size_t)b * (size_t)j->d + (size_t)i] =
+                g_simd->dot_f32(j->w + (size_t)i * n, j->x + (size_t)b * n, j->n);
 }
 
 void k_matmul_batch(float *out, const float *x, const float *w, int n, int d, int nb)
 {
     struct matmul_job job = {out, x, w, n, d, nb};
-    k_parallel_rows(d, n * nb, matmul_row, &job);
+    k_parallel_rows((d + MATMUL_BLOCK - 1) / MATMUL_BLOCK, n * nb * MATMUL_BLOCK, matmul_block,
+                    &job);
 }
 
 void k_matmul(float *out, const float *x, const float *w, int n, int d)

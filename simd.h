@@ -50,7 +50,9 @@ struct simd_kernels {
      * the same bits; all nb activation rows in one call. Lets a table run
      * the rows over chunks of n that stay in L1 for all of them, where
      * dot_rows needs whole activation rows in L1 (wide models: few per
-     * pass). NULL: qmv_block's passes over dot_rows. */
+     * pass). NULL: qmv_block's passes over dot_rows. dot_block[QT_F32]
+     * (activations: the floats, n * 4 bytes apart) is also dot_f32's
+     * arithmetic: k_matmul_batch's prompts use it. */
     simd_dot_block_fn dot_block[QT_ID_LIMIT];
     /* expand[vdt] (optional; only QT_Q8_0 has one): called by
      * qmatvec_prepare right after act[vdt] on the same row, it writes this

@@ -222,64 +222,18 @@ ROWS_FROM_TILE(rows_q8_0, q8_0_tile, 8, (size_t)n / QK8_0 * sizeof(block_q8_0))
 
 /* ---- prompt blocks (dot_block) ------------------------------------------------------- */
 
-/* Blocks per chunk of a row. A tile's 8 expanded activation rows of a
- * chunk (34 KiB at 64 blocks) are read by every weight row of a sub-block
- * while they are in L1 (dot_rows needs 8 whole rows there: at 4096 values,
- * 70 KiB, so 7B shapes ran tiles of 4). Measured, Llama-2-7B-shape Q4_0
- * prefill on 2 threads: dot_rows 37 tok/s; chunks of 32 blocks 40-41, 48
- * 42, 64 43-44, 128 (4 rows per sub-block) 33. A multiple of 16 (the
- * range's step). */
+/* Blocks per chunk (simd_tile.h's BLOCK_FROM_RANGE). A tile's 8 expanded
+ * activation rows of a chunk (34 KiB at 64 blocks) stay in L1 for the
+ * weight rows (dot_rows needs 8 whole rows there: at 4096 values 70 KiB,
+ * so 7B shapes ran tiles of 4). Measured, Llama-2-7B-shape Q4_0 prefill on
+ * 2 threads: dot_rows 37 tok/s; chunks of 32 blocks 40-41, 48 42, 64
+ * 43-44, 128 (4 weight rows per turn) 33; 4 or 16 weight rows per turn
+ * (64 blocks) 41 and 39. A multiple of 16 (the range's step). */
 #define CHUNK_BLOCKS 64
 _Static_assert(CHUNK_BLOCKS % 16 == 0, "a chunk ends where a range step does");
-/* Weight rows that take turns on a chunk: their accumulators (2 per
- * activation row of the tile, 8 KiB for 8 rows) wait in memory between
- * chunks (4 rows measured 41, 16 39 tok/s, against 8's 43-44). */
-#define SUB_ROWS 8
 
-/* nrows weight rows (rb bytes apart) against the T activation rows at xq,
- * chunk by chunk. */
-#define DOT_BLOCK_TILE(NAME, RANGE)                                                          \
-    AI void NAME(const uint8_t *w, size_t rb, int nrows, const void *xq, size_t stride, int n, \
-                 float *out, size_t ostride, const int T)                                    \
-    {                                                                                        \
-        __m512 acc[SUB_ROWS][16];                                                            \
-        for (int r0 = 0; r0 < nrows; r0 += SUB_ROWS) {                                       \
-            const int nr = MIN(SUB_ROWS, nrows - r0);                                        \
-            for (int i0 = 0; i0 < n / 32; i0 += CHUNK_BLOCKS) {                              \
-                const int i1 = MIN(n / 32, i0 + CHUNK_BLOCKS);                               \
-                for (int r = 0; r < nr; r++)                                                 \
-                    RANGE(w + (size_t)(r0 + r) * rb, xq, stride, n, i0, i1, acc[r],          \
-                          out + r0 + r, ostride, T);                                         \
-            }                                                                                \
-        }                                                                                    \
-    }
-
-/* The table's dot_block from a block tile: tiles of 8 activation rows,
- * then 4, then 1..3 (simd_tile.h's order, so each product is dot's). */
-#define DOT_BLOCK(NAME, BLOCK_TILE)                                                          \
-    static void NAME(const void *w, size_t rb, int nrows, const void *xq, size_t stride,     \
-                     int n, int nb, float *out, size_t ostride)                              \
-    {                                                                                        \
-        int b = 0;                                                                           \
-        const uint8_t *x = xq;                                                               \
-        for (; b + 8 <= nb; b += 8, x += 8 * stride, out += 8 * ostride)                     \
-            BLOCK_TILE(w, rb, nrows, x, stride, n, out, ostride, 8);                         \
-        if (nb - b >= 4) {                                                                   \
-            BLOCK_TILE(w, rb, nrows, x, stride, n, out, ostride, 4);                         \
-            b += 4, x += 4 * stride, out += 4 * ostride;                                     \
-        }                                                                                    \
-        if (nb - b == 3)                                                                     \
-            BLOCK_TILE(w, rb, nrows, x, stride, n, out, ostride, 3);                         \
-        else if (nb - b == 2)                                                                \
-            BLOCK_TILE(w, rb, nrows, x, stride, n, out, ostride, 2);                         \
-        else if (nb - b == 1)                                                                \
-            BLOCK_TILE(w, rb, nrows, x, stride, n, out, ostride, 1);                         \
-    }
-
-DOT_BLOCK_TILE(q4_0_block_tile, q4_0_range)
-DOT_BLOCK_TILE(q8_0_block_tile, q8_0_range)
-DOT_BLOCK(dot_block_q4_0, q4_0_block_tile)
-DOT_BLOCK(dot_block_q8_0, q8_0_block_tile)
+BLOCK_FROM_RANGE(dot_block_q4_0, q4_0_range, __m512, 2, n / 32, CHUNK_BLOCKS, 8)
+BLOCK_FROM_RANGE(dot_block_q8_0, q8_0_range, __m512, 2, n / 32, CHUNK_BLOCKS, 8)
 
 /* The selectable VNNI table: these over the rest of VNNI's (simd_avx512.c). */
 const struct simd_kernels simd_avx512vnni = {

@@ -71,4 +71,56 @@ static inline __attribute__((always_inline)) void PREFETCH_AHEAD(const void *p, 
         return r;                                                                            \
     }
 
+/* dot_block (simd.h) from a range tile, which computes units [i0, i1) of
+ * one weight row (units: blocks or values) against T activation rows:
+ *   void RANGE(const void *w, const void *xq, size_t stride, int n, int i0,
+ *              int i1, VEC *acc, float *out, size_t ostride, const int T);
+ * acc holds ACCS vectors per activation row: zeroed when i0 is 0, else
+ * continued; written back unless i1 is the row's end (UNITS, an expression
+ * of n), where the sums go to out[t * ostride] instead. i0 and i1 are
+ * multiples of CHUNK, which the range must be able to stop at with the
+ * very steps an unsplit row takes, so every product is bit for bit dot's.
+ *
+ * Activation rows go in tiles of TT (8 or 4; then 4, then 1..3); each
+ * tile's rows are read CHUNK units at a time by BLOCK_SUB_ROWS weight rows
+ * in turn, so that chunk stays in L1 however wide the rows are, and the
+ * weight rows' accumulators wait in memory between chunks. */
+#define BLOCK_SUB_ROWS 8
+
+#define BLOCK_FROM_RANGE(NAME, RANGE, VEC, ACCS, UNITS, CHUNK, TT)                           \
+    static inline __attribute__((always_inline)) void NAME##_tile(                           \
+        const uint8_t *w, size_t rb, int nrows, const void *xq, size_t stride, int n,        \
+        float *out, size_t ostride, const int T)                                             \
+    {                                                                                        \
+        VEC acc[BLOCK_SUB_ROWS][(TT) * (ACCS)];                                              \
+        const int units = (UNITS);                                                           \
+        for (int r0 = 0; r0 < nrows; r0 += BLOCK_SUB_ROWS) {                                 \
+            const int nr = nrows - r0 < BLOCK_SUB_ROWS ? nrows - r0 : BLOCK_SUB_ROWS;        \
+            for (int i0 = 0; i0 < units; i0 += (CHUNK)) {                                    \
+                const int i1 = units - i0 < (CHUNK) ? units : i0 + (CHUNK);                  \
+                for (int r = 0; r < nr; r++)                                                 \
+                    RANGE(w + (size_t)(r0 + r) * rb, xq, stride, n, i0, i1, acc[r],          \
+                          out + r0 + r, ostride, T);                                         \
+            }                                                                                \
+        }                                                                                    \
+    }                                                                                        \
+    static void NAME(const void *w, size_t rb, int nrows, const void *xq, size_t stride,     \
+                     int n, int nb, float *out, size_t ostride)                              \
+    {                                                                                        \
+        int b = 0;                                                                           \
+        const uint8_t *x = xq;                                                               \
+        for (; b + (TT) <= nb; b += (TT), x += (TT) * stride, out += (TT) * ostride)         \
+            NAME##_tile(w, rb, nrows, x, stride, n, out, ostride, TT);                       \
+        if ((TT) > 4 && nb - b >= 4) {                                                       \
+            NAME##_tile(w, rb, nrows, x, stride, n, out, ostride, 4);                        \
+            b += 4, x += 4 * stride, out += 4 * ostride;                                     \
+        }                                                                                    \
+        if (nb - b == 3)                                                                     \
+            NAME##_tile(w, rb, nrows, x, stride, n, out, ostride, 3);                        \
+        else if (nb - b == 2)                                                                \
+            NAME##_tile(w, rb, nrows, x, stride, n, out, ostride, 2);                        \
+        else if (nb - b == 1)                                                                \
+            NAME##_tile(w, rb, nrows, x, stride, n, out, ostride, 1);                        \
+    }
+
 #endif
