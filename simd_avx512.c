@@ -256,11 +256,6 @@ static NOVNNI_ATTR void act_bf16(const float *x, void *xq, int n)
  * apart. Each row has its own accumulators and goes through exactly the
  * single-row arithmetic, so the T results are bit for bit what T = 1 (the
  * table's dot) returns; the weights are loaded and unpacked once per tile. */
-/* Float rows: dot_rows in tiles of 2 (F32 has none: with its 4-byte
- * values, several whole activation rows streamed from L2 at once measured
- * slower than one row after another); prompts take dot_block instead. */
-#define TILE_F 2
-
 SI __m512 f32p(const void *p)
 {
     return _mm512_loadu_ps(p);
@@ -355,20 +350,12 @@ SI __m512 b16m(__mmask16 k, const void *p)
                 hsum(_mm512_add_ps(_mm512_add_ps(s0[t], s1[t]), _mm512_add_ps(s2[t], s3[t]))); \
     }
 
-/* A whole row: the tile of simd_tile.h. */
-#define FLOAT_TILE(NAME, RANGE)                                                              \
-    AI void NAME(const void *w, const void *xq, size_t stride, int n, float *out,             \
-                 size_t ostride, const int T)                                                \
-    {                                                                                        \
-        RANGE(w, xq, stride, n, 0, n, NULL, out, ostride, T);                                \
-    }
-
 DOT_FLOAT_RANGE(f32_range, 4, f32p, f32m)
 DOT_FLOAT_RANGE(f16_range, 2, h16, h16m)
 DOT_FLOAT_RANGE(bf16_range, 2, b16p, b16m)
-FLOAT_TILE(f32_tile, f32_range)
-FLOAT_TILE(f16_tile, f16_range)
-FLOAT_TILE(bf16_tile, bf16_range)
+TILE_FROM_RANGE(f32_tile, f32_range, n)
+TILE_FROM_RANGE(f16_tile, f16_range, n)
+TILE_FROM_RANGE(bf16_tile, bf16_range, n)
 
 /* Prompts of float weights: tiles of 4 activation rows (16 accumulators),
  * CHUNK_F values of them in L1 at a time (simd_tile.h). 2 threads, prefill
@@ -378,9 +365,9 @@ FLOAT_TILE(bf16_tile, bf16_range)
  * 2048. */
 #define CHUNK_F 2048
 _Static_assert(CHUNK_F % 64 == 0, "a chunk ends where a range step does");
-BLOCK_FROM_RANGE(block_f32, f32_range, __m512, 4, n, CHUNK_F, 4)
-BLOCK_FROM_RANGE(block_f16, f16_range, __m512, 4, n, CHUNK_F, 4)
-BLOCK_FROM_RANGE(block_bf16, bf16_range, __m512, 4, n, CHUNK_F, 4)
+BLOCK_FROM_RANGE(dot_block_f32, f32_range, __m512, 4, n, CHUNK_F, 4)
+BLOCK_FROM_RANGE(dot_block_f16, f16_range, __m512, 4, n, CHUNK_F, 4)
+BLOCK_FROM_RANGE(dot_block_bf16, bf16_range, __m512, 4, n, CHUNK_F, 4)
 
 static NOVNNI_ATTR float dot_f32(const float *a, const float *b, int n)
 {
@@ -392,8 +379,6 @@ static NOVNNI_ATTR float dot_f32(const float *a, const float *b, int n)
 DOT_FROM_TILE(dot_f32_row, f32_tile)
 DOT_FROM_TILE(dot_f16, f16_tile)
 DOT_FROM_TILE(dot_bf16, bf16_tile)
-ROWS_FROM_TILE(rows_f16, f16_tile, TILE_F, (size_t)n * 2)
-ROWS_FROM_TILE(rows_bf16, bf16_tile, TILE_F, (size_t)n * 2)
 
 /* ---- 32-value block types ------------------------------------------------------------ */
 
@@ -582,9 +567,9 @@ SI __m512i madd_add(__m512i acc, __m512i p, __m512i s)
 /* Q4_K: per block the weight side (nibbles of the 4 64-value chunks, their
  * sub-block scales spread as int16, the mins) once per tile; per row the
  * mins term sum_j m[j/2] * bsums[j] and the scaled sums. */
-#define DOT_Q4_K_TILE(NAME, MADD)                                                            \
-    AI void NAME(const void *wrow, const void *xq, size_t stride, int n, float *out,          \
-                 size_t ostride, const int T)                                                \
+#define DOT_Q4_K_RANGE(NAME, MADD)                                                           \
+    AI void NAME(const void *wrow, const void *xq, size_t stride, int n, int i0, int i1,     \
+                 __m512 *state, float *out, size_t ostride, const int T)                     \
     {                                                                                        \
         const block_q4_K *x = wrow;                                                          \
         const block_q8_K *y[8];                                                              \
@@ -593,14 +578,14 @@ SI __m512i madd_add(__m512i acc, __m512i p, __m512i s)
         UNROLL_T for (int t = 0; t < T; t++)                                                 \
         {                                                                                    \
             y[t] = (const block_q8_K *)((const uint8_t *)xq + (size_t)t * stride);           \
-            acc[t] = _mm512_setzero_ps();                                                    \
-            accm[t] = _mm256_setzero_ps();                                                   \
+            acc[t] = i0 ? state[2 * t] : _mm512_setzero_ps();                                \
+            accm[t] = i0 ? _mm512_castps512_ps256(state[2 * t + 1]) : _mm256_setzero_ps();   \
         }                                                                                    \
         const int nb = n / QK_K;                                                             \
         const __m512i m0f = _mm512_set1_epi8(0x0f);                                          \
         const __m512i cnt = _mm512_set_epi64(4, 4, 4, 4, 0, 0, 0, 0);                        \
         const __m128i dup = _mm_set_epi8(7, 7, 6, 6, 5, 5, 4, 4, 3, 3, 2, 2, 1, 1, 0, 0);    \
-        for (int i = 0; i < nb; i++) {                                                       \
+        for (int i = i0; i < i1; i++) {                                                      \
             PREFETCH_AHEAD(&x[i + 1], sizeof *x);                                            \
             const __m128i sm = q4k_scales(x[i].scales);                                      \
             const __m256i m16 = _mm256_cvtepu8_epi16(_mm_shuffle_epi8(_mm_srli_si128(sm, 8), dup)); \
@@ -639,6 +624,14 @@ SI __m512i madd_add(__m512i acc, __m512i p, __m512i s)
                                          acc[t]);                                            \
             }                                                                                \
         }                                                                                    \
+        if (i1 < nb) {                                                                       \
+            UNROLL_T for (int t = 0; t < T; t++)                                             \
+            {                                                                                \
+                state[2 * t] = acc[t];                                                       \
+                state[2 * t + 1] = _mm512_castps256_ps512(accm[t]);                          \
+            }                                                                                \
+            return;                                                                          \
+        }                                                                                    \
         UNROLL_T for (int t = 0; t < T; t++)                                                 \
         {                                                                                    \
             const __m128 m4 = _mm_add_ps(_mm256_castps256_ps128(accm[t]),                    \
@@ -655,9 +648,9 @@ SI __m512i madd_add(__m512i acc, __m512i p, __m512i s)
  * sum sc * (q - 32) * y = sum sc * q * y - 32 * sum_j sc[j] * bsums[j].
  * The 6-bit values and spread scales of both halves are unpacked once per
  * tile. */
-#define DOT_Q6_K_TILE(NAME, MADD)                                                            \
-    AI void NAME(const void *wrow, const void *xq, size_t stride, int n, float *out,          \
-                 size_t ostride, const int T)                                                \
+#define DOT_Q6_K_RANGE(NAME, MADD)                                                           \
+    AI void NAME(const void *wrow, const void *xq, size_t stride, int n, int i0, int i1,     \
+                 __m512 *state, float *out, size_t ostride, const int T)                     \
     {                                                                                        \
         const block_q6_K *x = wrow;                                                          \
         const block_q8_K *y[8];                                                              \
@@ -665,13 +658,13 @@ SI __m512i madd_add(__m512i acc, __m512i p, __m512i s)
         UNROLL_T for (int t = 0; t < T; t++)                                                 \
         {                                                                                    \
             y[t] = (const block_q8_K *)((const uint8_t *)xq + (size_t)t * stride);           \
-            acc[t] = _mm512_setzero_ps();                                                    \
+            acc[t] = i0 ? state[t] : _mm512_setzero_ps();                                    \
         }                                                                                    \
         const int nb = n / QK_K;                                                             \
         const __m512i m0f = _mm512_set1_epi8(0x0f), m30 = _mm512_set1_epi8(0x30);            \
         const __m512i rotA = _mm512_set_epi32(2, 2, 2, 2, 2, 2, 2, 2, 4, 4, 4, 4, 4, 4, 4, 4); \
         const __m512i rotB = _mm512_set_epi32(30, 30, 30, 30, 30, 30, 30, 30, 0, 0, 0, 0, 0, 0, 0, 0); \
-        for (int i = 0; i < nb; i++) {                                                       \
+        for (int i = i0; i < i1; i++) {                                                      \
             PREFETCH_AHEAD(&x[i + 1], sizeof *x);                                            \
             const __m256i sc = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)x[i].scales)); \
             const __m512i sc16 = _mm512_castsi256_si512(sc);                                 \
@@ -726,15 +719,27 @@ SI __m512i madd_add(__m512i acc, __m512i p, __m512i s)
                                          acc[t]);                                            \
             }                                                                                \
         }                                                                                    \
+        if (i1 < nb) {                                                                       \
+            UNROLL_T for (int t = 0; t < T; t++)                                             \
+                state[t] = acc[t];                                                           \
+            return;                                                                          \
+        }                                                                                    \
         UNROLL_T for (int t = 0; t < T; t++)                                                 \
             out[(size_t)t * ostride] = hsum(acc[t]);                                         \
     }
-DOT_Q4_K_TILE(q4_K_tile, madd_add)
-DOT_Q6_K_TILE(q6_K_tile, madd_add)
+DOT_Q4_K_RANGE(q4_K_range, madd_add)
+DOT_Q6_K_RANGE(q6_K_range, madd_add)
+TILE_FROM_RANGE(q4_K_tile, q4_K_range, n / QK_K)
+TILE_FROM_RANGE(q6_K_tile, q6_K_range, n / QK_K)
 DOT_FROM_TILE(dot_q4_K, q4_K_tile)
 DOT_FROM_TILE(dot_q6_K, q6_K_tile)
-ROWS_FROM_TILE(rows_q4_K, q4_K_tile, 4, (size_t)n / QK_K * sizeof(block_q4_K))
-ROWS_FROM_TILE(rows_q6_K, q6_K_tile, 4, (size_t)n / QK_K * sizeof(block_q6_K))
+/* K-quant prompts: CHUNK_K blocks (2048 values) of the tile's activation
+ * rows in L1 at a time (simd_tile.h). VNNI, TinyLlama shape, 2 threads:
+ * dot_rows Q4_K 234 / Q6_K 259 tok/s; chunks of 4 242 / 265, 8 249 / 281,
+ * 16 247 / 266. */
+#define CHUNK_K 8
+BLOCK_FROM_RANGE(dot_block_q4_K, q4_K_range, __m512, 2, n / QK_K, CHUNK_K, 4)
+BLOCK_FROM_RANGE(dot_block_q6_K, q6_K_range, __m512, 1, n / QK_K, CHUNK_K, 4)
 
 /* ---- llama2.c kernels ---------------------------------------------------------------- */
 
@@ -953,10 +958,9 @@ const struct simd_kernels simd_avx512 = {
     .dot = {[QT_F32] = dot_f32_row, [QT_F16] = dot_f16, [QT_BF16] = dot_bf16,
             [QT_Q4_0] = dot_q4_0, [QT_Q4_1] = dot_q4_1, [QT_Q8_0] = dot_q8_0,
             [QT_Q4_K] = dot_q4_K, [QT_Q6_K] = dot_q6_K},
-    .dot_block = {[QT_F32] = block_f32, [QT_F16] = block_f16, [QT_BF16] = block_bf16},
-    .dot_rows = {[QT_F16] = rows_f16, [QT_BF16] = rows_bf16,
-                 [QT_Q4_0] = rows_q4_0, [QT_Q8_0] = rows_q8_0, [QT_Q4_K] = rows_q4_K,
-                 [QT_Q6_K] = rows_q6_K},
+    .dot_block = {[QT_F32] = dot_block_f32, [QT_F16] = dot_block_f16, [QT_BF16] = dot_block_bf16,
+                  [QT_Q4_K] = dot_block_q4_K, [QT_Q6_K] = dot_block_q6_K},
+    .dot_rows = {[QT_Q4_0] = rows_q4_0, [QT_Q8_0] = rows_q8_0},
     .act = {[QT_F16] = act_f16, [QT_BF16] = act_bf16, [QT_Q8_0] = act_q8_0,
             [QT_Q8_1] = act_q8_1, [QT_Q8_K] = act_q8_K},
     .dot_f32 = dot_f32,
@@ -983,12 +987,14 @@ static inline __m512i madd_add_vnni(__m512i acc, __m512i p, __m512i s)
     return _mm512_dpwssd_epi32(acc, p, s);
 }
 
-DOT_Q4_K_TILE(q4_K_tile_vnni, madd_add_vnni)
-DOT_Q6_K_TILE(q6_K_tile_vnni, madd_add_vnni)
+DOT_Q4_K_RANGE(q4_K_range_vnni, madd_add_vnni)
+DOT_Q6_K_RANGE(q6_K_range_vnni, madd_add_vnni)
+TILE_FROM_RANGE(q4_K_tile_vnni, q4_K_range_vnni, n / QK_K)
+TILE_FROM_RANGE(q6_K_tile_vnni, q6_K_range_vnni, n / QK_K)
 DOT_FROM_TILE(dot_q4_K_vnni, q4_K_tile_vnni)
 DOT_FROM_TILE(dot_q6_K_vnni, q6_K_tile_vnni)
-ROWS_FROM_TILE(rows_q4_K_vnni, q4_K_tile_vnni, 8, (size_t)n / QK_K * sizeof(block_q4_K))
-ROWS_FROM_TILE(rows_q6_K_vnni, q6_K_tile_vnni, 8, (size_t)n / QK_K * sizeof(block_q6_K))
+BLOCK_FROM_RANGE(dot_block_q4_K_vnni, q4_K_range_vnni, __m512, 2, n / QK_K, CHUNK_K, 8)
+BLOCK_FROM_RANGE(dot_block_q6_K_vnni, q6_K_range_vnni, __m512, 1, n / QK_K, CHUNK_K, 8)
 DOT_Q4_1(dot_q4_1_vnni, u8s8_vnni)
 
 /* The VNNI table's entries other than Q4_0 and Q8_0 (simd_avx512_g4.c). */
@@ -996,5 +1002,5 @@ const struct simd_kernels simd_avx512vnni_base = {
     .name = "avx512vnni",
     .base = &simd_avx512, /* everything without integer dot products */
     .dot = {[QT_Q4_1] = dot_q4_1_vnni, [QT_Q4_K] = dot_q4_K_vnni, [QT_Q6_K] = dot_q6_K_vnni},
-    .dot_rows = {[QT_Q4_K] = rows_q4_K_vnni, [QT_Q6_K] = rows_q6_K_vnni},
+    .dot_block = {[QT_Q4_K] = dot_block_q4_K_vnni, [QT_Q6_K] = dot_block_q6_K_vnni},
 };

@@ -203,26 +203,17 @@ SI __m512i q8_0_corr(const struct xgroup *g)
 DOT_GROUP_RANGE(q4_0_range, (int)sizeof(block_q4_0), q4_0_group, q4_0_corr)
 DOT_GROUP_RANGE(q8_0_range, (int)sizeof(block_q8_0), q8_0_group, q8_0_corr)
 
-/* A whole weight row against T activation rows: simd_tile.h's tile. */
-#define RANGE_TILE(NAME, RANGE)                                                              \
-    AI void NAME(const void *w, const void *xq, size_t stride, int n, float *out,             \
-                 size_t ostride, const int T)                                                \
-    {                                                                                        \
-        RANGE(w, xq, stride, n, 0, n / 32, NULL, out, ostride, T);                           \
-    }
-
-RANGE_TILE(q4_0_tile, q4_0_range)
-RANGE_TILE(q8_0_tile, q8_0_range)
+TILE_FROM_RANGE(q4_0_tile, q4_0_range, n / 32)
+TILE_FROM_RANGE(q8_0_tile, q8_0_range, n / 32)
 DOT_FROM_TILE(dot_q4_0, q4_0_tile)
 DOT_FROM_TILE(dot_q8_0, q8_0_tile)
-/* Prompts: tiles of 8 activation rows share each group's unpacked weights
- * (4 rows: TinyLlama Q4_0 prefill ~195 tok/s on 2 threads; 8: ~235). */
-ROWS_FROM_TILE(rows_q4_0, q4_0_tile, 8, (size_t)n / QK4_0 * sizeof(block_q4_0))
-ROWS_FROM_TILE(rows_q8_0, q8_0_tile, 8, (size_t)n / QK8_0 * sizeof(block_q8_0))
 
 /* ---- prompt blocks (dot_block) ------------------------------------------------------- */
 
-/* Blocks per chunk (simd_tile.h's BLOCK_FROM_RANGE). A tile's 8 expanded
+/* Prompts: tiles of 8 activation rows share each group's unpacked weights
+ * (with whole rows, tiles of 4: TinyLlama Q4_0 prefill ~195 tok/s on 2
+ * threads; 8: ~235).
+ * Blocks per chunk (simd_tile.h's BLOCK_FROM_RANGE). A tile's 8 expanded
  * activation rows of a chunk (34 KiB at 64 blocks) stay in L1 for the
  * weight rows (dot_rows needs 8 whole rows there: at 4096 values 70 KiB,
  * so 7B shapes ran tiles of 4). Measured, Llama-2-7B-shape Q4_0 prefill on
@@ -240,7 +231,6 @@ const struct simd_kernels simd_avx512vnni = {
     .name = "avx512vnni",
     .base = &simd_avx512vnni_base,
     .dot = {[QT_Q4_0] = dot_q4_0, [QT_Q8_0] = dot_q8_0},
-    .dot_rows = {[QT_Q4_0] = rows_q4_0, [QT_Q8_0] = rows_q8_0},
     .dot_block = {[QT_Q4_0] = dot_block_q4_0, [QT_Q8_0] = dot_block_q8_0},
     .expand = {[QT_Q8_0] = expand_q8_0},
 };

@@ -87,6 +87,15 @@ static inline __attribute__((always_inline)) void PREFETCH_AHEAD(const void *p, 
  * weight rows' accumulators wait in memory between chunks. */
 #define BLOCK_SUB_ROWS 8
 
+/* The tile of a range function: the whole row, units 0..UNITS. */
+#define TILE_FROM_RANGE(NAME, RANGE, UNITS)                                                  \
+    static inline __attribute__((always_inline)) void NAME(                                  \
+        const void *w, const void *xq, size_t stride, int n, float *out, size_t ostride,     \
+        const int T)                                                                         \
+    {                                                                                        \
+        RANGE(w, xq, stride, n, 0, (UNITS), NULL, out, ostride, T);                          \
+    }
+
 #define BLOCK_FROM_RANGE(NAME, RANGE, VEC, ACCS, UNITS, CHUNK, TT)                           \
     static inline __attribute__((always_inline)) void NAME##_tile(                           \
         const uint8_t *w, size_t rb, int nrows, const void *xq, size_t stride, int n,        \
