@@ -113,24 +113,70 @@ static inline __m256 exp_ps(__m256 x)
 
 /* ---- float kernels ------------------------------------------------------------ */
 
-static float avx2_dot_f32(const float *a, const float *b, int n)
+/* Values [i0, i1) of a float row against T activation rows (simd_tile.h's
+ * range: acc holds s0..s3 of each row; i0 a multiple of 32, and so is i1
+ * unless it is n). Four accumulators in steps of 32 values, at the row's
+ * end 8 at a time into the first and the masked tail into the second. */
+AI void f32_range(const void *wv, const void *xv, size_t stride, int n, int i0, int i1,
+                  __m256 *acc, float *out, size_t ostride, const int T)
 {
-    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
-    __m256 s2 = _mm256_setzero_ps(), s3 = _mm256_setzero_ps();
-    int i = 0;
-    for (; i + 32 <= n; i += 32) {
-        s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
-        s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), s1);
-        s2 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 16), _mm256_loadu_ps(b + i + 16), s2);
-        s3 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 24), _mm256_loadu_ps(b + i + 24), s3);
+    const float *w = wv, *x[2];
+    __m256 s0[2], s1[2], s2[2], s3[2];
+    UNROLL_T for (int t = 0; t < T; t++)
+    {
+        x[t] = (const float *)((const uint8_t *)xv + (size_t)t * stride);
+        s0[t] = i0 ? acc[4 * t] : _mm256_setzero_ps();
+        s1[t] = i0 ? acc[4 * t + 1] : _mm256_setzero_ps();
+        s2[t] = i0 ? acc[4 * t + 2] : _mm256_setzero_ps();
+        s3[t] = i0 ? acc[4 * t + 3] : _mm256_setzero_ps();
     }
-    for (; i + 8 <= n; i += 8)
-        s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+    int i = i0;
+    for (; i + 32 <= i1; i += 32) {
+        const __m256 w0 = _mm256_loadu_ps(w + i), w1 = _mm256_loadu_ps(w + i + 8);
+        const __m256 w2 = _mm256_loadu_ps(w + i + 16), w3 = _mm256_loadu_ps(w + i + 24);
+        UNROLL_T for (int t = 0; t < T; t++)
+        {
+            s0[t] = _mm256_fmadd_ps(w0, _mm256_loadu_ps(x[t] + i), s0[t]);
+            s1[t] = _mm256_fmadd_ps(w1, _mm256_loadu_ps(x[t] + i + 8), s1[t]);
+            s2[t] = _mm256_fmadd_ps(w2, _mm256_loadu_ps(x[t] + i + 16), s2[t]);
+            s3[t] = _mm256_fmadd_ps(w3, _mm256_loadu_ps(x[t] + i + 24), s3[t]);
+        }
+    }
+    if (i1 < n) {
+        UNROLL_T for (int t = 0; t < T; t++)
+        {
+            acc[4 * t] = s0[t];
+            acc[4 * t + 1] = s1[t];
+            acc[4 * t + 2] = s2[t];
+            acc[4 * t + 3] = s3[t];
+        }
+        return;
+    }
+    for (; i + 8 <= n; i += 8) {
+        const __m256 w0 = _mm256_loadu_ps(w + i);
+        UNROLL_T for (int t = 0; t < T; t++)
+            s0[t] = _mm256_fmadd_ps(w0, _mm256_loadu_ps(x[t] + i), s0[t]);
+    }
     if (i < n) {
         const __m256i m = tail_mask(n - i);
-        s1 = _mm256_fmadd_ps(_mm256_maskload_ps(a + i, m), _mm256_maskload_ps(b + i, m), s1);
+        const __m256 w0 = _mm256_maskload_ps(w + i, m);
+        UNROLL_T for (int t = 0; t < T; t++)
+            s1[t] = _mm256_fmadd_ps(w0, _mm256_maskload_ps(x[t] + i, m), s1[t]);
     }
-    return hsum_ps(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
+    UNROLL_T for (int t = 0; t < T; t++)
+        out[(size_t)t * ostride] = hsum_ps(_mm256_add_ps(_mm256_add_ps(s0[t], s1[t]), _mm256_add_ps(s2[t], s3[t])));
+}
+
+TILE_FROM_RANGE(f32_tile, f32_range, n)
+/* Prompts of F32 weights: tiles of 2 activation rows (the 16 registers
+ * hold 8 accumulators and the 4 weight vectors), 2048 values at a time. */
+BLOCK_FROM_RANGE(avx2_block_f32, f32_range, __m256, 4, n, 2048, 2)
+
+static float avx2_dot_f32(const float *a, const float *b, int n)
+{
+    float r;
+    f32_tile(a, b, 0, n, &r, 0, 1);
+    return r;
 }
 
 static float avx2_dot_f32_row(const void *w, const void *x, int n)
@@ -827,8 +873,8 @@ AI void q8_0_tile(const void *wv, const void *xv, size_t stride, int n, float *o
         out[(size_t)t * ostride] = hsum_ps(_mm256_add_ps(a0[t], a1[t]));
 }
 
-/* Q4_0 rows: the group tile of simd_avx2.h over the expansion. */
-GROUP_TILE(q4_0_tile, 18, q4_0_group, q4_0_lanes)
+/* Q4_0 rows: the group kernels of simd_avx2.h over the expansion. */
+GROUP_KERNELS(avx2_dot_q4_0, avx2_block_q4_0, 18, q4_0_group, q4_0_lanes)
 
 /* Q4_K: scales, mins and the nibbles of 64 values at a time unpacked once
  * per tile; per row the min term and the scaled int sums. */
@@ -979,11 +1025,9 @@ AI void q6_K_tile(const void *wv, const void *xv, size_t stride, int n, float *o
 }
 
 DOT_FROM_TILE(avx2_dot_q8_0, q8_0_tile)
-DOT_FROM_TILE(avx2_dot_q4_0, q4_0_tile)
 DOT_FROM_TILE(avx2_dot_q4_K, q4_K_tile)
 DOT_FROM_TILE(avx2_dot_q6_K, q6_K_tile)
 ROWS_FROM_TILE(avx2_rows_q8_0, q8_0_tile, 4, (size_t)n / 32 * 34)
-ROWS_FROM_TILE(avx2_rows_q4_0, q4_0_tile, 4, (size_t)n / 32 * 18)
 ROWS_FROM_TILE(avx2_rows_q4_K, q4_K_tile, 4, (size_t)n / 256 * 144)
 ROWS_FROM_TILE(avx2_rows_q6_K, q6_K_tile, 4, (size_t)n / 256 * 210)
 
@@ -1008,8 +1052,8 @@ const struct simd_kernels simd_avx2 = {
     .dot = {[QT_F32] = avx2_dot_f32_row, [QT_F16] = avx2_dot_f16, [QT_BF16] = avx2_dot_bf16,
             [QT_Q4_0] = avx2_dot_q4_0, [QT_Q4_1] = avx2_dot_q4_1, [QT_Q8_0] = avx2_dot_q8_0,
             [QT_Q4_K] = avx2_dot_q4_K, [QT_Q6_K] = avx2_dot_q6_K},
-    .dot_rows = {[QT_Q4_0] = avx2_rows_q4_0, [QT_Q8_0] = avx2_rows_q8_0, [QT_Q4_K] = avx2_rows_q4_K,
-                 [QT_Q6_K] = avx2_rows_q6_K},
+    .dot_rows = {[QT_Q8_0] = avx2_rows_q8_0, [QT_Q4_K] = avx2_rows_q4_K, [QT_Q6_K] = avx2_rows_q6_K},
+    .dot_block = {[QT_F32] = avx2_block_f32, [QT_Q4_0] = avx2_block_q4_0},
     .act = {[QT_F16] = avx2_act_f16, [QT_BF16] = avx2_act_bf16, [QT_Q8_0] = avx2_act_q8_0,
             [QT_Q8_1] = avx2_act_q8_1, [QT_Q8_K] = avx2_act_q8_K},
     .expand = {[QT_Q8_0] = avx2_expand_q8_0},

@@ -144,27 +144,50 @@ struct wgroup {
         }                                                                                        \
     } while (0)
 
-#define GROUP_TILE(NAME, BS, GROUP, LANES)                                                       \
-    AI void NAME(const void *wv, const void *xq, size_t stride, int n, float *out, size_t ostride, \
-                 const int T)                                                                    \
+/* Groups [i0, i1) of a row as a range (simd_tile.h's BLOCK_FROM_RANGE:
+ * acc holds a0, a1 of each row; i1 is the group count at the row's end,
+ * where a short last group comes too), and the whole row as the tile. */
+#define GROUP_RANGE(NAME, BS, GROUP, LANES)                                                      \
+    AI void NAME(const void *wv, const void *xq, size_t stride, int n, int i0, int i1,           \
+                 __m256 *acc, float *out, size_t ostride, const int T)                           \
     {                                                                                            \
         const uint8_t *w = wv;                                                                   \
-        const int nb = n / 32, full = nb / 4;                                                    \
+        const int nb = n / 32, full = nb / 4, ng = (nb + 3) / 4;                                 \
         const struct xgroup *g[4];                                                               \
         __m256 a0[4], a1[4];                                                                     \
         UNROLL_T for (int t = 0; t < T; t++)                                                     \
         {                                                                                        \
             g[t] = (const struct xgroup *)((const uint8_t *)xq + (size_t)t * stride +            \
                                            simd_q8_expansion_at(n));                             \
-            a0[t] = a1[t] = _mm256_setzero_ps();                                                 \
+            a0[t] = i0 ? acc[2 * t] : _mm256_setzero_ps();                                       \
+            a1[t] = i0 ? acc[2 * t + 1] : _mm256_setzero_ps();                                   \
         }                                                                                        \
-        for (int k = 0; k < full; k++)                                                           \
+        for (int k = i0; k < (i1 < full ? i1 : full); k++)                                       \
             GROUP_STEP(BS, GROUP, LANES, k, 4);                                                  \
+        if (i1 < ng) {                                                                           \
+            UNROLL_T for (int t = 0; t < T; t++)                                                 \
+            {                                                                                    \
+                acc[2 * t] = a0[t];                                                              \
+                acc[2 * t + 1] = a1[t];                                                          \
+            }                                                                                    \
+            return;                                                                              \
+        }                                                                                        \
         if (nb % 4)                                                                              \
             GROUP_STEP(BS, GROUP, LANES, full, nb % 4);                                          \
         UNROLL_T for (int t = 0; t < T; t++)                                                     \
             out[(size_t)t * ostride] = hsum_ps(_mm256_add_ps(a0[t], a1[t]));                     \
     }
+
+/* Prompts: CHUNK_GROUPS groups (64 blocks) of 4 activation rows in L1 at a
+ * time (simd_tile.h's BLOCK_FROM_RANGE). */
+#define CHUNK_GROUPS 16
+
+/* A table's dot, tile and dot_block of one group kernel. */
+#define GROUP_KERNELS(DOT, BLOCK, BS, GROUP, LANES)                                              \
+    GROUP_RANGE(DOT##_range, BS, GROUP, LANES)                                                   \
+    TILE_FROM_RANGE(DOT##_tile, DOT##_range, (n / 32 + 3) / 4)                                   \
+    DOT_FROM_TILE(DOT, DOT##_tile)                                                               \
+    BLOCK_FROM_RANGE(BLOCK, DOT##_range, __m256, 2, (n / 32 + 3) / 4, CHUNK_GROUPS, 4)
 
 /* Q4_0 (18-byte blocks): nibbles 0..15 unsigned, the -8 in the lanes' c8. */
 AI struct wgroup q4_0_group(const uint8_t *p, int m)

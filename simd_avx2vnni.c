@@ -35,16 +35,12 @@ AI struct wgroup q8_0_group(const uint8_t *p, int m)
     return q;
 }
 
-GROUP_TILE(q4_0_tile, 18, q4_0_group, q4_0_lanes_vnni)
-GROUP_TILE(q8_0_tile, 34, q8_0_group, q8_0_lanes_vnni)
-DOT_FROM_TILE(dot_q4_0, q4_0_tile)
-DOT_FROM_TILE(dot_q8_0, q8_0_tile)
-ROWS_FROM_TILE(rows_q4_0, q4_0_tile, 4, (size_t)n / 32 * 18)
-ROWS_FROM_TILE(rows_q8_0, q8_0_tile, 4, (size_t)n / 32 * 34)
+GROUP_KERNELS(dot_q4_0, dot_block_q4_0, 18, q4_0_group, q4_0_lanes_vnni)
+GROUP_KERNELS(dot_q8_0, dot_block_q8_0, 34, q8_0_group, q8_0_lanes_vnni)
 
 const struct simd_kernels simd_avx2vnni = {
     .name = "avx2vnni",
     .base = &simd_avx2,
     .dot = {[QT_Q4_0] = dot_q4_0, [QT_Q8_0] = dot_q8_0},
-    .dot_rows = {[QT_Q4_0] = rows_q4_0, [QT_Q8_0] = rows_q8_0},
+    .dot_block = {[QT_Q4_0] = dot_block_q4_0, [QT_Q8_0] = dot_block_q8_0},
 };

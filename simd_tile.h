@@ -81,7 +81,7 @@ static inline __attribute__((always_inline)) void PREFETCH_AHEAD(const void *p, 
  * multiples of CHUNK, which the range must be able to stop at with the
  * very steps an unsplit row takes, so every product is bit for bit dot's.
  *
- * Activation rows go in tiles of TT (8 or 4; then 4, then 1..3); each
+ * Activation rows go in tiles of TT (8, 4 or 2; then 4, then 1..3); each
  * tile's rows are read CHUNK units at a time by BLOCK_SUB_ROWS weight rows
  * in turn, so that chunk stays in L1 however wide the rows are, and the
  * weight rows' accumulators wait in memory between chunks. */
@@ -124,10 +124,10 @@ static inline __attribute__((always_inline)) void PREFETCH_AHEAD(const void *p, 
             NAME##_tile(w, rb, nrows, x, stride, n, out, ostride, 4);                        \
             b += 4, x += 4 * stride, out += 4 * ostride;                                     \
         }                                                                                    \
-        if (nb - b == 3)                                                                     \
-            NAME##_tile(w, rb, nrows, x, stride, n, out, ostride, 3);                        \
-        else if (nb - b == 2)                                                                \
-            NAME##_tile(w, rb, nrows, x, stride, n, out, ostride, 2);                        \
+        if ((TT) > 3 && nb - b == 3)                                                         \
+            NAME##_tile(w, rb, nrows, x, stride, n, out, ostride, (TT) > 3 ? 3 : 1);         \
+        else if ((TT) > 2 && nb - b == 2)                                                    \
+            NAME##_tile(w, rb, nrows, x, stride, n, out, ostride, (TT) > 2 ? 2 : 1);         \
         else if (nb - b == 1)                                                                \
             NAME##_tile(w, rb, nrows, x, stride, n, out, ostride, 1);                        \
     }
