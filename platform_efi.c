@@ -1093,6 +1093,11 @@ static int g_threads = 1; /* threads parallel_for uses, BSP included */
 static int g_in_job;    /* a job is running (atomic): nested calls run serially */
 static EFI_EVENT *g_ap_events; /* one WaitEvent per started AP (pool memory) */
 static UINTN g_ap_started;
+/* Each started AP's stack (ap_entry), freed once the AP is back in the
+ * firmware. */
+#define AP_STACK_BYTES (128u << 10)
+static void **g_ap_stacks;
+static int g_ap_foreign_stack; /* workers that found themselves elsewhere (atomic) */
 
 #define NO_SIMD __attribute__((target("general-regs-only")))
 
@@ -1104,12 +1109,14 @@ static inline void cpu_relax(void)
 /* The worker loop, on an AP with SIMD state enabled. MS ABI like its caller,
  * so the XMM registers it must preserve are saved here, after
  * efi_cpu_enable_simd, not in ap_entry. Returns only at exit. */
-static __attribute__((noinline)) void EFIAPI ap_loop(void *arg)
+static __attribute__((noinline)) void EFIAPI ap_loop(void *stack)
 {
     int id = __atomic_fetch_add(&g_ap_ready, 1, __ATOMIC_ACQ_REL);
     UINT32 seen = 0, seq = 0;
+    char here;
 
-    (void)arg;
+    if ((uintptr_t)&here - (uintptr_t)stack >= AP_STACK_BYTES) /* not on its own stack */
+        __atomic_fetch_add(&g_ap_foreign_stack, 1, __ATOMIC_RELAXED);
     /* A worker that checked in after start-up gave up waiting (id >=
      * g_workers) is never handed a job: its sequence stays 0. */
     struct pf_slot *slot = id < PF_MAX_WORKERS ? &g_slot[id] : NULL;
@@ -1125,13 +1132,27 @@ static __attribute__((noinline)) void EFIAPI ap_loop(void *arg)
     }
 }
 
-/* What MP Services calls on each AP. No SSE here: the AP's CR4 may not
- * allow it yet. Its callees are MS ABI too, so it has no XMM registers to
- * save. */
+/* What MP Services calls on each AP, with arg the base of AP_STACK_BYTES
+ * of memory of this image's: the worker loop runs on that, not on the
+ * firmware's AP stack, which platforms size for firmware code (4 KiB on
+ * some), while the kernels keep tiles and accumulators there (simd_tile.h:
+ * 8 KiB and more). No SSE here: the AP's CR4 may not allow it yet. Its
+ * callees are MS ABI too, so it has no XMM registers to save. */
 static NO_SIMD void EFIAPI ap_entry(void *arg)
 {
     efi_cpu_enable_simd();
-    ap_loop(arg);
+    uintptr_t top = ((uintptr_t)arg + AP_STACK_BYTES) & ~(uintptr_t)15;
+    /* rsp to the new stack's top less the callee's 32-byte shadow space
+     * (16-byte aligned at the call), ap_loop(arg), the old rsp back from
+     * rbx (callee-saved, so ap_loop keeps it). */
+    __asm__ volatile("mov %%rsp, %%rbx\n\t"
+                     "mov %0, %%rsp\n\t"
+                     "sub $32, %%rsp\n\t"
+                     "call *%2\n\t"
+                     "mov %%rbx, %%rsp"
+                     :
+                     : "r"(top), "c"(arg), "r"(ap_loop)
+                     : "rax", "rbx", "rdx", "r8", "r9", "r10", "r11", "memory", "cc");
 }
 
 static void diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -1168,6 +1189,13 @@ static void mp_start(void)
         diag("Out of memory for MP start-up: running single-threaded.\n");
         return;
     }
+    if (EFI_ERROR(g_bs->AllocatePool(EfiLoaderData, total * sizeof(void *), (void **)&g_ap_stacks))) {
+        g_bs->FreePool(g_ap_events);
+        g_ap_events = NULL;
+        g_ap_stacks = NULL;
+        diag("Out of memory for MP start-up: running single-threaded.\n");
+        return;
+    }
     for (UINTN cpu = 0; cpu < total && g_ap_started < PF_MAX_WORKERS; cpu++) {
         struct efi_processor_info info;
         EFI_EVENT ev;
@@ -1176,20 +1204,31 @@ static void mp_start(void)
             (info.StatusFlag & (MP_PROCESSOR_AS_BSP | MP_PROCESSOR_ENABLED)) !=
                 MP_PROCESSOR_ENABLED)
             continue;
-        if (EFI_ERROR(g_bs->CreateEvent(0, 0, NULL, NULL, &ev)))
+        void *stack = NULL;
+        if (EFI_ERROR(g_bs->AllocatePool(EfiLoaderData, AP_STACK_BYTES, &stack)))
             break;
+        if (EFI_ERROR(g_bs->CreateEvent(0, 0, NULL, NULL, &ev))) {
+            g_bs->FreePool(stack);
+            break;
+        }
         /* Non-blocking (a WaitEvent), no time-out: the AP never finishes
          * until platform_efi_fini tells it to. */
-        if (EFI_ERROR(mp->StartupThisAP(mp, ap_entry, cpu, ev, 0, NULL, NULL))) {
+        if (EFI_ERROR(mp->StartupThisAP(mp, ap_entry, cpu, ev, 0, stack, NULL))) {
             g_bs->CloseEvent(ev);
+            g_bs->FreePool(stack);
             continue;
         }
+        g_ap_stacks[g_ap_started] = stack;
         g_ap_events[g_ap_started++] = ev;
     }
     for (int ms = 0; ms < AP_CHECKIN_MS &&
                      __atomic_load_n(&g_ap_ready, __ATOMIC_ACQUIRE) < (int)g_ap_started;
          ms++)
         g_bs->Stall(1000);
+    if (__atomic_load_n(&g_ap_foreign_stack, __ATOMIC_ACQUIRE)) {
+        diag("Processors started off their stacks: running single-threaded.\n");
+        return; /* g_threads stays 1: no job reaches them */
+    }
     /* Those that check in later get ids >= g_workers and are never used. */
     g_workers = __atomic_load_n(&g_ap_ready, __ATOMIC_ACQUIRE);
     if (g_workers > PF_MAX_WORKERS)
@@ -1226,6 +1265,10 @@ void platform_efi_fini(void)
     /* An AP that has not finished keeps its event (the firmware still owns
      * the request); there is nothing more to do for it. */
     if (done == g_ap_started) {
+        for (UINTN i = 0; i < g_ap_started; i++) /* no AP runs on them any more */
+            g_bs->FreePool(g_ap_stacks[i]);
+        g_bs->FreePool(g_ap_stacks);
+        g_ap_stacks = NULL;
         g_bs->FreePool(g_ap_events);
         g_ap_events = NULL;
     }
