@@ -1,5 +1,5 @@
-/* simd_tile.h - dot and dot_rows from one "tile" kernel (simd.h), shared
- * by the ISA files (plain C: no intrinsics here).
+/* simd_tile.h - dot, dot_rows and dot_block from one "tile" kernel
+ * (simd.h), shared by the ISA files (plain C: no intrinsics here).
  *
  * A tile function computes one weight row against T (1..8, a constant at
  * every call site) activation rows `stride` bytes apart, each row with the
