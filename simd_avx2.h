@@ -165,11 +165,7 @@ struct wgroup {
         for (int k = i0; k < (i1 < full ? i1 : full); k++)                                       \
             GROUP_STEP(BS, GROUP, LANES, k, 4);                                                  \
         if (i1 < ng) {                                                                           \
-            UNROLL_T for (int t = 0; t < T; t++)                                                 \
-            {                                                                                    \
-                acc[2 * t] = a0[t];                                                              \
-                acc[2 * t + 1] = a1[t];                                                          \
-            }                                                                                    \
+            RANGE_KEEP2(acc, a0, a1, T);                                                         \
             return;                                                                              \
         }                                                                                        \
         if (nb % 4)                                                                              \

@@ -475,11 +475,7 @@ static const int8_t zero32[32];
             }                                                                                \
         }                                                                                    \
         if (i1 < nb) {                                                                       \
-            UNROLL_T for (int t = 0; t < T; t++)                                             \
-            {                                                                                \
-                acc[2 * t] = s0[t];                                                          \
-                acc[2 * t + 1] = s1[t];                                                      \
-            }                                                                                \
+            RANGE_KEEP2(acc, s0, s1, T);                                                     \
             return;                                                                          \
         }                                                                                    \
         for (; i + 4 <= nb; i += 4) {                                                        \

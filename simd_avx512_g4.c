@@ -189,11 +189,7 @@ SI __m512i q8_0_corr(const struct xgroup *g)
                 GROUP_STEP(GATHER, CORR, BS, 3, nb - i - 12);                                \
         }                                                                                    \
         if (i1 < nb) {                                                                       \
-            UNROLL_T for (int t = 0; t < T; t++)                                             \
-            {                                                                                \
-                acc[2 * t] = s0[t];                                                          \
-                acc[2 * t + 1] = s1[t];                                                      \
-            }                                                                                \
+            RANGE_KEEP2(acc, s0, s1, T);                                                     \
             return;                                                                          \
         }                                                                                    \
         UNROLL_T for (int t = 0; t < T; t++)                                                 \

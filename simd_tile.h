@@ -87,6 +87,17 @@ static inline __attribute__((always_inline)) void PREFETCH_AHEAD(const void *p, 
  * weight rows' accumulators wait in memory between chunks. */
 #define BLOCK_SUB_ROWS 8
 
+/* A range that stops before its row's end keeps its two accumulators per
+ * activation row (a0[t], a1[t] at acc[2t], acc[2t + 1]) for the next. */
+#define RANGE_KEEP2(acc, a0, a1, T)                                                          \
+    do {                                                                                     \
+        _Pragma("GCC unroll 8") for (int t_ = 0; t_ < (T); t_++)                           \
+        {                                                                                    \
+            (acc)[2 * t_] = (a0)[t_];                                                        \
+            (acc)[2 * t_ + 1] = (a1)[t_];                                                    \
+        }                                                                                    \
+    } while (0)
+
 /* The tile of a range function: the whole row, units 0..UNITS. */
 #define TILE_FROM_RANGE(NAME, RANGE, UNITS)                                                  \
     static inline __attribute__((always_inline)) void NAME(                                  \
