@@ -745,14 +745,16 @@ static inline __m256i bcast16(__m256i v, int j)
     return _mm256_shuffle_epi8(v, m);
 }
 
-/* ---- batched rows (dot_rows) --------------------------------------------------- */
+/* ---- batched rows (dot_rows, dot_block) ------------------------------------------- */
 
 /* Each quantized kernel above exists once more in "tile" form: one weight row
  * against T (1..4, a constant at every call site) activation rows `stride`
  * bytes apart, the weights loaded and unpacked once per tile. Every row keeps
  * its own accumulators and goes through exactly the single-row arithmetic
  * (same lanes, same FMA order, same reduction), and the table's dot is the
- * T = 1 tile, so dot_rows returns bit for bit what dot does. */
+ * T = 1 tile, so dot_rows returns bit for bit what dot does. Q4_0 and F32
+ * are ranges of a row instead (simd_tile.h), which give the tile and a
+ * dot_block. */
 /* ---- the expanded activation row (Q4_0, Q8_0) ------------------------------------- */
 
 /* Its layout (struct xgroup) and the group tile that reads it are in
