@@ -900,11 +900,12 @@ static void load_few_shot(void)
 static void select_kernels(const char *isa)
 {
     int rc = simd_select(isa);
+    char names[128];
     if (rc == ERR_UNSUPPORTED)
         diag_printf("warning: isa=%s: this CPU cannot run it; using the best it can\n", isa);
     else if (rc)
-        diag_printf("warning: isa=%s: unknown (auto, generic, avx2, avx2vnni, avx512, avx512vnni); "
-                    "using the best this CPU runs\n", isa);
+        diag_printf("warning: isa=%s: unknown (%s); using the best this CPU runs\n", isa,
+                    simd_names(names, sizeof names));
     if (rc)
         simd_select("auto");
     diag_printf("kernels: %s\n", g_simd->name);

@@ -25,6 +25,7 @@ int quantize_main(int argc, char **argv) __attribute__((weak));
 
 static void usage(const char *argv0)
 {
+    char names[128];
     fprintf(stderr,
             "usage: %s [DIR]\n"
             "       %s MODEL [-z TOKENIZER] [-t TEMP] [-p TOPP] [-s SEED] [-n STEPS] "
@@ -32,8 +33,8 @@ static void usage(const char *argv0)
             "  DIR     directory to list models from (the host's boot volume), default .\n"
             "  -i      generate once for PROMPT and exit; without it the REPL starts\n"
             "  -T      threads for the matrix kernels (0 = all cores, the default)\n"
-            "  --isa   kernels: auto (default), generic, avx2, avx2vnni, avx512, avx512vnni\n",
-            argv0, argv0);
+            "  --isa   kernels: %s (auto, the default, is the best this CPU runs)\n",
+            argv0, argv0, simd_names(names, sizeof names));
 }
 
 int main(int argc, char **argv)

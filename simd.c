@@ -104,6 +104,16 @@ int simd_tables(const struct simd_choice **ret)
     return n;
 }
 
+const char *simd_names(char *buf, size_t cap)
+{
+    const struct simd_choice *list;
+    int n = simd_tables(&list);
+    size_t len = (size_t)fmt_snprintf(buf, cap, "auto");
+    for (int i = 0; i < n && len < cap; i++)
+        len += (size_t)fmt_snprintf(buf + len, cap - len, ", %s", list[i].k->name);
+    return buf;
+}
+
 /* Lays k's entries (after its base's) over out. */
 static void merge_over(struct simd_kernels *out, const struct simd_kernels *k)
 {

@@ -112,6 +112,10 @@ struct simd_choice {
 };
 int simd_tables(const struct simd_choice **ret);
 
+/* "auto, generic, avx2, ...": the names simd_select takes (the tables
+ * compiled in, usable here or not), into buf; returns buf. */
+const char *simd_names(char *buf, size_t cap);
+
 /* Makes the named table active ("auto" or NULL: the best usable one).
  * ERR_NOT_FOUND for an unknown name, ERR_UNSUPPORTED when this CPU can't run
  * it; the active table is unchanged on error. Not thread-safe: call at

@@ -14,10 +14,12 @@ int bench_main(int argc, char **argv);
 
 static int usage(void)
 {
+    char names[128];
     fprintf(stderr, "usage: llm bench [-T threads] [-p prompt] [-n tokens] [--isa NAME] MODEL...\n"
                     "  -p  prompt tokens for the prefill timing (default 128)\n"
                     "  -n  tokens to decode (default 256)\n"
-                    "  --isa  kernels: auto (default), generic, avx2, avx2vnni, avx512, avx512vnni\n");
+                    "  --isa  kernels: %s (auto, the default, is the best this CPU runs)\n",
+            simd_names(names, sizeof names));
     return 2;
 }
 

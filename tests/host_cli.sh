@@ -142,7 +142,8 @@ else
 fi
 
 # --isa: every kernel table this CPU runs gives llama2.c's reference text;
-# an unknown name warns and falls back to the best table.
+# an unknown name warns with the names there are and falls back to the best
+# table.
 awk '/^=== prompt="Once upon a time"/ { on = 1; next } /^===/ { on = 0 } on { print }' \
     "$REF/stories260K_greedy_stdout.txt" >"$tmp/want_isa"
 for isa in generic avx2 avx2vnni avx512 avx512vnni; do
@@ -158,7 +159,8 @@ for isa in generic avx2 avx2vnni avx512 avx512vnni; do
 done
 "$LLM" "$M/stories260K.bin" -z "$M/tok512.bin" -t 0 -n 20 --isa nosuch -i "Once" \
     >"$tmp/got_isa" 2>"$tmp/err_isa"
-if grep -q "isa=nosuch: unknown" "$tmp/err_isa" && grep -q "^kernels: " "$tmp/err_isa" &&
+if grep -q "isa=nosuch: unknown (auto, generic, avx2, avx2vnni, avx512, avx512vnni)" "$tmp/err_isa" &&
+   grep -q "^kernels: " "$tmp/err_isa" &&
    [ -s "$tmp/got_isa" ]; then
     pass cli_isa_unknown_warns
 else

@@ -2,7 +2,8 @@
 # qemu_isa.sh - the kernel table in the firmware: with QEMU's default CPU
 # (TCG "max": AVX2, no AVX-512) the app picks avx2 by itself and still prints
 # llama2.c's reference text; isa=generic forces the portable C; asking a CPU
-# without AVX (qemu64) for avx2 gives one warning and the generic kernels.
+# without AVX (qemu64) for avx2 gives one warning and the generic kernels; an
+# unknown name warns with the names there are and picks the best table.
 # (AVX-512 cannot be checked here: QEMU's TCG has no AVX-512 and KVM is not
 # usable on this machine; the host tests cover those kernels.)
 . "$(dirname "$0")/qemu_lib.sh"
@@ -42,5 +43,13 @@ if grep -aq "isa=avx2: this CPU cannot run it" "$QT/isa_avx2_on_qemu64.txt"; the
     pass isa_unsupported_warns
 else
     fail isa_unsupported_warns "no warning for isa=avx2 on a CPU without AVX"
+fi
+boot isa_unknown "isa=nosuch
+" avx2
+if grep -aq "isa=nosuch: unknown (auto, generic, avx2, avx2vnni, avx512, avx512vnni)" \
+    "$QT/isa_unknown.txt"; then
+    pass isa_unknown_warns_with_names
+else
+    fail isa_unknown_warns_with_names "$(grep -a 'isa=' "$QT/isa_unknown.txt" | head -2)"
 fi
 finish
