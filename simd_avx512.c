@@ -610,16 +610,8 @@ SI __m512i madd_add(__m512i acc, __m512i p, __m512i s)
                 const __m512i b = _mm512_broadcast_i64x4(                                    \
                     _mm256_loadu_si256((const __m256i *)(x[i].qs + 32 * c)));                \
                 q[c] = _mm512_and_si512(_mm512_srlv_epi64(b, cnt), m0f);                     \
-                s[c] = _mm512_permutexvar_epi16(                                             \
-                    _mm512_set_epi64(0x0001000100010001LL * (2 * c + 1),                      \
-                                     0x0001000100010001LL * (2 * c + 1),                      \
-                                     0x0001000100010001LL * (2 * c + 1),                      \
-                                     0x0001000100010001LL * (2 * c + 1),                      \
-                                     0x0001000100010001LL * (2 * c),                          \
-                                     0x0001000100010001LL * (2 * c),                          \
-                                     0x0001000100010001LL * (2 * c),                          \
-                                     0x0001000100010001LL * (2 * c)),                         \
-                    sc16);                                                                   \
+                const int o = 2 * c, e = 2 * c + 1; /* the chunk's two sub-block scales */ \
+                s[c] = _mm512_permutexvar_epi16(SPREAD_WORDS(e, e, e, e, o, o, o, o), sc16);  \
             }                                                                                \
             UNROLL_T for (int t = 0; t < T; t++)                                             \
             {                                                                                \
@@ -693,26 +685,11 @@ SI __m512i madd_add(__m512i acc, __m512i p, __m512i s)
                 qb[h] = _mm512_ternarylogic_epi32(                                           \
                     _mm512_srli_epi16(L, 4), _mm512_and_si512(_mm512_rolv_epi32(H, rotB), m30), \
                     m0f, 0xec);                                                              \
+                const int f = 8 * h, g = f + 4; /* scales of groups 0,1 and 2,3 of half h */ \
                 sa[h] = _mm512_permutexvar_epi16(                                            \
-                    _mm512_set_epi64(0x0003000300030003LL + 0x0008000800080008LL * h,         \
-                                     0x0003000300030003LL + 0x0008000800080008LL * h,         \
-                                     0x0002000200020002LL + 0x0008000800080008LL * h,         \
-                                     0x0002000200020002LL + 0x0008000800080008LL * h,         \
-                                     0x0001000100010001LL + 0x0008000800080008LL * h,         \
-                                     0x0001000100010001LL + 0x0008000800080008LL * h,         \
-                                     0x0000000000000000LL + 0x0008000800080008LL * h,         \
-                                     0x0000000000000000LL + 0x0008000800080008LL * h),        \
-                    sc16);                                                                   \
+                    SPREAD_WORDS(f + 3, f + 3, f + 2, f + 2, f + 1, f + 1, f, f), sc16);     \
                 sb[h] = _mm512_permutexvar_epi16(                                            \
-                    _mm512_set_epi64(0x0007000700070007LL + 0x0008000800080008LL * h,         \
-                                     0x0007000700070007LL + 0x0008000800080008LL * h,         \
-                                     0x0006000600060006LL + 0x0008000800080008LL * h,         \
-                                     0x0006000600060006LL + 0x0008000800080008LL * h,         \
-                                     0x0005000500050005LL + 0x0008000800080008LL * h,         \
-                                     0x0005000500050005LL + 0x0008000800080008LL * h,         \
-                                     0x0004000400040004LL + 0x0008000800080008LL * h,         \
-                                     0x0004000400040004LL + 0x0008000800080008LL * h),        \
-                    sc16);                                                                   \
+                    SPREAD_WORDS(g + 3, g + 3, g + 2, g + 2, g + 1, g + 1, g, g), sc16);     \
             }                                                                                \
             UNROLL_T for (int t = 0; t < T; t++)                                             \
             {                                                                                \

@@ -36,6 +36,13 @@ SI float hsum(__m512 v)
     return _mm_cvtss_f32(b);
 }
 
+/* A vpermw index that spreads words: each 64-bit lane (4 words) takes word
+ * w7 .. w0 of the source (lane 7 first, as _mm512_set_epi64). */
+#define WORDS4(w) (0x0001000100010001LL * (long long)(w))
+#define SPREAD_WORDS(w7, w6, w5, w4, w3, w2, w1, w0)                                         \
+    _mm512_set_epi64(WORDS4(w7), WORDS4(w6), WORDS4(w5), WORDS4(w4), WORDS4(w3), WORDS4(w2), \
+                     WORDS4(w1), WORDS4(w0))
+
 /* Mask of the first k (any int) bytes of a 64-byte load. */
 SI __mmask64 first_bytes(int k)
 {
