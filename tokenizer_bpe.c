@@ -249,6 +249,19 @@ static size_t add_tok(struct seg *x, size_t end)
     return len;
 }
 
+/* The last alternatives of both splits, \s+(?!\S)|\s+ (and then any other
+ * single code point) for the nws whitespace at pos: a run followed by text
+ * leaves its last space to that text. Returns the end of the piece. */
+static size_t whitespace_run(struct seg *x, size_t pos, size_t nws)
+{
+    if (nws > 1 && get_cpt(x, pos + nws) != OOR)
+        pos += nws - 1;
+    else
+        pos += nws > 0 ? nws : 1;
+    add_tok(x, pos);
+    return pos;
+}
+
 /* 's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
  * (unicode_regex_split_custom_gpt2) */
 static void split_gpt2(struct seg *x)
@@ -296,17 +309,7 @@ static void split_gpt2(struct seg *x)
         size_t nws = 0;
         while (get_fl(x, pos + nws) & F_WS)
             nws++;
-        if (nws > 1 && get_cpt(x, pos + nws) != OOR) {
-            pos += nws - 1;
-            add_tok(x, pos);
-            continue;
-        }
-        if (nws > 0) {
-            pos += nws;
-            add_tok(x, pos);
-            continue;
-        }
-        add_tok(x, ++pos);
+        pos = whitespace_run(x, pos, nws);
     }
 }
 
@@ -383,17 +386,7 @@ static void split_llama3(struct seg *x, size_t max_digits)
             add_tok(x, pos);
             continue;
         }
-        if (nws > 1 && get_cpt(x, pos + nws) != OOR) {
-            pos += nws - 1;
-            add_tok(x, pos);
-            continue;
-        }
-        if (nws > 0) {
-            pos += nws;
-            add_tok(x, pos);
-            continue;
-        }
-        add_tok(x, ++pos);
+        pos = whitespace_run(x, pos, nws);
     }
 }
 
