@@ -610,8 +610,8 @@ SI __m512i madd_add(__m512i acc, __m512i p, __m512i s)
                 const __m512i b = _mm512_broadcast_i64x4(                                    \
                     _mm256_loadu_si256((const __m256i *)(x[i].qs + 32 * c)));                \
                 q[c] = _mm512_and_si512(_mm512_srlv_epi64(b, cnt), m0f);                     \
-                const int o = 2 * c, e = 2 * c + 1; /* the chunk's two sub-block scales */ \
-                s[c] = _mm512_permutexvar_epi16(SPREAD_WORDS(e, e, e, e, o, o, o, o), sc16);  \
+                const int o = 2 * c, e = 2 * c + 1; /* the chunk's two sub-block scales */   \
+                s[c] = _mm512_permutexvar_epi16(SPREAD_WORDS(e, e, e, e, o, o, o, o), sc16); \
             }                                                                                \
             UNROLL_T for (int t = 0; t < T; t++)                                             \
             {                                                                                \
