@@ -143,13 +143,7 @@ AI void f32_range(const void *wv, const void *xv, size_t stride, int n, int i0, 
         }
     }
     if (i1 < n) {
-        UNROLL_T for (int t = 0; t < T; t++)
-        {
-            acc[4 * t] = s0[t];
-            acc[4 * t + 1] = s1[t];
-            acc[4 * t + 2] = s2[t];
-            acc[4 * t + 3] = s3[t];
-        }
+        RANGE_KEEP4(acc, s0, s1, s2, s3, T);
         return;
     }
     for (; i + 8 <= n; i += 8) {
@@ -164,7 +158,8 @@ AI void f32_range(const void *wv, const void *xv, size_t stride, int n, int i0, 
             s1[t] = _mm256_fmadd_ps(w0, _mm256_maskload_ps(x[t] + i, m), s1[t]);
     }
     UNROLL_T for (int t = 0; t < T; t++)
-        out[(size_t)t * ostride] = hsum_ps(_mm256_add_ps(_mm256_add_ps(s0[t], s1[t]), _mm256_add_ps(s2[t], s3[t])));
+        out[(size_t)t * ostride] =
+            hsum_ps(_mm256_add_ps(_mm256_add_ps(s0[t], s1[t]), _mm256_add_ps(s2[t], s3[t])));
 }
 
 TILE_FROM_RANGE(f32_tile, f32_range, n)
@@ -172,16 +167,11 @@ TILE_FROM_RANGE(f32_tile, f32_range, n)
  * hold 8 accumulators and the 4 weight vectors), 2048 values at a time. */
 BLOCK_FROM_RANGE(avx2_block_f32, f32_range, __m256, 4, n, 2048, 2)
 
+DOT_FROM_TILE(avx2_dot_f32_row, f32_tile)
+
 static float avx2_dot_f32(const float *a, const float *b, int n)
 {
-    float r;
-    f32_tile(a, b, 0, n, &r, 0, 1);
-    return r;
-}
-
-static float avx2_dot_f32_row(const void *w, const void *x, int n)
-{
-    return avx2_dot_f32(w, x, n);
+    return avx2_dot_f32_row(a, b, n);
 }
 
 static void avx2_axpy(float *y, float a, const float *x, int n)

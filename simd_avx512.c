@@ -325,13 +325,7 @@ SI __m512 b16m(__mmask16 k, const void *p)
             }                                                                                \
         }                                                                                    \
         if (i1 < n) {                                                                        \
-            UNROLL_T for (int t = 0; t < T; t++)                                             \
-            {                                                                                \
-                acc[4 * t] = s0[t];                                                          \
-                acc[4 * t + 1] = s1[t];                                                      \
-                acc[4 * t + 2] = s2[t];                                                      \
-                acc[4 * t + 3] = s3[t];                                                      \
-            }                                                                                \
+            RANGE_KEEP4(acc, s0, s1, s2, s3, T);                                             \
             return;                                                                          \
         }                                                                                    \
         for (; i + 16 <= n; i += 16) {                                                       \

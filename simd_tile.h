@@ -104,6 +104,19 @@ static inline __attribute__((always_inline)) void PREFETCH_AHEAD(const void *p, 
         }                                                                                    \
     } while (0)
 
+/* The same for ranges with four accumulators per activation row (the
+ * float kernels): a0..a3[t] at acc[4t] .. acc[4t + 3]. */
+#define RANGE_KEEP4(acc, a0, a1, a2, a3, T)                                                  \
+    do {                                                                                     \
+        _Pragma("GCC unroll 8") for (int t_ = 0; t_ < (T); t_++)                           \
+        {                                                                                    \
+            (acc)[4 * t_] = (a0)[t_];                                                        \
+            (acc)[4 * t_ + 1] = (a1)[t_];                                                    \
+            (acc)[4 * t_ + 2] = (a2)[t_];                                                    \
+            (acc)[4 * t_ + 3] = (a3)[t_];                                                    \
+        }                                                                                    \
+    } while (0)
+
 /* The tile of a range function: the whole row, units 0..UNITS. */
 #define TILE_FROM_RANGE(NAME, RANGE, UNITS)                                                  \
     static inline __attribute__((always_inline)) void NAME(                                  \
