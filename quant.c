@@ -943,30 +943,34 @@ static float dot_q6_K(const block_q6_K *x, const block_q8_K *y, int nb)
     return sumf;
 }
 
+/* Element i of a float row of type F32, F16 or BF16 (type is a constant at
+ * each call of dot_float_row, so the switch folds away). */
+static inline __attribute__((always_inline)) float float_elem(int type, const void *row, int i)
+{
+    switch (type) {
+    case QT_F16: return h2f(((const qf16 *)row)[i]);
+    case QT_BF16: return bf16_to_f32(((const qbf16 *)row)[i]);
+    default: return ((const float *)row)[i];
+    }
+}
+
+/* The float rows' reference dot: each product rounded to float, the sum in
+ * double. */
+static inline __attribute__((always_inline)) float dot_float_row(int type, const void *w,
+                                                                 const void *x, int n)
+{
+    double sum = 0.0;
+    for (int i = 0; i < n; i++)
+        sum += (double)(float_elem(type, w, i) * float_elem(type, x, i));
+    return (float)sum;
+}
+
 float qdot_row(int type, const void *wrow, const void *xq, int n)
 {
     switch (type) {
-    case QT_F32: {
-        const float *w = wrow, *x = xq;
-        double sum = 0.0;
-        for (int i = 0; i < n; i++)
-            sum += (double)(w[i] * x[i]);
-        return (float)sum;
-    }
-    case QT_F16: {
-        const qf16 *w = wrow, *x = xq;
-        double sum = 0.0;
-        for (int i = 0; i < n; i++)
-            sum += (double)(h2f(w[i]) * h2f(x[i]));
-        return (float)sum;
-    }
-    case QT_BF16: {
-        const qbf16 *w = wrow, *x = xq;
-        double sum = 0.0;
-        for (int i = 0; i < n; i++)
-            sum += (double)(bf16_to_f32(w[i]) * bf16_to_f32(x[i]));
-        return (float)sum;
-    }
+    case QT_F32: return dot_float_row(QT_F32, wrow, xq, n);
+    case QT_F16: return dot_float_row(QT_F16, wrow, xq, n);
+    case QT_BF16: return dot_float_row(QT_BF16, wrow, xq, n);
     case QT_Q4_0: return dot_q4_0(wrow, xq, n / QK4_0);
     case QT_Q4_1: return dot_q4_1(wrow, xq, n / QK4_1);
     case QT_Q8_0: return dot_q8_0(wrow, xq, n / QK8_0);
