@@ -362,6 +362,17 @@ static void deq_q4_K(const block_q4_K *x, float *y, int nb)
     }
 }
 
+/* The four 6-bit values (minus 32) at l of a Q6_K half-block: low nibbles
+ * of ql[l] and ql[l + 32], then their high nibbles, each with two bits of
+ * qh[l] on top. They go to outputs l, l + 32, l + 64 and l + 96. */
+static inline void q6_K_quad(const uint8_t *ql, const uint8_t *qh, int l, int q[4])
+{
+    q[0] = ((ql[l] & 0xf) | (((qh[l] >> 0) & 3) << 4)) - 32;
+    q[1] = ((ql[l + 32] & 0xf) | (((qh[l] >> 2) & 3) << 4)) - 32;
+    q[2] = ((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32;
+    q[3] = ((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32;
+}
+
 static void deq_q6_K(const block_q6_K *x, float *y, int nb)
 {
     for (int i = 0; i < nb; i++) {
@@ -371,14 +382,12 @@ static void deq_q6_K(const block_q6_K *x, float *y, int nb)
         for (int h = 0; h < 2; h++, y += 128, ql += 64, qh += 32, sc += 8) {
             for (int l = 0; l < 32; l++) {
                 const int is = l / 16;
-                const int q1 = ((ql[l] & 0xf) | (((qh[l] >> 0) & 3) << 4)) - 32;
-                const int q2 = ((ql[l + 32] & 0xf) | (((qh[l] >> 2) & 3) << 4)) - 32;
-                const int q3 = ((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32;
-                const int q4 = ((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32;
-                y[l] = d * (float)sc[is] * (float)q1;
-                y[l + 32] = d * (float)sc[is + 2] * (float)q2;
-                y[l + 64] = d * (float)sc[is + 4] * (float)q3;
-                y[l + 96] = d * (float)sc[is + 6] * (float)q4;
+                int q[4];
+                q6_K_quad(ql, qh, l, q);
+                y[l] = d * (float)sc[is] * (float)q[0];
+                y[l + 32] = d * (float)sc[is + 2] * (float)q[1];
+                y[l + 64] = d * (float)sc[is + 4] * (float)q[2];
+                y[l + 96] = d * (float)sc[is + 6] * (float)q[3];
             }
         }
     }
@@ -926,12 +935,10 @@ static float dot_q6_K(const block_q6_K *x, const block_q8_K *y, int nb)
         for (int h = 0; h < 2; h++, ql += 64, qh += 32, q8 += 128, sc += 8) {
             for (int l = 0; l < 32; l++) {
                 const int is = l / 16;
-                const int q1 = ((ql[l] & 0xf) | (((qh[l] >> 0) & 3) << 4)) - 32;
-                const int q2 = ((ql[l + 32] & 0xf) | (((qh[l] >> 2) & 3) << 4)) - 32;
-                const int q3 = ((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32;
-                const int q4 = ((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32;
-                aux32[l & 7] += sc[is] * (q8[l] * q1) + sc[is + 2] * (q8[l + 32] * q2) +
-                                sc[is + 4] * (q8[l + 64] * q3) + sc[is + 6] * (q8[l + 96] * q4);
+                int q[4];
+                q6_K_quad(ql, qh, l, q);
+                aux32[l & 7] += sc[is] * (q8[l] * q[0]) + sc[is + 2] * (q8[l + 32] * q[1]) +
+                                sc[is + 4] * (q8[l + 64] * q[2]) + sc[is + 6] * (q8[l + 96] * q[3]);
             }
         }
         const float d = h2f(x[i].d) * y[i].d;
