@@ -693,40 +693,6 @@ static inline __m256 bcast128(__m128 v)
     return _mm256_insertf128_ps(_mm256_castps128_ps256(v), v, 1);
 }
 
-static inline __m256i q4_1_block(const uint8_t *w, const uint8_t *x)
-{
-    return _mm256_madd_epi16(_mm256_maddubs_epi16(nibbles16(w + 4), ld256(x + 4)),
-                             _mm256_set1_epi16(1));
-}
-
-static float avx2_dot_q4_1(const void *wv, const void *xv, int n)
-{
-    const uint8_t *w = wv, *x = xv; /* block_q4_1: d, m, qs[16]; block_q8_1: d, s, qs[32] */
-    const int nb = n / 32;
-    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
-    __m128 am = _mm_setzero_ps();
-    int i = 0;
-    for (; i + 8 <= nb; i += 8, w += 160, x += 288) {
-        const __m256 f0 = sum4_blocks(q4_1_block(w, x), q4_1_block(w + 20, x + 36),
-                                      q4_1_block(w + 40, x + 72), q4_1_block(w + 60, x + 108));
-        a0 = _mm256_fmadd_ps(f0, bcast128(mul4_f16(w, 20, x, 36)), a0);
-        const __m256 f1 = sum4_blocks(q4_1_block(w + 80, x + 144), q4_1_block(w + 100, x + 180),
-                                      q4_1_block(w + 120, x + 216), q4_1_block(w + 140, x + 252));
-        a1 = _mm256_fmadd_ps(f1, bcast128(mul4_f16(w + 80, 20, x + 144, 36)), a1);
-        /* m * s of the 8 blocks */
-        am = _mm_add_ps(am, _mm_add_ps(mul4_f16(w + 2, 20, x + 2, 36), mul4_f16(w + 82, 20, x + 146, 36)));
-    }
-    am = _mm_add_ps(am, _mm_movehl_ps(am, am));
-    am = _mm_add_ss(am, _mm_movehdup_ps(am));
-    float ms = _mm_cvtss_f32(am);
-    for (; i < nb; i++, w += 20, x += 36) {
-        a0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(q4_1_block(w, x)),
-                             _mm256_set1_ps(h2f(ld16(w)) * h2f(ld16(x))), a0);
-        ms += h2f(ld16(w + 2)) * h2f(ld16(x + 2));
-    }
-    return hsum_ps(_mm256_add_ps(a0, a1)) + ms;
-}
-
 /* vpshufb masks that broadcast int16 element j of a 128-bit lane to the
  * whole lane (Q4_K: one scale per 32 values). */
 static inline __m256i bcast16(__m256i v, int j)
@@ -867,6 +833,64 @@ AI void q8_0_tile(const void *wv, const void *xv, size_t stride, int n, float *o
 
 /* Q4_0 rows: the group kernels of simd_avx2.h over the expansion. */
 GROUP_KERNELS(avx2_dot_q4_0, avx2_block_q4_0, 18, q4_0_group, q4_0_lanes)
+
+/* Q4_1 (block_q4_1: d, m, qs[16]; block_q8_1: d, s, qs[32]): 8 blocks at a
+ * time, their nibbles unpacked once per tile; per row the int lanes of 4
+ * blocks folded (sum4_blocks) and scaled by their d products into a0 (the
+ * first 4) or a1, the m * s products summed apart; single blocks at the
+ * row's end. */
+AI __m256i q4_1_lanes(__m256i wn, const uint8_t *x)
+{
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(wn, ld256(x + 4)), _mm256_set1_epi16(1));
+}
+
+AI void q4_1_tile(const void *wv, const void *xv, size_t stride, int n, float *out, size_t ostride,
+                  const int T)
+{
+    const uint8_t *w = wv, *x[4];
+    __m256 a0[4], a1[4];
+    __m128 am[4];
+    UNROLL_T for (int t = 0; t < T; t++)
+    {
+        x[t] = (const uint8_t *)xv + (size_t)t * stride;
+        a0[t] = a1[t] = _mm256_setzero_ps();
+        am[t] = _mm_setzero_ps();
+    }
+    const int nb = n / 32;
+    int i = 0;
+    for (; i + 8 <= nb; i += 8, w += 160) {
+        PREFETCH_AHEAD(w, 160);
+        __m256i wn[8];
+        for (int k = 0; k < 8; k++)
+            wn[k] = nibbles16(w + 20 * k + 4);
+        UNROLL_T for (int t = 0; t < T; t++)
+        {
+            const uint8_t *xt = x[t] + (size_t)i * 36;
+            const __m256 f0 = sum4_blocks(q4_1_lanes(wn[0], xt), q4_1_lanes(wn[1], xt + 36),
+                                          q4_1_lanes(wn[2], xt + 72), q4_1_lanes(wn[3], xt + 108));
+            a0[t] = _mm256_fmadd_ps(f0, bcast128(mul4_f16(w, 20, xt, 36)), a0[t]);
+            const __m256 f1 = sum4_blocks(q4_1_lanes(wn[4], xt + 144), q4_1_lanes(wn[5], xt + 180),
+                                          q4_1_lanes(wn[6], xt + 216), q4_1_lanes(wn[7], xt + 252));
+            a1[t] = _mm256_fmadd_ps(f1, bcast128(mul4_f16(w + 80, 20, xt + 144, 36)), a1[t]);
+            /* m * s of the 8 blocks */
+            am[t] = _mm_add_ps(am[t], _mm_add_ps(mul4_f16(w + 2, 20, xt + 2, 36),
+                                                 mul4_f16(w + 82, 20, xt + 146, 36)));
+        }
+    }
+    UNROLL_T for (int t = 0; t < T; t++)
+    {
+        __m128 m = _mm_add_ps(am[t], _mm_movehl_ps(am[t], am[t]));
+        m = _mm_add_ss(m, _mm_movehdup_ps(m));
+        float ms = _mm_cvtss_f32(m);
+        const uint8_t *wb = w, *xt = x[t] + (size_t)i * 36;
+        for (int j = i; j < nb; j++, wb += 20, xt += 36) {
+            a0[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(q4_1_lanes(nibbles16(wb + 4), xt)),
+                                    _mm256_set1_ps(h2f(ld16(wb)) * h2f(ld16(xt))), a0[t]);
+            ms += h2f(ld16(wb + 2)) * h2f(ld16(xt + 2));
+        }
+        out[(size_t)t * ostride] = hsum_ps(_mm256_add_ps(a0[t], a1[t])) + ms;
+    }
+}
 
 /* Q4_K: scales, mins and the nibbles of 64 values at a time unpacked once
  * per tile; per row the min term and the scaled int sums. */
@@ -1016,10 +1040,12 @@ AI void q6_K_tile(const void *wv, const void *xv, size_t stride, int n, float *o
         out[(size_t)t * ostride] = hsum_ps(acc[t]);
 }
 
+DOT_FROM_TILE(avx2_dot_q4_1, q4_1_tile)
 DOT_FROM_TILE(avx2_dot_q8_0, q8_0_tile)
 DOT_FROM_TILE(avx2_dot_q4_K, q4_K_tile)
 DOT_FROM_TILE(avx2_dot_q6_K, q6_K_tile)
 ROWS_FROM_TILE(avx2_rows_q8_0, q8_0_tile, 4, (size_t)n / 32 * 34)
+ROWS_FROM_TILE(avx2_rows_q4_1, q4_1_tile, 4, (size_t)n / 32 * 20)
 ROWS_FROM_TILE(avx2_rows_q4_K, q4_K_tile, 4, (size_t)n / 256 * 144)
 ROWS_FROM_TILE(avx2_rows_q6_K, q6_K_tile, 4, (size_t)n / 256 * 210)
 
@@ -1044,7 +1070,8 @@ const struct simd_kernels simd_avx2 = {
     .dot = {[QT_F32] = avx2_dot_f32_row, [QT_F16] = avx2_dot_f16, [QT_BF16] = avx2_dot_bf16,
             [QT_Q4_0] = avx2_dot_q4_0, [QT_Q4_1] = avx2_dot_q4_1, [QT_Q8_0] = avx2_dot_q8_0,
             [QT_Q4_K] = avx2_dot_q4_K, [QT_Q6_K] = avx2_dot_q6_K},
-    .dot_rows = {[QT_Q8_0] = avx2_rows_q8_0, [QT_Q4_K] = avx2_rows_q4_K, [QT_Q6_K] = avx2_rows_q6_K},
+    .dot_rows = {[QT_Q4_1] = avx2_rows_q4_1, [QT_Q8_0] = avx2_rows_q8_0, [QT_Q4_K] = avx2_rows_q4_K,
+                 [QT_Q6_K] = avx2_rows_q6_K},
     .dot_block = {[QT_F32] = avx2_block_f32, [QT_Q4_0] = avx2_block_q4_0},
     .act = {[QT_F16] = avx2_act_f16, [QT_BF16] = avx2_act_bf16, [QT_Q8_0] = avx2_act_q8_0,
             [QT_Q8_1] = avx2_act_q8_1, [QT_Q8_K] = avx2_act_q8_K},

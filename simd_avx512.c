@@ -508,31 +508,57 @@ static const int8_t zero32[32];
             out[(size_t)t * ostride] = hsum(_mm512_add_ps(s0[t], s1[t]));                    \
     }
 
-#define DOT_Q4_1(NAME, INT)                                                                  \
-    static float NAME(const void *wrow, const void *xq, int n)                               \
+/* Q4_1 against Q8_1 activations: pairs of blocks, the weights unpacked once
+ * per tile; per activation row the scale products [dx*dy, mx*sy] of both
+ * blocks in one __m128 f, its dx*dy lanes spread over the int sums and its
+ * mx*sy lanes summed apart (sm, the low 128 bits of a vector so that acc
+ * can keep it). A range as DOT32_RANGE's (i0 and i1 even). */
+#define DOT_Q4_1_RANGE(NAME, INT)                                                            \
+    AI void NAME(const void *wrow, const void *xq, size_t stride, int n, int i0, int i1,     \
+                 __m512 *acc, float *out, size_t ostride, const int T)                       \
     {                                                                                        \
         const block_q4_1 *x = wrow;                                                          \
-        const block_q8_1 *y = xq;                                                            \
+        const block_q8_1 *y[8];                                                              \
+        __m512 s0[8], sm[8];                                                                 \
+        UNROLL_T for (int t = 0; t < T; t++)                                                 \
+        {                                                                                    \
+            y[t] = (const block_q8_1 *)((const uint8_t *)xq + (size_t)t * stride);           \
+            s0[t] = i0 ? acc[2 * t] : _mm512_setzero_ps();                                   \
+            sm[t] = i0 ? acc[2 * t + 1] : _mm512_setzero_ps();                               \
+        }                                                                                    \
         const int nb = n / QK4_1;                                                            \
-        __m512 s0 = _mm512_setzero_ps();                                                     \
-        __m128 sm = _mm_setzero_ps();                                                        \
-        for (int i = 0; i < nb; i += 2) {                                                    \
+        for (int i = i0; i < i1; i += 2) {                                                   \
+            if (!(i & 15))                                                                   \
+                PREFETCH_AHEAD(&x[i + 16], 16 * sizeof *x);                                  \
             const int two = i + 1 < nb;                                                      \
             const block_q4_1 *xb = two ? &x[i + 1] : &x[i];                                  \
-            const int8_t *yb = two ? y[i + 1].qs : zero32;                                   \
-            const __m512i p = INT(nibbles2(x[i].qs, xb->qs), load2x256(y[i].qs, yb));        \
-            /* [dx, mx] and [dy, sy] of both blocks */                                       \
+            const __m512i w = nibbles2(x[i].qs, xb->qs);                                     \
+            /* [dx, mx] of both blocks */                                                    \
             const uint64_t hx = (uint64_t)ld32(&x[i].d) |                                    \
                                 (uint64_t)(two ? ld32(&xb->d) : 0) << 32;                    \
-            const uint64_t hy = (uint64_t)ld32(&y[i].d) |                                    \
-                                (uint64_t)(two ? ld32(&y[i + 1].d) : 0) << 32;               \
-            const __m128 f = _mm_mul_ps(_mm_cvtph_ps(_mm_cvtsi64_si128((long long)hx)),      \
-                                        _mm_cvtph_ps(_mm_cvtsi64_si128((long long)hy)));     \
-            sm = _mm_add_ps(sm, f);                                                          \
-            s0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), spread2(f, 0, 2), s0);               \
+            const __m128 fx = _mm_cvtph_ps(_mm_cvtsi64_si128((long long)hx));                \
+            UNROLL_T for (int t = 0; t < T; t++)                                             \
+            {                                                                                \
+                const block_q8_1 *yt = y[t];                                                 \
+                const int8_t *yb = two ? yt[i + 1].qs : zero32;                              \
+                const __m512i p = INT(w, load2x256(yt[i].qs, yb));                           \
+                /* [dy, sy] of both blocks */                                                \
+                const uint64_t hy = (uint64_t)ld32(&yt[i].d) |                               \
+                                    (uint64_t)(two ? ld32(&yt[i + 1].d) : 0) << 32;          \
+                const __m128 f = _mm_mul_ps(fx, _mm_cvtph_ps(_mm_cvtsi64_si128((long long)hy))); \
+                sm[t] = _mm512_castps128_ps512(_mm_add_ps(_mm512_castps512_ps128(sm[t]), f));  \
+                s0[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), spread2(f, 0, 2), s0[t]);     \
+            }                                                                                \
         }                                                                                    \
-        const __m128 m = _mm_add_ps(sm, _mm_movehl_ps(sm, sm));                              \
-        return hsum(s0) + _mm_cvtss_f32(_mm_movehdup_ps(m));                                 \
+        if (i1 < nb) {                                                                       \
+            RANGE_KEEP2(acc, s0, sm, T);                                                     \
+            return;                                                                          \
+        }                                                                                    \
+        UNROLL_T for (int t = 0; t < T; t++)                                                 \
+        {                                                                                    \
+            const __m128 v = _mm512_castps512_ps128(sm[t]), m = _mm_add_ps(v, _mm_movehl_ps(v, v)); \
+            out[(size_t)t * ostride] = hsum(s0[t]) + _mm_cvtss_f32(_mm_movehdup_ps(m));      \
+        }                                                                                    \
     }
 
 DOT32_RANGE(q4_0_range, block_q4_0, q4_0_prep, q4_0_int)
@@ -547,7 +573,10 @@ DOT_FROM_TILE(dot_q8_0, q8_0_tile)
  * Q4_0 ~20.5 tok/s on 2 threads), one prompt path for every AVX-512 type. */
 BLOCK_FROM_RANGE(dot_block_q4_0, q4_0_range, __m512, 2, n / 32, 64, 4)
 BLOCK_FROM_RANGE(dot_block_q8_0, q8_0_range, __m512, 2, n / 32, 64, 4)
-DOT_Q4_1(dot_q4_1, dot_u8s8)
+DOT_Q4_1_RANGE(q4_1_range, dot_u8s8)
+TILE_FROM_RANGE(q4_1_tile, q4_1_range, n / QK4_1)
+DOT_FROM_TILE(dot_q4_1, q4_1_tile)
+BLOCK_FROM_RANGE(dot_block_q4_1, q4_1_range, __m512, 2, n / QK4_1, 64, 4)
 
 /* ---- K-quants ------------------------------------------------------------------------ */
 
@@ -944,8 +973,8 @@ const struct simd_kernels simd_avx512 = {
             [QT_Q4_0] = dot_q4_0, [QT_Q4_1] = dot_q4_1, [QT_Q8_0] = dot_q8_0,
             [QT_Q4_K] = dot_q4_K, [QT_Q6_K] = dot_q6_K},
     .dot_block = {[QT_F32] = dot_block_f32, [QT_F16] = dot_block_f16, [QT_BF16] = dot_block_bf16,
-                  [QT_Q4_0] = dot_block_q4_0, [QT_Q8_0] = dot_block_q8_0, [QT_Q4_K] = dot_block_q4_K,
-                  [QT_Q6_K] = dot_block_q6_K},
+                  [QT_Q4_0] = dot_block_q4_0, [QT_Q4_1] = dot_block_q4_1, [QT_Q8_0] = dot_block_q8_0,
+                  [QT_Q4_K] = dot_block_q4_K, [QT_Q6_K] = dot_block_q6_K},
     .act = {[QT_F16] = act_f16, [QT_BF16] = act_bf16, [QT_Q8_0] = act_q8_0,
             [QT_Q8_1] = act_q8_1, [QT_Q8_K] = act_q8_K},
     .dot_f32 = dot_f32,
@@ -980,12 +1009,16 @@ DOT_FROM_TILE(dot_q4_K_vnni, q4_K_tile_vnni)
 DOT_FROM_TILE(dot_q6_K_vnni, q6_K_tile_vnni)
 BLOCK_FROM_RANGE(dot_block_q4_K_vnni, q4_K_range_vnni, __m512, 2, n / QK_K, CHUNK_K, 8)
 BLOCK_FROM_RANGE(dot_block_q6_K_vnni, q6_K_range_vnni, __m512, 1, n / QK_K, CHUNK_K, 8)
-DOT_Q4_1(dot_q4_1_vnni, u8s8_vnni)
+DOT_Q4_1_RANGE(q4_1_range_vnni, u8s8_vnni)
+TILE_FROM_RANGE(q4_1_tile_vnni, q4_1_range_vnni, n / QK4_1)
+DOT_FROM_TILE(dot_q4_1_vnni, q4_1_tile_vnni)
+BLOCK_FROM_RANGE(dot_block_q4_1_vnni, q4_1_range_vnni, __m512, 2, n / QK4_1, 64, 4)
 
 /* The VNNI table's entries other than Q4_0 and Q8_0 (simd_avx512_g4.c). */
 const struct simd_kernels simd_avx512vnni_base = {
     .name = "avx512vnni",
     .base = &simd_avx512, /* everything without integer dot products */
     .dot = {[QT_Q4_1] = dot_q4_1_vnni, [QT_Q4_K] = dot_q4_K_vnni, [QT_Q6_K] = dot_q6_K_vnni},
-    .dot_block = {[QT_Q4_K] = dot_block_q4_K_vnni, [QT_Q6_K] = dot_block_q6_K_vnni},
+    .dot_block = {[QT_Q4_1] = dot_block_q4_1_vnni, [QT_Q4_K] = dot_block_q4_K_vnni,
+                  [QT_Q6_K] = dot_block_q6_K_vnni},
 };
