@@ -431,24 +431,44 @@ static inline __m256 ld_f16(const uint16_t *p)
     return _mm256_cvtph_ps(ld128(p));
 }
 
-static float avx2_dot_f16(const void *wv, const void *xv, int n)
+/* F16 rows (the activations F16 too) in tiles: each 32 weights converted
+ * once per tile, four accumulators per row, 8 at a time at the row's end
+ * and the last values one by one. */
+AI void f16_tile(const void *wv, const void *xv, size_t stride, int n, float *out, size_t ostride,
+                 const int T)
 {
-    const uint16_t *w = wv, *x = xv;
-    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
-    __m256 s2 = _mm256_setzero_ps(), s3 = _mm256_setzero_ps();
+    const uint16_t *w = wv, *x[4]; /* 4: ROWS_FROM_TILE also compiles (unreached) tiles of 3 */
+    __m256 s0[4], s1[4], s2[4], s3[4];
+    UNROLL_T for (int t = 0; t < T; t++)
+    {
+        x[t] = (const uint16_t *)((const uint8_t *)xv + (size_t)t * stride);
+        s0[t] = s1[t] = s2[t] = s3[t] = _mm256_setzero_ps();
+    }
     int i = 0;
     for (; i + 32 <= n; i += 32) {
-        s0 = _mm256_fmadd_ps(ld_f16(w + i), ld_f16(x + i), s0);
-        s1 = _mm256_fmadd_ps(ld_f16(w + i + 8), ld_f16(x + i + 8), s1);
-        s2 = _mm256_fmadd_ps(ld_f16(w + i + 16), ld_f16(x + i + 16), s2);
-        s3 = _mm256_fmadd_ps(ld_f16(w + i + 24), ld_f16(x + i + 24), s3);
+        PREFETCH_AHEAD(w + i, 64);
+        const __m256 w0 = ld_f16(w + i), w1 = ld_f16(w + i + 8);
+        const __m256 w2 = ld_f16(w + i + 16), w3 = ld_f16(w + i + 24);
+        UNROLL_T for (int t = 0; t < T; t++)
+        {
+            s0[t] = _mm256_fmadd_ps(w0, ld_f16(x[t] + i), s0[t]);
+            s1[t] = _mm256_fmadd_ps(w1, ld_f16(x[t] + i + 8), s1[t]);
+            s2[t] = _mm256_fmadd_ps(w2, ld_f16(x[t] + i + 16), s2[t]);
+            s3[t] = _mm256_fmadd_ps(w3, ld_f16(x[t] + i + 24), s3[t]);
+        }
     }
-    for (; i + 8 <= n; i += 8)
-        s0 = _mm256_fmadd_ps(ld_f16(w + i), ld_f16(x + i), s0);
-    float sum = hsum_ps(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
-    for (; i < n; i++)
-        sum += h2f(ld16((const uint8_t *)(w + i))) * h2f(ld16((const uint8_t *)(x + i)));
-    return sum;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 w0 = ld_f16(w + i);
+        UNROLL_T for (int t = 0; t < T; t++)
+            s0[t] = _mm256_fmadd_ps(w0, ld_f16(x[t] + i), s0[t]);
+    }
+    UNROLL_T for (int t = 0; t < T; t++)
+    {
+        float sum = hsum_ps(_mm256_add_ps(_mm256_add_ps(s0[t], s1[t]), _mm256_add_ps(s2[t], s3[t])));
+        for (int j = i; j < n; j++)
+            sum += h2f(ld16((const uint8_t *)(w + j))) * h2f(ld16((const uint8_t *)(x[t] + j)));
+        out[(size_t)t * ostride] = sum;
+    }
 }
 
 /* 16 bf16 values as two float vectors: the even-indexed ones (shifted up)
@@ -464,37 +484,64 @@ static inline __m256 bf16_odd(__m256i v)
     return _mm256_castsi256_ps(_mm256_and_si256(v, _mm256_set1_epi32((int)0xffff0000u)));
 }
 
-static float avx2_dot_bf16(const void *wv, const void *xv, int n)
+/* BF16 rows in tiles: each 32 weights split once per tile, four
+ * accumulators per row (even and odd values of two 16-value halves), 16 at
+ * a time at the row's end and the last values one by one. */
+AI void bf16_tile(const void *wv, const void *xv, size_t stride, int n, float *out,
+                  size_t ostride, const int T)
 {
-    const uint16_t *w = wv, *x = xv;
-    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
-    __m256 s2 = _mm256_setzero_ps(), s3 = _mm256_setzero_ps();
+    const uint16_t *w = wv, *x[4]; /* 4: ROWS_FROM_TILE also compiles (unreached) tiles of 3 */
+    __m256 s0[4], s1[4], s2[4], s3[4];
+    UNROLL_T for (int t = 0; t < T; t++)
+    {
+        x[t] = (const uint16_t *)((const uint8_t *)xv + (size_t)t * stride);
+        s0[t] = s1[t] = s2[t] = s3[t] = _mm256_setzero_ps();
+    }
     int i = 0;
     for (; i + 32 <= n; i += 32) {
-        const __m256i w0 = ld256(w + i), x0 = ld256(x + i);
-        const __m256i w1 = ld256(w + i + 16), x1 = ld256(x + i + 16);
-        s0 = _mm256_fmadd_ps(bf16_even(w0), bf16_even(x0), s0);
-        s1 = _mm256_fmadd_ps(bf16_odd(w0), bf16_odd(x0), s1);
-        s2 = _mm256_fmadd_ps(bf16_even(w1), bf16_even(x1), s2);
-        s3 = _mm256_fmadd_ps(bf16_odd(w1), bf16_odd(x1), s3);
+        PREFETCH_AHEAD(w + i, 64);
+        const __m256i w0 = ld256(w + i), w1 = ld256(w + i + 16);
+        const __m256 we0 = bf16_even(w0), wo0 = bf16_odd(w0), we1 = bf16_even(w1), wo1 = bf16_odd(w1);
+        UNROLL_T for (int t = 0; t < T; t++)
+        {
+            const __m256i x0 = ld256(x[t] + i), x1 = ld256(x[t] + i + 16);
+            s0[t] = _mm256_fmadd_ps(we0, bf16_even(x0), s0[t]);
+            s1[t] = _mm256_fmadd_ps(wo0, bf16_odd(x0), s1[t]);
+            s2[t] = _mm256_fmadd_ps(we1, bf16_even(x1), s2[t]);
+            s3[t] = _mm256_fmadd_ps(wo1, bf16_odd(x1), s3[t]);
+        }
     }
     for (; i + 16 <= n; i += 16) {
-        const __m256i w0 = ld256(w + i), x0 = ld256(x + i);
-        s0 = _mm256_fmadd_ps(bf16_even(w0), bf16_even(x0), s0);
-        s1 = _mm256_fmadd_ps(bf16_odd(w0), bf16_odd(x0), s1);
+        const __m256i w0 = ld256(w + i);
+        const __m256 we0 = bf16_even(w0), wo0 = bf16_odd(w0);
+        UNROLL_T for (int t = 0; t < T; t++)
+        {
+            const __m256i x0 = ld256(x[t] + i);
+            s0[t] = _mm256_fmadd_ps(we0, bf16_even(x0), s0[t]);
+            s1[t] = _mm256_fmadd_ps(wo0, bf16_odd(x0), s1[t]);
+        }
     }
-    float sum = hsum_ps(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
-    for (; i < n; i++) {
-        const uint32_t a = (uint32_t)ld16((const uint8_t *)(w + i)) << 16;
-        const uint32_t b = (uint32_t)ld16((const uint8_t *)(x + i)) << 16;
-        float fa, fb;
-        memcpy(&fa, &a, 4);
-        memcpy(&fb, &b, 4);
-        sum += fa * fb;
+    UNROLL_T for (int t = 0; t < T; t++)
+    {
+        float sum = hsum_ps(_mm256_add_ps(_mm256_add_ps(s0[t], s1[t]), _mm256_add_ps(s2[t], s3[t])));
+        for (int j = i; j < n; j++) {
+            const uint32_t a = (uint32_t)ld16((const uint8_t *)(w + j)) << 16;
+            const uint32_t b = (uint32_t)ld16((const uint8_t *)(x[t] + j)) << 16;
+            float fa, fb;
+            memcpy(&fa, &a, 4);
+            memcpy(&fb, &b, 4);
+            sum += fa * fb;
+        }
+        out[(size_t)t * ostride] = sum;
     }
-    return sum;
 }
 
+/* Prompts of F16 and BF16 weights: tiles of 2 rows, as F32's (8
+ * accumulators and 4 weight vectors fill the 16 registers). */
+DOT_FROM_TILE(avx2_dot_f16, f16_tile)
+DOT_FROM_TILE(avx2_dot_bf16, bf16_tile)
+ROWS_FROM_TILE(avx2_rows_f16, f16_tile, 2, (size_t)n * 2)
+ROWS_FROM_TILE(avx2_rows_bf16, bf16_tile, 2, (size_t)n * 2)
 /* ---- activation conversions (bit-identical to quant.c) ------------------------ */
 
 static void avx2_act_f16(const float *x, void *xq, int n)
@@ -1070,8 +1117,8 @@ const struct simd_kernels simd_avx2 = {
     .dot = {[QT_F32] = avx2_dot_f32_row, [QT_F16] = avx2_dot_f16, [QT_BF16] = avx2_dot_bf16,
             [QT_Q4_0] = avx2_dot_q4_0, [QT_Q4_1] = avx2_dot_q4_1, [QT_Q8_0] = avx2_dot_q8_0,
             [QT_Q4_K] = avx2_dot_q4_K, [QT_Q6_K] = avx2_dot_q6_K},
-    .dot_rows = {[QT_Q4_1] = avx2_rows_q4_1, [QT_Q8_0] = avx2_rows_q8_0, [QT_Q4_K] = avx2_rows_q4_K,
-                 [QT_Q6_K] = avx2_rows_q6_K},
+    .dot_rows = {[QT_F16] = avx2_rows_f16, [QT_BF16] = avx2_rows_bf16, [QT_Q4_1] = avx2_rows_q4_1,
+                 [QT_Q8_0] = avx2_rows_q8_0, [QT_Q4_K] = avx2_rows_q4_K, [QT_Q6_K] = avx2_rows_q6_K},
     .dot_block = {[QT_F32] = avx2_block_f32, [QT_Q4_0] = avx2_block_q4_0},
     .act = {[QT_F16] = avx2_act_f16, [QT_BF16] = avx2_act_bf16, [QT_Q8_0] = avx2_act_q8_0,
             [QT_Q8_1] = avx2_act_q8_1, [QT_Q8_K] = avx2_act_q8_K},

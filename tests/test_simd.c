@@ -313,9 +313,11 @@ TEST(simd_dot_rows_bit_identical_to_dot)
     enum { NB = 15, ROWS = 11 }; /* every count up to two tiles of 8 less one: each tail */
     static float w[MAX_N], x[MAX_N];
     static unsigned char wq[ROWS * (MAX_N * 4 + 64)], xq[NB * (MAX_N * 4 + 64)];
-    /* the last two: 168 blocks (two chunks of dot_block, the last with a
-     * short step) and 131 (a last chunk of 3 blocks) */
-    static const int lens[] = {96, 256, 288, 768, 2048, 5632 - 5632 % 256, 4096 + 96};
+    /* 5632: 168 blocks (two chunks of dot_block, the last with a short
+     * step); 4096 + 96: 131 (a last chunk of 3 blocks); the last two, for
+     * the float types only: an 8-value step and then single values at a
+     * row's end, and only the 8-value step */
+    static const int lens[] = {96, 256, 288, 768, 2048, 5632 - 5632 % 256, 4096 + 96, 100, 2056};
     for (int t = 0; t < nt; t++) {
         int covered = 0, blocks = 0;
         for (size_t ti = 0; ti < ARRAY_LEN(weight_types); ti++) {
