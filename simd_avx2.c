@@ -113,6 +113,21 @@ static inline __m256 exp_ps(__m256 x)
 
 /* ---- float kernels ------------------------------------------------------------ */
 
+/* 32 values at I of a float row W (LOAD gives 8 of them as floats) against
+ * activation rows X[0..T) into four accumulators per row, s0..s3[t]. */
+#define FLOAT_STEP32(LOAD, W, X, I, T)                                                          \
+    do {                                                                                        \
+        const __m256 w0_ = LOAD((W) + (I)), w1_ = LOAD((W) + (I) + 8);                          \
+        const __m256 w2_ = LOAD((W) + (I) + 16), w3_ = LOAD((W) + (I) + 24);                    \
+        UNROLL_T for (int t = 0; t < (T); t++)                                                  \
+        {                                                                                       \
+            s0[t] = _mm256_fmadd_ps(w0_, LOAD((X)[t] + (I)), s0[t]);                            \
+            s1[t] = _mm256_fmadd_ps(w1_, LOAD((X)[t] + (I) + 8), s1[t]);                        \
+            s2[t] = _mm256_fmadd_ps(w2_, LOAD((X)[t] + (I) + 16), s2[t]);                       \
+            s3[t] = _mm256_fmadd_ps(w3_, LOAD((X)[t] + (I) + 24), s3[t]);                       \
+        }                                                                                       \
+    } while (0)
+
 /* Values [i0, i1) of a float row against T activation rows (simd_tile.h's
  * range: acc holds s0..s3 of each row; i0 a multiple of 32, and so is i1
  * unless it is n). Four accumulators in steps of 32 values, at the row's
@@ -131,17 +146,8 @@ AI void f32_range(const void *wv, const void *xv, size_t stride, int n, int i0, 
         s3[t] = i0 ? acc[4 * t + 3] : _mm256_setzero_ps();
     }
     int i = i0;
-    for (; i + 32 <= i1; i += 32) {
-        const __m256 w0 = _mm256_loadu_ps(w + i), w1 = _mm256_loadu_ps(w + i + 8);
-        const __m256 w2 = _mm256_loadu_ps(w + i + 16), w3 = _mm256_loadu_ps(w + i + 24);
-        UNROLL_T for (int t = 0; t < T; t++)
-        {
-            s0[t] = _mm256_fmadd_ps(w0, _mm256_loadu_ps(x[t] + i), s0[t]);
-            s1[t] = _mm256_fmadd_ps(w1, _mm256_loadu_ps(x[t] + i + 8), s1[t]);
-            s2[t] = _mm256_fmadd_ps(w2, _mm256_loadu_ps(x[t] + i + 16), s2[t]);
-            s3[t] = _mm256_fmadd_ps(w3, _mm256_loadu_ps(x[t] + i + 24), s3[t]);
-        }
-    }
+    for (; i + 32 <= i1; i += 32)
+        FLOAT_STEP32(_mm256_loadu_ps, w, x, i, T);
     if (i1 < n) {
         RANGE_KEEP4(acc, s0, s1, s2, s3, T);
         return;
@@ -447,15 +453,7 @@ AI void f16_tile(const void *wv, const void *xv, size_t stride, int n, float *ou
     int i = 0;
     for (; i + 32 <= n; i += 32) {
         PREFETCH_AHEAD(w + i, 64);
-        const __m256 w0 = ld_f16(w + i), w1 = ld_f16(w + i + 8);
-        const __m256 w2 = ld_f16(w + i + 16), w3 = ld_f16(w + i + 24);
-        UNROLL_T for (int t = 0; t < T; t++)
-        {
-            s0[t] = _mm256_fmadd_ps(w0, ld_f16(x[t] + i), s0[t]);
-            s1[t] = _mm256_fmadd_ps(w1, ld_f16(x[t] + i + 8), s1[t]);
-            s2[t] = _mm256_fmadd_ps(w2, ld_f16(x[t] + i + 16), s2[t]);
-            s3[t] = _mm256_fmadd_ps(w3, ld_f16(x[t] + i + 24), s3[t]);
-        }
+        FLOAT_STEP32(ld_f16, w, x, i, T);
     }
     for (; i + 8 <= n; i += 8) {
         const __m256 w0 = ld_f16(w + i);
