@@ -879,18 +879,19 @@ AI void q8_0_tile(const void *wv, const void *xv, size_t stride, int n, float *o
 /* Q4_0 rows: the group kernels of simd_avx2.h over the expansion. */
 GROUP_KERNELS(avx2_dot_q4_0, avx2_block_q4_0, 18, q4_0_group, q4_0_lanes)
 
-/* Q4_1 (block_q4_1: d, m, qs[16]; block_q8_1: d, s, qs[32]): 8 blocks at a
- * time; per row the int lanes of 4 blocks folded (sum4_blocks) and scaled
- * by their d products into a0 (the first 4) or a1, the m * s products
- * summed apart; single blocks at the row's end. The nibbles are unpacked
- * per row: kept for the whole tile (8 registers) they cost one-row decode
- * 15% (TinyLlama 56 -> 48 tok/s) and prompts 4%. */
 /* The int lanes of Q4_1 block w against Q8_1 block x. */
 AI __m256i q4_1_block(const uint8_t *w, const uint8_t *x)
 {
     return _mm256_madd_epi16(_mm256_maddubs_epi16(nibbles16(w + 4), ld256(x + 4)),
                              _mm256_set1_epi16(1));
 }
+
+/* Q4_1 (block_q4_1: d, m, qs[16]; block_q8_1: d, s, qs[32]): 8 blocks at a
+ * time; per row the int lanes of 4 blocks folded (sum4_blocks) and scaled
+ * by their d products into a0 (the first 4) or a1, the m * s products
+ * summed apart; single blocks at the row's end. The nibbles are unpacked
+ * per row: kept for the whole tile (8 registers) they cost one-row decode
+ * 15% (TinyLlama 56 -> 48 tok/s) and prompts ~5%. */
 
 AI void q4_1_tile(const void *wv, const void *xv, size_t stride, int n, float *out, size_t ostride,
                   const int T)
@@ -912,10 +913,13 @@ AI void q4_1_tile(const void *wv, const void *xv, size_t stride, int n, float *o
         {
             const uint8_t *xt = x[t] + (size_t)i * 36;
             const __m256 f0 = sum4_blocks(q4_1_block(w, xt), q4_1_block(w + 20, xt + 36),
-                                          q4_1_block(w + 40, xt + 72), q4_1_block(w + 60, xt + 108));
+                                          q4_1_block(w + 40, xt + 72),
+                                          q4_1_block(w + 60, xt + 108));
             a0[t] = _mm256_fmadd_ps(f0, bcast128(mul4_f16(w, 20, xt, 36)), a0[t]);
-            const __m256 f1 = sum4_blocks(q4_1_block(w + 80, xt + 144), q4_1_block(w + 100, xt + 180),
-                                          q4_1_block(w + 120, xt + 216), q4_1_block(w + 140, xt + 252));
+            const __m256 f1 = sum4_blocks(q4_1_block(w + 80, xt + 144),
+                                          q4_1_block(w + 100, xt + 180),
+                                          q4_1_block(w + 120, xt + 216),
+                                          q4_1_block(w + 140, xt + 252));
             a1[t] = _mm256_fmadd_ps(f1, bcast128(mul4_f16(w + 80, 20, xt + 144, 36)), a1[t]);
             /* m * s of the 8 blocks */
             am[t] = _mm_add_ps(am[t], _mm_add_ps(mul4_f16(w + 2, 20, xt + 2, 36),
