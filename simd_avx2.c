@@ -140,11 +140,8 @@ AI void f32_range(const void *wv, const void *xv, size_t stride, int n, int i0, 
     UNROLL_T for (int t = 0; t < T; t++)
     {
         x[t] = (const float *)((const uint8_t *)xv + (size_t)t * stride);
-        s0[t] = i0 ? acc[4 * t] : _mm256_setzero_ps();
-        s1[t] = i0 ? acc[4 * t + 1] : _mm256_setzero_ps();
-        s2[t] = i0 ? acc[4 * t + 2] : _mm256_setzero_ps();
-        s3[t] = i0 ? acc[4 * t + 3] : _mm256_setzero_ps();
     }
+    RANGE_RESUME4(acc, s0, s1, s2, s3, T, i0, _mm256_setzero_ps());
     int i = i0;
     for (; i + 32 <= i1; i += 32)
         FLOAT_STEP32(_mm256_loadu_ps, w, x, i, T);

@@ -159,9 +159,8 @@ struct wgroup {
         {                                                                                        \
             g[t] = (const struct xgroup *)((const uint8_t *)xq + (size_t)t * stride +            \
                                            simd_q8_expansion_at(n));                             \
-            a0[t] = i0 ? acc[2 * t] : _mm256_setzero_ps();                                       \
-            a1[t] = i0 ? acc[2 * t + 1] : _mm256_setzero_ps();                                   \
         }                                                                                        \
+        RANGE_RESUME2(acc, a0, a1, T, i0, _mm256_setzero_ps());                                  \
         for (int k = i0; k < (i1 < full ? i1 : full); k++)                                       \
             GROUP_STEP(BS, GROUP, LANES, k, 4);                                                  \
         if (i1 < ng) {                                                                           \

@@ -307,11 +307,8 @@ SI __m512 b16m(__mmask16 k, const void *p)
         UNROLL_T for (int t = 0; t < T; t++)                                                 \
         {                                                                                    \
             x[t] = (const uint8_t *)xq + (size_t)t * stride;                                 \
-            s0[t] = i0 ? acc[4 * t] : _mm512_setzero_ps();                                   \
-            s1[t] = i0 ? acc[4 * t + 1] : _mm512_setzero_ps();                               \
-            s2[t] = i0 ? acc[4 * t + 2] : _mm512_setzero_ps();                               \
-            s3[t] = i0 ? acc[4 * t + 3] : _mm512_setzero_ps();                               \
         }                                                                                    \
+        RANGE_RESUME4(acc, s0, s1, s2, s3, T, i0, _mm512_setzero_ps());                      \
         int i = i0;                                                                          \
         for (; i + 64 <= i1; i += 64) {                                                      \
             const __m512 w0 = LD(w + (i)*ES), w1 = LD(w + (i + 16) * ES);                    \
@@ -442,9 +439,8 @@ static const int8_t zero32[32];
         UNROLL_T for (int t = 0; t < T; t++)                                                 \
         {                                                                                    \
             y[t] = (const block_q8_0 *)((const uint8_t *)xq + (size_t)t * stride);           \
-            s0[t] = i0 ? acc[2 * t] : _mm512_setzero_ps();                                   \
-            s1[t] = i0 ? acc[2 * t + 1] : _mm512_setzero_ps();                               \
         }                                                                                    \
+        RANGE_RESUME2(acc, s0, s1, T, i0, _mm512_setzero_ps());                              \
         const int nb = n / 32;                                                               \
         int i = i0;                                                                          \
         for (; i + 16 <= i1; i += 16) {                                                      \
@@ -523,9 +519,8 @@ static const int8_t zero32[32];
         UNROLL_T for (int t = 0; t < T; t++)                                                 \
         {                                                                                    \
             y[t] = (const block_q8_1 *)((const uint8_t *)xq + (size_t)t * stride);           \
-            s0[t] = i0 ? acc[2 * t] : _mm512_setzero_ps();                                   \
-            sm[t] = i0 ? acc[2 * t + 1] : _mm512_setzero_ps();                               \
         }                                                                                    \
+        RANGE_RESUME2(acc, s0, sm, T, i0, _mm512_setzero_ps());                              \
         const int nb = n / QK4_1;                                                            \
         for (int i = i0; i < i1; i += 2) {                                                   \
             if (!(i & 15))                                                                   \

@@ -162,9 +162,8 @@ SI __m512i q8_0_corr(const struct xgroup *g)
             g[t] = (const struct xgroup *)((const uint8_t *)xq + (size_t)t * stride +        \
                                            simd_q8_expansion_at(n));                         \
             dy[t] = (const float *)(g[t] + ng);                                              \
-            s0[t] = i0 ? acc[2 * t] : _mm512_setzero_ps();                                   \
-            s1[t] = i0 ? acc[2 * t + 1] : _mm512_setzero_ps();                               \
         }                                                                                    \
+        RANGE_RESUME2(acc, s0, s1, T, i0, _mm512_setzero_ps());                              \
         int i = i0;                                                                          \
         for (; i + 16 <= i1; i += 16) {                                                      \
             PREFETCH_AHEAD(x + (size_t)(i + 16) * (BS), 16 * (BS));                          \

@@ -104,6 +104,17 @@ static inline __attribute__((always_inline)) void PREFETCH_AHEAD(const void *p, 
         }                                                                                    \
     } while (0)
 
+/* Its counterpart at a range's start: a0[t], a1[t] continue from acc, or
+ * start at ZERO when the range is the row's first (i0 == 0). */
+#define RANGE_RESUME2(acc, a0, a1, T, i0, ZERO)                                              \
+    do {                                                                                     \
+        _Pragma("GCC unroll 8") for (int t_ = 0; t_ < (T); t_++)                           \
+        {                                                                                    \
+            (a0)[t_] = (i0) ? (acc)[2 * t_] : (ZERO);                                        \
+            (a1)[t_] = (i0) ? (acc)[2 * t_ + 1] : (ZERO);                                    \
+        }                                                                                    \
+    } while (0)
+
 /* The same for ranges with four accumulators per activation row (the
  * float kernels): a0..a3[t] at acc[4t] .. acc[4t + 3]. */
 #define RANGE_KEEP4(acc, a0, a1, a2, a3, T)                                                  \
@@ -114,6 +125,17 @@ static inline __attribute__((always_inline)) void PREFETCH_AHEAD(const void *p, 
             (acc)[4 * t_ + 1] = (a1)[t_];                                                    \
             (acc)[4 * t_ + 2] = (a2)[t_];                                                    \
             (acc)[4 * t_ + 3] = (a3)[t_];                                                    \
+        }                                                                                    \
+    } while (0)
+
+#define RANGE_RESUME4(acc, a0, a1, a2, a3, T, i0, ZERO)                                      \
+    do {                                                                                     \
+        _Pragma("GCC unroll 8") for (int t_ = 0; t_ < (T); t_++)                           \
+        {                                                                                    \
+            (a0)[t_] = (i0) ? (acc)[4 * t_] : (ZERO);                                        \
+            (a1)[t_] = (i0) ? (acc)[4 * t_ + 1] : (ZERO);                                    \
+            (a2)[t_] = (i0) ? (acc)[4 * t_ + 2] : (ZERO);                                    \
+            (a3)[t_] = (i0) ? (acc)[4 * t_ + 3] : (ZERO);                                    \
         }                                                                                    \
     } while (0)
 
