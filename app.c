@@ -403,6 +403,25 @@ static void save_command(void)
 
 /* ---- generation -------------------------------------------------------------- */
 
+/* A completion that cannot start; a one-shot prompt (-i) ends there, with
+ * a failure status, as a model that cannot load does. */
+static void prompt_failed(int rc)
+{
+    if (rc == ERR_RANGE)
+        diag_printf("The prompt leaves no room for a reply: prompt and reply share %d "
+                    "positions (steps, -n on the host; the context holds %d). Raise steps "
+                    "or shorten the prompt.\n",
+                    gen_steps_limit(&A.eng.model, A.cfg.steps), A.eng.model.cfg.seq_len);
+    else
+        diag_printf("Cannot start the prompt: %s\n", err_str(rc));
+    if (oneshot() && A.cfg.shutdown)
+        plat_shutdown(1);
+    if (oneshot())
+        A.after = AFTER_REPL;
+    A.mode = M_REPL;
+    repl_prompt();
+}
+
 static void start_generation(const char *prompt)
 {
     A.eng.sampler.temperature = A.cfg.temperature;
@@ -411,9 +430,7 @@ static void start_generation(const char *prompt)
     int rc = gen_begin(&A.gen, &A.eng.model, &A.eng.state, &A.eng.tok, &A.eng.sampler, prompt,
                        A.cfg.steps, out_text, NULL);
     if (rc) {
-        con_printf("Cannot encode the prompt: %s\n", err_str(rc));
-        A.mode = M_REPL;
-        repl_prompt();
+        prompt_failed(rc);
         return;
     }
     A.mode = M_GENERATING;

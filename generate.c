@@ -16,8 +16,13 @@ int gen_begin(struct generation *g, const struct model *m, struct run_state *s,
               gen_emit_fn emit, void *emit_ctx)
 {
     struct gen_request r = {prompt, 1, 0, 0, 0, NULL, {0}, 0, 0};
-    r.limit_pos = steps <= 0 || steps > m->cfg.seq_len ? m->cfg.seq_len : steps;
+    r.limit_pos = gen_steps_limit(m, steps);
     return gen_begin_request(g, m, s, tok, smp, &r, emit, emit_ctx);
+}
+
+int gen_steps_limit(const struct model *m, int steps)
+{
+    return steps <= 0 || steps > m->cfg.seq_len ? m->cfg.seq_len : steps;
 }
 
 int gen_begin_request(struct generation *g, const struct model *m, struct run_state *s,

@@ -65,6 +65,9 @@ struct generation {
 int gen_begin(struct generation *g, const struct model *m, struct run_state *s,
               const struct tokenizer *tok, struct sampler *smp, const char *prompt, int steps,
               gen_emit_fn emit, void *emit_ctx);
+/* The positions gen_begin prepares for `steps` (prompt included): ERR_RANGE
+ * from it means the prompt takes all of them. */
+int gen_steps_limit(const struct model *m, int steps);
 /* General form (chat turns). ERR_RANGE when the text does not fit in the
  * context left. */
 int gen_begin_request(struct generation *g, const struct model *m, struct run_state *s,

@@ -65,6 +65,17 @@ for case in "truncated:file size: expected 1056540 bytes from the header, found 
     else pass "cli_broken_$f"; fi
 done
 
+# A prompt that fills all of -n's positions: exit 1, the reason (not an
+# encoding error), nothing on stdout.
+"$LLM" "$M/stories260K.bin" -z "$M/tok512.bin" -t 0 -n 5 -i "Once upon a time there was a girl" \
+    </dev/null >"$tmp/got" 2>"$tmp/err"
+rc=$?
+if [ $rc -ne 1 ]; then fail cli_prompt_fills_steps "exit $rc, want 1: $(tail -2 "$tmp/err")"
+elif [ -s "$tmp/got" ]; then fail cli_prompt_fills_steps "stdout: $(head -c 200 "$tmp/got")"
+elif ! grep -q "The prompt leaves no room for a reply: prompt and reply share 5 positions" "$tmp/err"; then
+    fail cli_prompt_fills_steps "message: $(tail -2 "$tmp/err")"
+else pass cli_prompt_fills_steps; fi
+
 # The menu and REPL through a pipe: a volume with a broken model beside the
 # good one; choose the good one, change settings, generate, quit.
 mkdir -p "$tmp/vol/models"

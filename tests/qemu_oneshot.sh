@@ -30,6 +30,20 @@ else
 fi
 log_has "achieved tok/s:" && pass oneshot_stats || fail oneshot_stats "no tok/s line"
 
+# A prompt that fills all of steps' positions: the reason on the console,
+# and the one-shot boot still powers off.
+printf 'prompt=Once upon a time there was a girl\ntemperature=0\nsteps=5\nshutdown=1\n' >"$QT/short.cfg"
+qemu_image "$QT/s.img" MODEL="$MODELS/stories260K.bin" TOKENIZER="$MODELS/tok512.bin" \
+    CFG="$QT/short.cfg" || { fail oneshot_prompt_fills_steps "mkimage failed"; finish; }
+qemu_start "$QT/s.img"
+if ! qemu_wait 400; then
+    fail oneshot_prompt_fills_steps "QEMU did not power off by itself"
+elif ! log_has "The prompt leaves no room for a reply: prompt and reply share 5 positions"; then
+    fail oneshot_prompt_fills_steps "no reason on the console: $(clean_log | tail -c 300)"
+else
+    pass oneshot_prompt_fills_steps
+fi
+
 # The SSE2 baseline binary must also run on a CPU without AVX.
 qemu_start "$QT/a.img" -cpu qemu64
 if qemu_wait 400 && clean_log >"$QT/serial64.txt" &&
