@@ -93,7 +93,8 @@ struct simd_kernels {
 
 /* Where the Q8_0 expansion of an n-value activation row starts (bytes
  * from the row's act[] output, 64-aligned relative to it) and its size
- * bound for every table: per 4 blocks 256 bytes, per 16 blocks 64 more. */
+ * bound for every table (AVX-512: 256 bytes per 4 blocks and 64 per 16;
+ * AVX2: 320 per 8 blocks and a float per block), a multiple of 64. */
 static inline size_t simd_q8_expansion_at(int n)
 {
     return ((size_t)(n / QK8_0) * sizeof(block_q8_0) + 63) & ~(size_t)63;
@@ -101,7 +102,9 @@ static inline size_t simd_q8_expansion_at(int n)
 static inline size_t simd_q8_expansion_bytes(int n)
 {
     const size_t nb = (size_t)(n / QK8_0);
-    return (nb + 3) / 4 * 256 + (nb + 15) / 16 * 64;
+    const size_t avx512 = (nb + 3) / 4 * 256 + (nb + 15) / 16 * 64;
+    const size_t avx2 = ((nb + 7) / 8 * (320 + 8 * sizeof(float)) + 63) & ~(size_t)63;
+    return avx512 > avx2 ? avx512 : avx2;
 }
 
 /* The tables compiled into this program, generic first; each with whether

@@ -755,41 +755,39 @@ static inline __m256i bcast16(__m256i v, int j)
  * dot_block. */
 /* ---- the expanded activation row (Q4_0, Q8_0) ------------------------------------- */
 
-/* Its layout (struct xgroup) and the group tile that reads it are in
+/* Its layout (struct xoct) and the oct tile that reads it are in
  * simd_avx2.h, shared with the avx2vnni table, whose base this table is. */
 
 /* Q4_0 lanes: two vpmaddubsw (nibbles unsigned, at most 4*15*128 < 2^15
- * summed per int16), vpmaddwd into int32, plus the offset correction. */
-AI __m256i q4_0_lanes(__m256i wl, __m256i wh, __m256i xl, __m256i xh, __m256i c8)
+ * summed per int16), vpmaddwd into int32. */
+AI __m256i q4_0_lanes(__m256i wl, __m256i wh, __m256i xl, __m256i xh)
 {
     const __m256i pairs = _mm256_add_epi16(_mm256_maddubs_epi16(wl, xl), _mm256_maddubs_epi16(wh, xh));
-    return _mm256_add_epi32(_mm256_madd_epi16(pairs, _mm256_set1_epi16(1)), c8);
+    return _mm256_madd_epi16(pairs, _mm256_set1_epi16(1));
 }
 
 static void avx2_expand_q8_0(void *xq, int n)
 {
     const uint8_t *y = xq;
-    const int nb = n / QK8_0, ng = (nb + 3) / 4;
-    struct xgroup *g = (struct xgroup *)((uint8_t *)xq + simd_q8_expansion_at(n));
-    for (int k = 0; k < ng; k++) {
-        memset(&g[k], 0, sizeof g[k]);
-        for (int b = 0; b < 4 && 4 * k + b < nb; b++) {
-            const uint8_t *blk = y + (size_t)(4 * k + b) * sizeof(block_q8_0);
-            memcpy(g[k].lo + 16 * b, blk + 2, 16);
-            memcpy(g[k].hi + 16 * b, blk + 18, 16);
-            _mm_storeu_ps(g[k].dx + 4 * b, _mm_set1_ps(h2f(ld16(blk))));
-        }
-        for (int h = 0; h < 2; h++) {
-            /* the lanes' sums of their 8 values: Q4_0's lanes with all weights 1 */
-            const __m256i ones = _mm256_set1_epi8(1), zero = _mm256_setzero_si256();
-            const __m256i sum = q4_0_lanes(ones, ones, ld256(g[k].lo + 32 * h), ld256(g[k].hi + 32 * h), zero);
-            const __m256i c8 = _mm256_slli_epi32(_mm256_sub_epi32(zero, sum), 3);
-            _mm256_storeu_si256((__m256i *)(g[k].c8 + 8 * h), c8);
+    const int nb = n / QK8_0, no = (nb + 7) / 8;
+    struct xoct *o = (struct xoct *)((uint8_t *)xq + simd_q8_expansion_at(n));
+    float *dy = expanded_scales(xq, n);
+    for (int k = 0; k < no; k++) {
+        memset(&o[k], 0, sizeof o[k]);
+        for (int j = 0; j < 8 && 8 * k + j < nb; j++) {
+            const uint8_t *blk = y + (size_t)(8 * k + j) * sizeof(block_q8_0);
+            const int8_t *q = (const int8_t *)(blk + 2);
+            int32_t sum = 0;
+            for (int i = 0; i < 32; i++)
+                sum += q[i];
+            memcpy(o[k].lo + 16 * j, q, 16);
+            memcpy(o[k].hi + 16 * j, q + 16, 16);
+            o[k].c8[oct_slot(j)] = -8 * sum;
+            o[k].dx[oct_slot(j)] = h2f(ld16(blk));
         }
     }
-    float *dy = expanded_scales(xq, n);
-    for (int i = 0; i < (nb + 7) / 8 * 8; i++)
-        dy[i] = i < nb ? g[i / 4].dx[4 * (i % 4)] : 0.0f;
+    for (int i = 0; i < no * 8; i++)
+        dy[i] = i < nb ? h2f(ld16(y + (size_t)i * sizeof(block_q8_0))) : 0.0f;
 }
 
 /* Q8_0: both sides sign-extended to int16 (the weights once per tile), one
@@ -873,8 +871,8 @@ AI void q8_0_tile(const void *wv, const void *xv, size_t stride, int n, float *o
         out[(size_t)t * ostride] = hsum_ps(_mm256_add_ps(a0[t], a1[t]));
 }
 
-/* Q4_0 rows: the group kernels of simd_avx2.h over the expansion. */
-GROUP_KERNELS(avx2_dot_q4_0, avx2_block_q4_0, 18, q4_0_group, q4_0_lanes)
+/* Q4_0 rows: the oct kernels of simd_avx2.h over the expansion. */
+OCT_KERNELS(avx2_dot_q4_0, avx2_block_q4_0, 18, q4_0_group, q4_0_lanes, 0)
 
 /* The int lanes of Q4_1 block w against Q8_1 block x. */
 AI __m256i q4_1_block(const uint8_t *w, const uint8_t *x)

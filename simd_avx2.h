@@ -65,29 +65,36 @@ static inline __m128i gather4_f16(const uint8_t *p, int st)
 
 /* ---- the expanded activation row (Q4_0, Q8_0) ------------------------------------- */
 
-/* The AVX2 tables' expansion (simd.h) of a Q8_0 activation row: per group
- * of 4 blocks A..D, the values laid out so that one 256-bit register of
- * weights [A | B] or [C | D] (values 0..15 of each, or 16..31) meets its
- * activations in one instruction, the correction of Q4_0's -8 offset per
- * int32 lane, and the blocks' scales already spread over their lanes. Zero
- * blocks pad the last group. After the groups, every block's scale once
- * more as a float (AVX2's Q8_0 kernel takes 8 at a time), zero-padded to a
+/* The AVX2 tables' expansion (simd.h) of a Q8_0 activation row, per "oct"
+ * of 8 blocks A..H: the values laid out so that one 256-bit register of
+ * weights [A | B], [C | D], [E | F] or [G | H] (values 0..15 of each, or
+ * 16..31) meets its activations in one instruction; then, in the order the
+ * oct tile's two rounds of vphaddd leave the block sums (A C E G | B D F H),
+ * each block's correction of Q4_0's -8 offset and its scale. Zero blocks pad
+ * the last oct. After the octs, every block's scale once more as a float in
+ * block order (AVX2's Q8_0 kernel takes 8 at a time), zero-padded to a
  * multiple of 8 blocks. Written by simd_avx2.c's avx2_expand_q8_0. */
-struct xgroup {
-    int8_t lo[64], hi[64]; /* values 0..15 / 16..31 of A, B, C, D */
-    int32_t c8[16];        /* lane 4b+l: -8 times the sum of the 8 values it covers */
-    float dx[16];          /* lane 4b+l: block b's scale */
+struct xoct {
+    int8_t lo[128], hi[128]; /* values 0..15 / 16..31 of A..H, 16 per block */
+    int32_t c8[8];           /* -8 times the sum of the block's 32 values */
+    float dx[8];             /* the block's scale */
 };
-_Static_assert(sizeof(struct xgroup) == 256, "simd_q8_expansion_bytes assumes 256 per group");
+_Static_assert(sizeof(struct xoct) == 320, "simd_q8_expansion_bytes assumes 320 per 8 blocks");
+
+/* Where block j (0..7) of an oct has its c8 and dx. */
+static inline int oct_slot(int j)
+{
+    return (j & 1) * 4 + j / 2;
+}
 
 /* Where the expansion's per-block scales start. */
 static inline float *expanded_scales(const void *xq, int n)
 {
     const int nb = n / QK8_0;
-    return (float *)((uint8_t *)xq + simd_q8_expansion_at(n) + (size_t)(nb + 3) / 4 * sizeof(struct xgroup));
+    return (float *)((uint8_t *)xq + simd_q8_expansion_at(n) + (size_t)(nb + 7) / 8 * sizeof(struct xoct));
 }
 
-/* ---- the group tile ------------------------------------------------------------ */
+/* ---- the oct tile ------------------------------------------------------------ */
 
 /* 16 quant bytes (at offset OFF in each BS-byte block) of blocks b and b + 1
  * at p as [b | b + 1], zeros for blocks >= m (not read). */
@@ -99,92 +106,103 @@ AI __m256i block_pair(const uint8_t *p, int bs, int off, int b, int m)
     return _mm256_inserti128_si256(_mm256_castsi128_si256(q0), q1, 1);
 }
 
-/* The fp16 scales (first 2 bytes) of the BS-byte blocks 0..3 at p, 0 for
- * blocks >= m (not read). */
-AI __m128 block_scales4(const uint8_t *p, int bs, int m)
+/* The fp16 scales (first 2 bytes) of the BS-byte blocks 0..7 at p, in the
+ * xoct order, 0 for blocks >= m (not read). */
+AI __m256 block_scales8(const uint8_t *p, int bs, int m)
 {
-    if (m == 4)
-        return _mm_cvtph_ps(gather4_f16(p, bs));
-    float d[4] = {0};
+    if (m == 8) {
+        const __m128i ac = _mm_unpacklo_epi16(ld32(p), ld32(p + 2 * bs));
+        const __m128i eg = _mm_unpacklo_epi16(ld32(p + 4 * bs), ld32(p + 6 * bs));
+        const __m128i bd = _mm_unpacklo_epi16(ld32(p + bs), ld32(p + 3 * bs));
+        const __m128i fh = _mm_unpacklo_epi16(ld32(p + 5 * bs), ld32(p + 7 * bs));
+        return _mm256_cvtph_ps(_mm_unpacklo_epi64(_mm_unpacklo_epi32(ac, eg), _mm_unpacklo_epi32(bd, fh)));
+    }
+    float d[8] = {0};
     for (int b = 0; b < m; b++)
-        d[b] = h2f(ld16(p + bs * b));
-    return _mm_loadu_ps(d);
+        d[oct_slot(b)] = h2f(ld16(p + bs * b));
+    return _mm256_loadu_ps(d);
 }
 
-/* The weight registers of a group: values 0..15 (lo) and 16..31 (hi) of
+/* The weight registers of 4 blocks: values 0..15 (lo) and 16..31 (hi) of
  * blocks [A | B] and [C | D], as the unsigned operands of the lane sums. */
 struct wgroup {
     __m256i lab, hab, lcd, hcd;
 };
 
-/* A tile (simd_tile.h's contract) over groups of 4 BS-byte blocks against
- * expanded activation rows. Per group, GROUP(wk, m) unpacks the weights
- * once per tile; per row, LANES(w_lo, w_hi, x_lo, x_hi, c8) gives the exact
- * int32 sum of each lane's 8 products plus the offset correction, scaled
- * by weight * activation scale into accumulator 0 ([A | B]) or 1 ([C | D]).
- * Full groups run with m = 4 as a constant, the last 1..3 blocks after. */
-#define GROUP_STEP(BS, GROUP, LANES, k, m)                                                       \
+/* A tile (simd_tile.h's contract) over octs of 8 BS-byte blocks against
+ * expanded activation rows. Per oct, GROUP(wk, m) unpacks 4 blocks of the
+ * weights, twice, once per tile; per row, LANES(w_lo, w_hi, x_lo, x_hi)
+ * gives the exact int32 sums of each lane's 8 products, and two rounds of
+ * vphaddd the 8 blocks' sums, which get the offset correction (c8, shifted
+ * left by CSHIFT), then are scaled by weight * activation scale into the
+ * row's accumulator. Whole block sums before the float arithmetic: one
+ * conversion and one FMA per 8 blocks instead of per 2, which measured ~20%
+ * faster on Zen 3 (Q4_0 from L2, one core), where these kernels run out of
+ * multiply ports before memory runs dry. Full octs run with m = 8 as a
+ * constant, the last 1..7 blocks after. */
+#define OCT_STEP(BS, GROUP, LANES, CSHIFT, k, m)                                                 \
     do {                                                                                         \
-        const uint8_t *wk = w + (size_t)(k) * 4 * (BS);                                          \
-        PREFETCH_AHEAD(wk, 4 * (BS));                                                            \
-        const struct wgroup q = GROUP(wk, (m));                                                  \
-        const __m256 dw = _mm256_castps128_ps256(block_scales4(wk, (BS), (m)));                  \
-        const __m256 dab = _mm256_permutevar8x32_ps(dw, _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1)); \
-        const __m256 dcd = _mm256_permutevar8x32_ps(dw, _mm256_setr_epi32(2, 2, 2, 2, 3, 3, 3, 3)); \
+        const uint8_t *wk = w + (size_t)(k) * 8 * (BS);                                          \
+        PREFETCH_AHEAD(wk, 8 * (BS));                                                            \
+        const struct wgroup q0 = GROUP(wk, (m) < 4 ? (m) : 4);                                   \
+        const struct wgroup q1 = GROUP(wk + 4 * (BS), (m) - 4);                                  \
+        const __m256 dw = block_scales8(wk, (BS), (m));                                          \
         UNROLL_T for (int t = 0; t < T; t++)                                                     \
         {                                                                                        \
-            const struct xgroup *x = &g[t][k];                                                   \
-            const __m256i iab = LANES(q.lab, q.hab, ld256(x->lo), ld256(x->hi), ld256(x->c8));   \
-            const __m256i icd =                                                                  \
-                LANES(q.lcd, q.hcd, ld256(x->lo + 32), ld256(x->hi + 32), ld256(x->c8 + 8));    \
-            a0[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(iab),                                     \
-                                    _mm256_mul_ps(dab, _mm256_loadu_ps(x->dx)), a0[t]);          \
-            a1[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(icd),                                     \
-                                    _mm256_mul_ps(dcd, _mm256_loadu_ps(x->dx + 8)), a1[t]);      \
+            const struct xoct *x = &g[t][k];                                                     \
+            const __m256i ab = LANES(q0.lab, q0.hab, ld256(x->lo), ld256(x->hi));                \
+            const __m256i cd = LANES(q0.lcd, q0.hcd, ld256(x->lo + 32), ld256(x->hi + 32));      \
+            const __m256i ef = LANES(q1.lab, q1.hab, ld256(x->lo + 64), ld256(x->hi + 64));      \
+            const __m256i gh = LANES(q1.lcd, q1.hcd, ld256(x->lo + 96), ld256(x->hi + 96));      \
+            const __m256i sums = _mm256_hadd_epi32(_mm256_hadd_epi32(ab, cd), _mm256_hadd_epi32(ef, gh)); \
+            const __m256i c8 = ld256(x->c8);                                                     \
+            const __m256i blocks = _mm256_add_epi32(sums, (CSHIFT) ? _mm256_slli_epi32(c8, (CSHIFT)) : c8); \
+            a[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(blocks), _mm256_mul_ps(dw, _mm256_loadu_ps(x->dx)), a[t]); \
         }                                                                                        \
     } while (0)
 
-/* Groups [i0, i1) of a row as a range (simd_tile.h's BLOCK_FROM_RANGE:
- * acc holds a0, a1 of each row; i1 is the group count at the row's end,
- * where a short last group comes too), and the whole row as the tile. */
-#define GROUP_RANGE(NAME, BS, GROUP, LANES)                                                      \
+/* Octs [i0, i1) of a row as a range (simd_tile.h's BLOCK_FROM_RANGE: acc
+ * holds each row's accumulator; i1 is the oct count at the row's end, where
+ * a short last oct comes too), and the whole row as the tile. */
+#define OCT_RANGE(NAME, BS, GROUP, LANES, CSHIFT)                                                \
     AI void NAME(const void *wv, const void *xq, size_t stride, int n, int i0, int i1,           \
                  __m256 *acc, float *out, size_t ostride, const int T)                           \
     {                                                                                            \
         const uint8_t *w = wv;                                                                   \
-        const int nb = n / 32, full = nb / 4, ng = (nb + 3) / 4;                                 \
-        const struct xgroup *g[4];                                                               \
-        __m256 a0[4], a1[4];                                                                     \
+        const int nb = n / 32, full = nb / 8, no = (nb + 7) / 8;                                 \
+        const struct xoct *g[4];                                                                 \
+        __m256 a[4];                                                                             \
         UNROLL_T for (int t = 0; t < T; t++)                                                     \
         {                                                                                        \
-            g[t] = (const struct xgroup *)((const uint8_t *)xq + (size_t)t * stride +            \
-                                           simd_q8_expansion_at(n));                             \
+            g[t] = (const struct xoct *)((const uint8_t *)xq + (size_t)t * stride +              \
+                                         simd_q8_expansion_at(n));                               \
+            a[t] = i0 ? acc[t] : _mm256_setzero_ps();                                            \
         }                                                                                        \
-        RANGE_RESUME2(acc, a0, a1, T, i0, _mm256_setzero_ps());                                  \
         for (int k = i0; k < (i1 < full ? i1 : full); k++)                                       \
-            GROUP_STEP(BS, GROUP, LANES, k, 4);                                                  \
-        if (i1 < ng) {                                                                           \
-            RANGE_KEEP2(acc, a0, a1, T);                                                         \
+            OCT_STEP(BS, GROUP, LANES, CSHIFT, k, 8);                                            \
+        if (i1 < no) {                                                                           \
+            UNROLL_T for (int t = 0; t < T; t++)                                                 \
+                acc[t] = a[t];                                                                   \
             return;                                                                              \
         }                                                                                        \
-        if (nb % 4)                                                                              \
-            GROUP_STEP(BS, GROUP, LANES, full, nb % 4);                                          \
+        if (nb % 8)                                                                              \
+            OCT_STEP(BS, GROUP, LANES, CSHIFT, full, nb % 8);                                    \
         UNROLL_T for (int t = 0; t < T; t++)                                                     \
-            out[(size_t)t * ostride] = hsum_ps(_mm256_add_ps(a0[t], a1[t]));                     \
+            out[(size_t)t * ostride] = hsum_ps(a[t]);                                            \
     }
 
-/* Prompts: CHUNK_GROUPS groups (64 blocks) of 4 activation rows in L1 at a
- * time (simd_tile.h's BLOCK_FROM_RANGE). 8, 16 and 32 groups measured the
- * same for AVX2 Q4_0 (~150 tok/s, TinyLlama, 2 threads: the unpacking
- * bounds it); avx2vnni Q8_0 went from ~138 to ~148 with 16. */
-#define CHUNK_GROUPS 16
+/* Prompts: CHUNK_OCTS octs (64 blocks) of 4 activation rows in L1 at a
+ * time (simd_tile.h's BLOCK_FROM_RANGE). (With 4-block groups, 8, 16 and
+ * 32 groups measured the same for AVX2 Q4_0; avx2vnni Q8_0 went from ~138
+ * to ~148 tok/s with 16.) */
+#define CHUNK_OCTS 8
 
-/* A table's dot, tile and dot_block of one group kernel. */
-#define GROUP_KERNELS(DOT, BLOCK, BS, GROUP, LANES)                                              \
-    GROUP_RANGE(DOT##_range, BS, GROUP, LANES)                                                   \
-    TILE_FROM_RANGE(DOT##_tile, DOT##_range, (n / 32 + 3) / 4)                                   \
+/* A table's dot, tile and dot_block of one oct kernel. */
+#define OCT_KERNELS(DOT, BLOCK, BS, GROUP, LANES, CSHIFT)                                        \
+    OCT_RANGE(DOT##_range, BS, GROUP, LANES, CSHIFT)                                             \
+    TILE_FROM_RANGE(DOT##_tile, DOT##_range, (n / 32 + 7) / 8)                                   \
     DOT_FROM_TILE(DOT, DOT##_tile)                                                               \
-    BLOCK_FROM_RANGE(BLOCK, DOT##_range, __m256, 2, (n / 32 + 3) / 4, CHUNK_GROUPS, 4)
+    BLOCK_FROM_RANGE(BLOCK, DOT##_range, __m256, 1, (n / 32 + 7) / 8, CHUNK_OCTS, 4)
 
 /* Q4_0 (18-byte blocks): nibbles 0..15 unsigned, the -8 in the lanes' c8. */
 AI struct wgroup q4_0_group(const uint8_t *p, int m)
