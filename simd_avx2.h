@@ -110,6 +110,17 @@ AI __m256i block_pair(const uint8_t *p, int bs, int off, int b, int m)
  * xoct order, 0 for blocks >= m (not read). */
 AI __m256 block_scales8(const uint8_t *p, int bs, int m)
 {
+    if (bs == 18 && m == 8) {
+        /* 32 bytes from p, p + 32, p + 64 and p + 96 each hold one scale in
+         * each 128-bit lane (A and B, C and D, ...) at different dwords:
+         * blend those dwords, gather the halves in each lane, join lanes */
+        const __m256i ab = ld256(p), cd = ld256(p + 32), ef = ld256(p + 64), gh = ld256(p + 96);
+        const __m256i all = _mm256_blend_epi32(_mm256_blend_epi32(ab, cd, 0x22), _mm256_blend_epi32(ef, gh, 0x88), 0xcc);
+        const __m256i halves = _mm256_shuffle_epi8(
+            all, _mm256_setr_epi8(0, 1, 4, 5, 8, 9, 12, 13, -1, -1, -1, -1, -1, -1, -1, -1,
+                                  2, 3, 6, 7, 10, 11, 14, 15, -1, -1, -1, -1, -1, -1, -1, -1));
+        return _mm256_cvtph_ps(_mm256_castsi256_si128(_mm256_permute4x64_epi64(halves, 0x08)));
+    }
     if (m == 8) {
         const __m128i ac = _mm_unpacklo_epi16(ld32(p), ld32(p + 2 * bs));
         const __m128i eg = _mm_unpacklo_epi16(ld32(p + 4 * bs), ld32(p + 6 * bs));
