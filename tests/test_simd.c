@@ -65,9 +65,10 @@ static int usable_tables(struct simd_kernels *out, int cap)
 
 static const int weight_types[] = {QT_F32, QT_F16, QT_BF16, QT_Q4_0, QT_Q4_1, QT_Q8_0, QT_Q4_K, QT_Q6_K};
 static const int act_types[] = {QT_Q8_0, QT_Q8_1, QT_Q8_K, QT_F16, QT_BF16};
-/* lengths: one block, odd block counts, model widths */
+/* lengths: one block, odd block counts (AVX2's 8-block octs end 1..7
+ * blocks short), model widths */
 static const int block_lengths[] = {256, 512, 768, 1280, 2048, 5632 - 5632 % 256, 8192};
-static const int small_lengths[] = {32, 64, 96, 160, 288};
+static const int small_lengths[] = {32, 64, 96, 128, 160, 192, 224, 288, 480};
 
 /* The activation type a weight type's dot product takes. */
 static int act_of(int type)
