@@ -4,15 +4,24 @@
 # reference stdout of llama2.c run.c byte for byte, and QEMU must exit.
 . "$(dirname "$0")/qemu_lib.sh"
 
-printf 'prompt=Once upon a time\ntemperature=0\nsteps=200\nshutdown=1\n' >"$QT/llm.cfg"
-qemu_image "$QT/a.img" MODEL="$MODELS/stories260K.bin" TOKENIZER="$MODELS/tok512.bin" \
-    CFG="$QT/llm.cfg" || { fail oneshot_image "mkimage failed"; finish; }
-qemu_start "$QT/a.img"
-if ! qemu_wait 400; then
-    fail oneshot_poweroff "QEMU did not power off by itself"
-else
-    pass oneshot_poweroff
-fi
+# stories_image IMG CFG: a volume with stories260K, tok512 and llm.cfg from CFG (a
+# printf format).
+stories_image() {
+    printf "$2" >"$1.cfg"
+    qemu_image "$1" MODEL="$MODELS/stories260K.bin" TOKENIZER="$MODELS/tok512.bin" CFG="$1.cfg" ||
+        { fail oneshot_image "mkimage failed"; finish; }
+}
+
+# powers_off NAME IMG [QEMU ARGS]: boots IMG; NAME fails unless QEMU exits by itself.
+powers_off() {
+    local name=$1 img=$2
+    shift 2
+    qemu_start "$img" "$@"
+    qemu_wait 400 || { fail "$name" "QEMU did not power off by itself"; return 1; }
+}
+
+stories_image "$QT/a.img" 'prompt=Once upon a time\ntemperature=0\nsteps=200\nshutdown=1\n'
+powers_off oneshot_poweroff "$QT/a.img" && pass oneshot_poweroff
 awk '/^=== prompt="Once upon a time"/ { on = 1; next } /^===/ { on = 0 } on { print }' \
     "$MODELS/reference/stories260K_greedy_stdout.txt" >"$QT/want.txt"
 clean_log >"$QT/serial.txt"
@@ -32,16 +41,13 @@ log_has "achieved tok/s:" && pass oneshot_stats || fail oneshot_stats "no tok/s 
 
 # A prompt that fills all of steps' positions: the reason on the console,
 # and the one-shot boot still powers off.
-printf 'prompt=Once upon a time there was a girl\ntemperature=0\nsteps=5\nshutdown=1\n' >"$QT/short.cfg"
-qemu_image "$QT/s.img" MODEL="$MODELS/stories260K.bin" TOKENIZER="$MODELS/tok512.bin" \
-    CFG="$QT/short.cfg" || { fail oneshot_prompt_fills_steps "mkimage failed"; finish; }
-qemu_start "$QT/s.img"
-if ! qemu_wait 400; then
-    fail oneshot_prompt_fills_steps "QEMU did not power off by itself"
-elif ! log_has "The prompt leaves no room for a reply: prompt and reply share 5 positions"; then
-    fail oneshot_prompt_fills_steps "no reason on the console: $(clean_log | tail -c 300)"
-else
-    pass oneshot_prompt_fills_steps
+stories_image "$QT/s.img" 'prompt=Once upon a time there was a girl\ntemperature=0\nsteps=5\nshutdown=1\n'
+if powers_off oneshot_prompt_fills_steps "$QT/s.img"; then
+    if log_has "The prompt leaves no room for a reply: prompt and reply share 5 positions"; then
+        pass oneshot_prompt_fills_steps
+    else
+        fail oneshot_prompt_fills_steps "no reason on the console: $(clean_log | tail -c 300)"
+    fi
 fi
 
 # The SSE2 baseline binary must also run on a CPU without AVX.
