@@ -788,17 +788,20 @@ static void avx2_expand_q8_0(void *xq, int n)
     }
     for (int i = 0; i < no * 8; i++)
         dy[i] = i < nb ? h2f(ld16(y + (size_t)i * sizeof(block_q8_0))) : 0.0f;
+    int16_t *v16 = expanded_values16(xq, n);
+    for (int i = 0; i < nb; i++)
+        for (int j = 0; j < 32; j++)
+            v16[32 * i + j] = (int8_t)y[(size_t)i * sizeof(block_q8_0) + 2 + j];
 }
 
-/* Q8_0: both sides sign-extended to int16 (the weights once per tile), one
- * block at a time into accumulator 0 (even blocks) or 1 (odd ones), scaled
- * by weight scale * activation scale: 8 blocks' products in one multiply
- * (the activations' from the expansion), then broadcast block by block. */
-AI __m256i q8_0_int(__m256i w0, __m256i w1, const uint8_t *y)
+/* Q8_0: both sides sign-extended to int16 (the weights once per tile, the
+ * activations once per row, in the expansion), one block at a time into
+ * accumulator 0 (even blocks) or 1 (odd ones), scaled by weight scale *
+ * activation scale: 8 blocks' products in one multiply (the activations'
+ * from the expansion), then broadcast block by block. */
+AI __m256i q8_0_int(__m256i w0, __m256i w1, const int16_t *y)
 {
-    const __m256i y0 = _mm256_cvtepi8_epi16(ld128(y));
-    const __m256i y1 = _mm256_cvtepi8_epi16(ld128(y + 16));
-    return _mm256_add_epi32(_mm256_madd_epi16(w0, y0), _mm256_madd_epi16(w1, y1));
+    return _mm256_add_epi32(_mm256_madd_epi16(w0, ld256(y)), _mm256_madd_epi16(w1, ld256(y + 16)));
 }
 
 /* The scales of the 8 Q8_0 blocks at p. */
@@ -816,7 +819,7 @@ AI __m256 q8_0_scales8(const uint8_t *p)
         const __m256i lane = _mm256_set1_epi32(j);                                               \
         UNROLL_T for (int t = 0; t < T; t++)                                                     \
         {                                                                                        \
-            const __m256 f = _mm256_cvtepi32_ps(q8_0_int(w0, w1, x[t] + (size_t)(i + (j)) * 34 + 2)); \
+            const __m256 f = _mm256_cvtepi32_ps(q8_0_int(w0, w1, x[t] + (size_t)(i + (j)) * 32)); \
             const __m256 d = _mm256_permutevar8x32_ps(sc[t], lane);                             \
             if ((j) & 1)                                                                         \
                 a1[t] = _mm256_fmadd_ps(f, d, a1[t]);                                            \
@@ -828,13 +831,15 @@ AI __m256 q8_0_scales8(const uint8_t *p)
 AI void q8_0_tile(const void *wv, const void *xv, size_t stride, int n, float *out, size_t ostride,
                   const int T)
 {
-    const uint8_t *w = wv, *x[4];
+    const uint8_t *w = wv;
+    const int16_t *x[4];
     const float *dy[4];
     __m256 a0[4], a1[4], sc[4];
     UNROLL_T for (int t = 0; t < T; t++)
     {
-        x[t] = (const uint8_t *)xv + (size_t)t * stride;
-        dy[t] = expanded_scales(x[t], n);
+        const uint8_t *row = (const uint8_t *)xv + (size_t)t * stride;
+        x[t] = expanded_values16(row, n);
+        dy[t] = expanded_scales(row, n);
         a0[t] = a1[t] = _mm256_setzero_ps();
     }
     const int nb = n / 32;
@@ -859,7 +864,7 @@ AI void q8_0_tile(const void *wv, const void *xv, size_t stride, int n, float *o
         const float dw = h2f(ld16(wb));
         UNROLL_T for (int t = 0; t < T; t++)
         {
-            const __m256 f = _mm256_cvtepi32_ps(q8_0_int(w0, w1, x[t] + (size_t)(i + j) * 34 + 2));
+            const __m256 f = _mm256_cvtepi32_ps(q8_0_int(w0, w1, x[t] + (size_t)(i + j) * 32));
             const __m256 d = _mm256_set1_ps(dw * dy[t][i + j]);
             if (j & 1)
                 a1[t] = _mm256_fmadd_ps(f, d, a1[t]);

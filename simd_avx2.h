@@ -94,6 +94,14 @@ static inline float *expanded_scales(const void *xq, int n)
     return (float *)((uint8_t *)xq + simd_q8_expansion_at(n) + (size_t)(nb + 7) / 8 * sizeof(struct xoct));
 }
 
+/* Where its values sign-extended to int16 start (32 per block, after the
+ * scales): AVX2's Q8_0 kernel multiplies them as they are. */
+static inline int16_t *expanded_values16(const void *xq, int n)
+{
+    const int nb = n / QK8_0;
+    return (int16_t *)(expanded_scales(xq, n) + (size_t)(nb + 7) / 8 * 8);
+}
+
 /* ---- the oct tile ------------------------------------------------------------ */
 
 /* 16 quant bytes (at offset OFF in each BS-byte block) of blocks b and b + 1

@@ -106,7 +106,7 @@ static void prepare_act(const struct simd_kernels *k, int at, const float *x, vo
 static void check_dot(const struct simd_kernels *k, int type, int n, double *worst)
 {
     static float w[MAX_N], x[MAX_N + 1];
-    static unsigned char wq[MAX_N * 4 + 64], xq[MAX_N * 4 + 1024];
+    static unsigned char wq[MAX_N * 4 + 64], xq[MAX_N * 5 + 1024];
     uint64_t rb;
     qtype_row_bytes(type, (uint64_t)n, &rb);
     for (int trial = 0; trial < 4; trial++) {
@@ -313,7 +313,7 @@ TEST(simd_dot_rows_bit_identical_to_dot)
     int nt = usable_tables(tables, 5);
     enum { NB = 15, ROWS = 11 }; /* every count up to two tiles of 8 less one: each tail */
     static float w[MAX_N], x[MAX_N];
-    static unsigned char wq[ROWS * (MAX_N * 4 + 64)], xq[NB * (MAX_N * 4 + 64)];
+    static unsigned char wq[ROWS * (MAX_N * 4 + 64)], xq[NB * (MAX_N * 5 + 64)];
     /* 5632: 168 blocks (two chunks of dot_block, the last with a short
      * step); 4096 + 96: 131 (a last chunk of 3 blocks); the last two, for
      * the float types only: an 8-value step and then single values at a
@@ -387,7 +387,7 @@ TEST(simd_prompt_batch_passes_bit_identical_to_dot)
     static const int types[] = {QT_Q4_0, QT_Q8_0, QT_Q4_K, QT_F16};
     static const int lens[] = {2048, 5632}; /* several passes each */
     static float w[5632], x[5632], out[NB * D];
-    static unsigned char wq[D * 5632 * 2], xq[NB * 20480];
+    static unsigned char wq[D * 5632 * 2], xq[NB * 28672];
     const struct simd_choice *list;
     for (int t = 0, nt = simd_tables(&list); t < nt; t++) {
         if (!list[t].usable)
