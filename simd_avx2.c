@@ -827,7 +827,7 @@ AI __m256 q8_0_scales8(const uint8_t *p)
         const __m256i lane = _mm256_set1_epi32(j);                                               \
         UNROLL_T for (int t = 0; t < T; t++)                                                     \
         {                                                                                        \
-            const __m256 f = _mm256_cvtepi32_ps(q8_0_int(w0, w1, Q8_0_X(t, i + (j)))); \
+            const __m256 f = _mm256_cvtepi32_ps(q8_0_int(w0, w1, Q8_0_X(t, i + (j))));           \
             const __m256 d = _mm256_permutevar8x32_ps(sc[t], lane);                             \
             if ((j) & 1)                                                                         \
                 a1[t] = _mm256_fmadd_ps(f, d, a1[t]);                                            \

@@ -223,7 +223,7 @@ struct wgroup {
     DOT_FROM_TILE(DOT, DOT##_tile)                                                               \
     BLOCK_FROM_RANGE(BLOCK, DOT##_range, __m256, 1, (n / 32 + 7) / 8, CHUNK_OCTS, 4)
 
-/* Q4_0 (18-byte blocks): nibbles 0..15 unsigned, the -8 in the lanes' c8. */
+/* Q4_0 (18-byte blocks): nibbles 0..15 unsigned, the -8 in the blocks' c8. */
 AI struct wgroup q4_0_group(const uint8_t *p, int m)
 {
     const __m256i low4 = _mm256_set1_epi8(0x0f);
