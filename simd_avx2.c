@@ -772,26 +772,27 @@ static void avx2_expand_q8_0(void *xq, int n)
     const int nb = n / QK8_0, no = (nb + 7) / 8;
     struct xoct *o = (struct xoct *)((uint8_t *)xq + simd_q8_expansion_at(n));
     float *dy = expanded_scales(xq, n);
+    int16_t *v16 = expanded_values16(xq, n);
     for (int k = 0; k < no; k++) {
         memset(&o[k], 0, sizeof o[k]);
         for (int j = 0; j < 8 && 8 * k + j < nb; j++) {
-            const uint8_t *blk = y + (size_t)(8 * k + j) * sizeof(block_q8_0);
-            const int8_t *q = (const int8_t *)(blk + 2);
-            int32_t sum = 0;
-            for (int i = 0; i < 32; i++)
-                sum += q[i];
-            memcpy(o[k].lo + 16 * j, q, 16);
-            memcpy(o[k].hi + 16 * j, q + 16, 16);
+            const int b = 8 * k + j;
+            const uint8_t *blk = y + (size_t)b * sizeof(block_q8_0);
+            /* the values as int16 (AVX2's Q8_0 prompts read them), and
+             * their sum from those (|two values| <= 256 fits an int16) */
+            const __m256i v0 = _mm256_cvtepi8_epi16(ld128(blk + 2));
+            const __m256i v1 = _mm256_cvtepi8_epi16(ld128(blk + 18));
+            _mm256_storeu_si256((__m256i *)(v16 + 32 * b), v0);
+            _mm256_storeu_si256((__m256i *)(v16 + 32 * b + 16), v1);
+            const int sum = hsum_epi32(_mm256_madd_epi16(_mm256_add_epi16(v0, v1), _mm256_set1_epi16(1)));
+            memcpy(o[k].lo + 16 * j, blk + 2, 16);
+            memcpy(o[k].hi + 16 * j, blk + 18, 16);
             o[k].c8[oct_slot(j)] = -8 * sum;
             o[k].dx[oct_slot(j)] = h2f(ld16(blk));
         }
     }
     for (int i = 0; i < no * 8; i++)
         dy[i] = i < nb ? h2f(ld16(y + (size_t)i * sizeof(block_q8_0))) : 0.0f;
-    int16_t *v16 = expanded_values16(xq, n);
-    for (int i = 0; i < nb; i++)
-        for (int j = 0; j < 32; j++)
-            v16[32 * i + j] = (int8_t)y[(size_t)i * sizeof(block_q8_0) + 2 + j];
 }
 
 /* Q8_0: both sides sign-extended to int16 (the weights once per tile), one
@@ -908,7 +909,6 @@ AI __m256i q4_1_block(const uint8_t *w, const uint8_t *x)
  * summed apart; single blocks at the row's end. The nibbles are unpacked
  * per row: kept for the whole tile (8 registers) they cost one-row decode
  * 15% (TinyLlama 56 -> 48 tok/s) and prompts ~5%. */
-
 AI void q4_1_tile(const void *wv, const void *xv, size_t stride, int n, float *out, size_t ostride,
                   const int T)
 {
@@ -1108,7 +1108,7 @@ AI void q6_K_tile(const void *wv, const void *xv, size_t stride, int n, float *o
 DOT_FROM_TILE(avx2_dot_q4_1, q4_1_tile)
 TILE_FROM_RANGE(q8_0_tile, q8_0_range, (n / 32 + 7) / 8)
 DOT_FROM_TILE(avx2_dot_q8_0, q8_0_tile)
-BLOCK_FROM_RANGE(avx2_block_q8_0, q8_0_range, __m256, 2, (n / 32 + 7) / 8, 8, 4)
+BLOCK_FROM_RANGE(avx2_block_q8_0, q8_0_range, __m256, 2, (n / 32 + 7) / 8, CHUNK_OCTS, 4)
 DOT_FROM_TILE(avx2_dot_q4_K, q4_K_tile)
 DOT_FROM_TILE(avx2_dot_q6_K, q6_K_tile)
 ROWS_FROM_TILE(avx2_rows_q4_1, q4_1_tile, 4, (size_t)n / 32 * 20)
