@@ -94,7 +94,7 @@ struct simd_kernels {
 /* Where the Q8_0 expansion of an n-value activation row starts (bytes
  * from the row's act[] output, 64-aligned relative to it) and its size
  * bound for every table (AVX-512: 256 bytes per 4 blocks and 64 per 16;
- * AVX2: 320 per 8 blocks, a float and 32 int16 per block), a multiple of 64. */
+ * AVX2: 320 per 8 blocks and a flag), a multiple of 64. */
 static inline size_t simd_q8_expansion_at(int n)
 {
     return ((size_t)(n / QK8_0) * sizeof(block_q8_0) + 63) & ~(size_t)63;
@@ -103,7 +103,7 @@ static inline size_t simd_q8_expansion_bytes(int n)
 {
     const size_t nb = (size_t)(n / QK8_0);
     const size_t avx512 = (nb + 3) / 4 * 256 + (nb + 15) / 16 * 64;
-    const size_t avx2 = ((nb + 7) / 8 * (320 + 8 * sizeof(float) + 8 * 64) + 63) & ~(size_t)63;
+    const size_t avx2 = ((nb + 7) / 8 * 320 + sizeof(int32_t) + 63) & ~(size_t)63;
     return avx512 > avx2 ? avx512 : avx2;
 }
 

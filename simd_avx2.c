@@ -771,126 +771,71 @@ static void avx2_expand_q8_0(void *xq, int n)
     const uint8_t *y = xq;
     const int nb = n / QK8_0, no = (nb + 7) / 8;
     struct xoct *o = (struct xoct *)((uint8_t *)xq + simd_q8_expansion_at(n));
-    float *dy = expanded_scales(xq, n);
-    int16_t *v16 = expanded_values16(xq, n);
+    const __m256i min8 = _mm256_set1_epi8(-128);
+    __m256i mins = _mm256_setzero_si256();
     for (int k = 0; k < no; k++) {
         memset(&o[k], 0, sizeof o[k]);
         for (int j = 0; j < 8 && 8 * k + j < nb; j++) {
-            const int b = 8 * k + j;
-            const uint8_t *blk = y + (size_t)b * sizeof(block_q8_0);
-            /* the values as int16 (AVX2's Q8_0 prompts read them), and
-             * their sum from those (|two values| <= 256 fits an int16) */
-            const __m256i v0 = _mm256_cvtepi8_epi16(ld128(blk + 2));
-            const __m256i v1 = _mm256_cvtepi8_epi16(ld128(blk + 18));
-            _mm256_storeu_si256((__m256i *)(v16 + 32 * b), v0);
-            _mm256_storeu_si256((__m256i *)(v16 + 32 * b + 16), v1);
-            const int sum = hsum_epi32(_mm256_madd_epi16(_mm256_add_epi16(v0, v1), _mm256_set1_epi16(1)));
+            const uint8_t *blk = y + (size_t)(8 * k + j) * sizeof(block_q8_0);
+            const __m256i v = ld256(blk + 2);
+            mins = _mm256_or_si256(mins, _mm256_cmpeq_epi8(v, min8));
+            /* the sum from int16 pairs (|two values| <= 256 fits) */
+            const __m256i v16 = _mm256_add_epi16(_mm256_cvtepi8_epi16(_mm256_castsi256_si128(v)),
+                                                 _mm256_cvtepi8_epi16(_mm256_extracti128_si256(v, 1)));
+            const int sum = hsum_epi32(_mm256_madd_epi16(v16, _mm256_set1_epi16(1)));
             memcpy(o[k].lo + 16 * j, blk + 2, 16);
             memcpy(o[k].hi + 16 * j, blk + 18, 16);
             o[k].c8[oct_slot(j)] = -8 * sum;
             o[k].dx[oct_slot(j)] = h2f(ld16(blk));
         }
     }
-    for (int i = 0; i < no * 8; i++)
-        dy[i] = i < nb ? h2f(ld16(y + (size_t)i * sizeof(block_q8_0))) : 0.0f;
+    *expanded_holds_min(xq, n) = !_mm256_testz_si256(mins, mins);
 }
 
-/* Q8_0: both sides sign-extended to int16 (the weights once per tile), one
- * block at a time into accumulator 0 (even blocks) or 1 (odd ones), scaled
- * by weight scale * activation scale: 8 blocks' products in one multiply
- * (the activations' from the expansion), then broadcast block by block.
- * Tiles of several activation rows (prompts) take them already extended
- * from the expansion (prefill +10-20%); one row (decode) extends its own
- * int8 as it goes, 2-3% faster there than reading twice the bytes. The
- * integers are the same either way. */
-AI __m256i q8_0_int(__m256i w0, __m256i w1, const int16_t *y16, const uint8_t *y8, const int T)
+/* Q8_0 lanes: the signs moved onto the activations, |w| * (y * sign(w)),
+ * so that vpmaddubsw (unsigned by signed bytes) multiplies them; pairs of
+ * at most 128 * 127 fit its int16 sums, and vpmaddwd takes the lo and hi
+ * halves into int32 separately (together they could reach 2^16). Exact
+ * unless an activation is -128 (negated, it stays -128), which rows with
+ * NaN or infinite values have: those take q8_0_lanes_wide. */
+AI __m256i q8_0_lanes_sign(__m256i wl, __m256i wh, __m256i xl, __m256i xh)
 {
-    const __m256i y0 = T > 1 ? ld256(y16) : _mm256_cvtepi8_epi16(ld128(y8));
-    const __m256i y1 = T > 1 ? ld256(y16 + 16) : _mm256_cvtepi8_epi16(ld128(y8 + 16));
-    return _mm256_add_epi32(_mm256_madd_epi16(w0, y0), _mm256_madd_epi16(w1, y1));
+    const __m256i ones = _mm256_set1_epi16(1);
+    const __m256i l = _mm256_maddubs_epi16(_mm256_sign_epi8(wl, wl), _mm256_sign_epi8(xl, wl));
+    const __m256i h = _mm256_maddubs_epi16(_mm256_sign_epi8(wh, wh), _mm256_sign_epi8(xh, wh));
+    return _mm256_add_epi32(_mm256_madd_epi16(l, ones), _mm256_madd_epi16(h, ones));
 }
 
-/* Block b of activation row t for q8_0_int. */
-#define Q8_0_X(t, b) x16[t] + (size_t)(b) * 32, x8[t] + (size_t)(b) * 34 + 2, T
-
-/* The scales of the 8 Q8_0 blocks at p. */
-AI __m256 q8_0_scales8(const uint8_t *p)
+/* The same block sums from products of int16 (exact for every pair of
+ * bytes), slower: each block's 8 lanes, then hadd and a 64-bit permute put
+ * the first block's sums in the low four lanes. */
+AI __m256i q8_0_lanes_wide(__m256i wl, __m256i wh, __m256i xl, __m256i xh)
 {
-    return _mm256_cvtph_ps(_mm_unpacklo_epi64(gather4_f16(p, 34), gather4_f16(p + 4 * 34, 34)));
+#define WIDE_HALF(v, i) _mm256_cvtepi8_epi16(_mm256_extracti128_si256(v, i))
+    const __m256i a = _mm256_add_epi32(_mm256_madd_epi16(WIDE_HALF(wl, 0), WIDE_HALF(xl, 0)),
+                                       _mm256_madd_epi16(WIDE_HALF(wh, 0), WIDE_HALF(xh, 0)));
+    const __m256i b = _mm256_add_epi32(_mm256_madd_epi16(WIDE_HALF(wl, 1), WIDE_HALF(xl, 1)),
+                                       _mm256_madd_epi16(WIDE_HALF(wh, 1), WIDE_HALF(xh, 1)));
+#undef WIDE_HALF
+    return _mm256_permute4x64_epi64(_mm256_hadd_epi32(a, b), 0xd8);
 }
 
-/* Block j (of the 8 at w) for every row: sc[t] holds the 8 scale products. */
-#define Q8_0_BLOCK_STEP(j)                                                                       \
-    do {                                                                                         \
-        const uint8_t *wb = w + 34 * (j);                                                        \
-        const __m256i w0 = _mm256_cvtepi8_epi16(ld128(wb + 2));                                  \
-        const __m256i w1 = _mm256_cvtepi8_epi16(ld128(wb + 18));                                 \
-        const __m256i lane = _mm256_set1_epi32(j);                                               \
-        UNROLL_T for (int t = 0; t < T; t++)                                                     \
-        {                                                                                        \
-            const __m256 f = _mm256_cvtepi32_ps(q8_0_int(w0, w1, Q8_0_X(t, i + (j))));           \
-            const __m256 d = _mm256_permutevar8x32_ps(sc[t], lane);                             \
-            if ((j) & 1)                                                                         \
-                a1[t] = _mm256_fmadd_ps(f, d, a1[t]);                                            \
-            else                                                                                 \
-                a0[t] = _mm256_fmadd_ps(f, d, a0[t]);                                            \
-        }                                                                                        \
-    } while (0)
+OCT_RANGE(q8_0_sign_range, 34, q8_0_group, q8_0_lanes_sign, -1)
+OCT_RANGE(q8_0_wide_range, 34, q8_0_group, q8_0_lanes_wide, -1)
 
-/* Steps [i0, i1) of 8 blocks of a row as a range (simd_tile.h's
- * BLOCK_FROM_RANGE: acc holds a0, a1 of each row; i1 is the step count at
- * the row's end, where the last 1..7 blocks come too). */
-AI void q8_0_range(const void *wv, const void *xv, size_t stride, int n, int i0, int i1, __m256 *acc,
+/* Q8_0 rows: the oct tile with sign lanes, or wide ones when an
+ * activation row of the tile holds -128. Both give every block's exact
+ * sum, so the same bits. */
+AI void q8_0_range(const void *wv, const void *xq, size_t stride, int n, int i0, int i1, __m256 *acc,
                    float *out, size_t ostride, const int T)
 {
-    const uint8_t *w = (const uint8_t *)wv + (size_t)i0 * 8 * 34;
-    const int16_t *x16[4];
-    const uint8_t *x8[4];
-    const float *dy[4];
-    __m256 a0[4], a1[4], sc[4];
+    int holds_min = 0;
     UNROLL_T for (int t = 0; t < T; t++)
-    {
-        x8[t] = (const uint8_t *)xv + (size_t)t * stride;
-        x16[t] = expanded_values16(x8[t], n);
-        dy[t] = expanded_scales(x8[t], n);
-    }
-    RANGE_RESUME2(acc, a0, a1, T, i0, _mm256_setzero_ps());
-    const int nb = n / 32, full = nb / 8;
-    int i = 8 * i0;
-    for (; i < 8 * (i1 < full ? i1 : full); i += 8, w += 8 * 34) {
-        PREFETCH_AHEAD(w, 8 * 34);
-        const __m256 dw = q8_0_scales8(w);
-        UNROLL_T for (int t = 0; t < T; t++)
-            sc[t] = _mm256_mul_ps(dw, _mm256_loadu_ps(dy[t] + i));
-        Q8_0_BLOCK_STEP(0);
-        Q8_0_BLOCK_STEP(1);
-        Q8_0_BLOCK_STEP(2);
-        Q8_0_BLOCK_STEP(3);
-        Q8_0_BLOCK_STEP(4);
-        Q8_0_BLOCK_STEP(5);
-        Q8_0_BLOCK_STEP(6);
-        Q8_0_BLOCK_STEP(7);
-    }
-    if (i1 < (nb + 7) / 8) {
-        RANGE_KEEP2(acc, a0, a1, T);
-        return;
-    }
-    for (int j = 0; i + j < nb; j++) { /* the last 1..7 blocks, scales one by one */
-        const uint8_t *wb = w + 34 * j;
-        const __m256i w0 = _mm256_cvtepi8_epi16(ld128(wb + 2)), w1 = _mm256_cvtepi8_epi16(ld128(wb + 18));
-        const float dw = h2f(ld16(wb));
-        UNROLL_T for (int t = 0; t < T; t++)
-        {
-            const __m256 f = _mm256_cvtepi32_ps(q8_0_int(w0, w1, Q8_0_X(t, i + j)));
-            const __m256 d = _mm256_set1_ps(dw * dy[t][i + j]);
-            if (j & 1)
-                a1[t] = _mm256_fmadd_ps(f, d, a1[t]);
-            else
-                a0[t] = _mm256_fmadd_ps(f, d, a0[t]);
-        }
-    }
-    UNROLL_T for (int t = 0; t < T; t++)
-        out[(size_t)t * ostride] = hsum_ps(_mm256_add_ps(a0[t], a1[t]));
+        holds_min |= *expanded_holds_min((const uint8_t *)xq + (size_t)t * stride, n);
+    if (holds_min)
+        q8_0_wide_range(wv, xq, stride, n, i0, i1, acc, out, ostride, T);
+    else
+        q8_0_sign_range(wv, xq, stride, n, i0, i1, acc, out, ostride, T);
 }
 
 /* Q4_0 rows: the oct kernels of simd_avx2.h over the expansion. */
@@ -1108,7 +1053,7 @@ AI void q6_K_tile(const void *wv, const void *xv, size_t stride, int n, float *o
 DOT_FROM_TILE(avx2_dot_q4_1, q4_1_tile)
 TILE_FROM_RANGE(q8_0_tile, q8_0_range, (n / 32 + 7) / 8)
 DOT_FROM_TILE(avx2_dot_q8_0, q8_0_tile)
-BLOCK_FROM_RANGE(avx2_block_q8_0, q8_0_range, __m256, 2, (n / 32 + 7) / 8, CHUNK_OCTS, 4)
+BLOCK_FROM_RANGE(avx2_block_q8_0, q8_0_range, __m256, 1, (n / 32 + 7) / 8, CHUNK_OCTS, 4)
 DOT_FROM_TILE(avx2_dot_q4_K, q4_K_tile)
 DOT_FROM_TILE(avx2_dot_q6_K, q6_K_tile)
 ROWS_FROM_TILE(avx2_rows_q4_1, q4_1_tile, 4, (size_t)n / 32 * 20)

@@ -71,9 +71,9 @@ static inline __m128i gather4_f16(const uint8_t *p, int st)
  * 16..31) meets its activations in one instruction; then, in the order the
  * oct tile's two rounds of vphaddd leave the block sums (A C E G | B D F H),
  * each block's correction of Q4_0's -8 offset and its scale. Zero blocks pad
- * the last oct. After the octs, every block's scale once more as a float in
- * block order (AVX2's Q8_0 kernel takes 8 at a time), zero-padded to a
- * multiple of 8 blocks. Written by simd_avx2.c's avx2_expand_q8_0. */
+ * the last oct. After the octs, an int: whether any value is -128 (AVX2's
+ * Q8_0 kernel then takes its exact path; only NaN or infinite activations
+ * give -128). Written by simd_avx2.c's avx2_expand_q8_0. */
 struct xoct {
     int8_t lo[128], hi[128]; /* values 0..15 / 16..31 of A..H, 16 per block */
     int32_t c8[8];           /* -8 times the sum of the block's 32 values */
@@ -87,19 +87,11 @@ static inline int oct_slot(int j)
     return (j & 1) * 4 + j / 2;
 }
 
-/* Where the expansion's per-block scales start. */
-static inline float *expanded_scales(const void *xq, int n)
+/* Where the expansion's "holds -128" flag is. */
+static inline int32_t *expanded_holds_min(const void *xq, int n)
 {
     const int nb = n / QK8_0;
-    return (float *)((uint8_t *)xq + simd_q8_expansion_at(n) + (size_t)(nb + 7) / 8 * sizeof(struct xoct));
-}
-
-/* Where its values sign-extended to int16 start (32 per block, after the
- * scales): AVX2's Q8_0 kernel multiplies them as they are. */
-static inline int16_t *expanded_values16(const void *xq, int n)
-{
-    const int nb = n / QK8_0;
-    return (int16_t *)(expanded_scales(xq, n) + (size_t)(nb + 7) / 8 * 8);
+    return (int32_t *)((uint8_t *)xq + simd_q8_expansion_at(n) + (size_t)(nb + 7) / 8 * sizeof(struct xoct));
 }
 
 /* ---- the oct tile ------------------------------------------------------------ */
@@ -143,7 +135,7 @@ AI __m256 block_scales8(const uint8_t *p, int bs, int m)
 }
 
 /* The weight registers of 4 blocks: values 0..15 (lo) and 16..31 (hi) of
- * blocks [A | B] and [C | D], as the unsigned operands of the lane sums. */
+ * blocks [A | B] and [C | D], as the lane sums take them. */
 struct wgroup {
     __m256i lab, hab, lcd, hcd;
 };
@@ -151,14 +143,15 @@ struct wgroup {
 /* A tile (simd_tile.h's contract) over octs of 8 BS-byte blocks against
  * expanded activation rows. Per oct, GROUP(wk, m) unpacks 4 blocks of the
  * weights, twice, once per tile; per row, LANES(w_lo, w_hi, x_lo, x_hi)
- * gives the exact int32 sums of each lane's 8 products, and two rounds of
- * vphaddd the 8 blocks' sums, which get the offset correction (c8, shifted
- * left by CSHIFT), then are scaled by weight * activation scale into the
- * row's accumulator. Whole block sums before the float arithmetic: one
- * conversion and one FMA per 8 blocks instead of per 2, which measured ~20%
- * faster on Zen 3 (Q4_0 from L2, one core), where these kernels run out of
- * multiply ports before memory runs dry. Full octs run with m = 8 as a
- * constant, the last 1..7 blocks after. */
+ * gives int32 lanes whose low four sum exactly to the first block's
+ * products and high four to the second's, and two rounds of vphaddd the 8
+ * blocks' sums, which get the offset correction (c8, shifted left by
+ * CSHIFT; none if CSHIFT is negative), then are scaled by weight *
+ * activation scale into the row's accumulator. Whole block sums before the
+ * float arithmetic: one conversion and one FMA per 8 blocks instead of per
+ * 2, which measured ~20% faster on Zen 3 (Q4_0 from L2, one core), where
+ * these kernels run out of multiply ports before memory runs dry. Full
+ * octs run with m = 8 as a constant, the last 1..7 blocks after. */
 #define OCT_STEP(BS, GROUP, LANES, CSHIFT, k, m)                                                 \
     do {                                                                                         \
         const uint8_t *wk = w + (size_t)(k) * 8 * (BS);                                          \
@@ -175,7 +168,7 @@ struct wgroup {
             const __m256i gh = LANES(q1.lcd, q1.hcd, ld256(x->lo + 96), ld256(x->hi + 96));      \
             const __m256i sums = _mm256_hadd_epi32(_mm256_hadd_epi32(ab, cd), _mm256_hadd_epi32(ef, gh)); \
             const __m256i c8 = ld256(x->c8);                                                     \
-            const __m256i blocks = _mm256_add_epi32(sums, (CSHIFT) ? _mm256_slli_epi32(c8, (CSHIFT)) : c8); \
+            const __m256i blocks = (CSHIFT) < 0 ? sums : _mm256_add_epi32(sums, (CSHIFT) > 0 ? _mm256_slli_epi32(c8, (CSHIFT) & 31) : c8); \
             a[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(blocks), _mm256_mul_ps(dw, _mm256_loadu_ps(x->dx)), a[t]); \
         }                                                                                        \
     } while (0)
@@ -230,6 +223,14 @@ AI struct wgroup q4_0_group(const uint8_t *p, int m)
     const __m256i ab = block_pair(p, 18, 2, 0, m), cd = block_pair(p, 18, 2, 2, m);
     const struct wgroup q = {_mm256_and_si256(ab, low4), _mm256_and_si256(_mm256_srli_epi16(ab, 4), low4),
                              _mm256_and_si256(cd, low4), _mm256_and_si256(_mm256_srli_epi16(cd, 4), low4)};
+    return q;
+}
+
+/* Q8_0 (34-byte blocks): values 0..15 and 16..31 of each block, signed. */
+AI struct wgroup q8_0_group(const uint8_t *p, int m)
+{
+    const struct wgroup q = {block_pair(p, 34, 2, 0, m), block_pair(p, 34, 18, 0, m),
+                             block_pair(p, 34, 2, 2, m), block_pair(p, 34, 18, 2, m)};
     return q;
 }
 

@@ -20,21 +20,19 @@ AI __m256i lanes_vnni(__m256i wl, __m256i wh, __m256i xl, __m256i xh)
     return _mm256_dpbusd_avx_epi32(_mm256_dpbusd_avx_epi32(_mm256_setzero_si256(), wl, xl), wh, xh);
 }
 
-/* Q8_0 (34-byte blocks): values 0..15 and 16..31 of each block, offset to
- * unsigned. */
-AI struct wgroup q8_0_group(const uint8_t *p, int m)
+/* Q8_0 offset to unsigned: w ^ 0x80. */
+AI struct wgroup q8_0_group_unsigned(const uint8_t *p, int m)
 {
     const __m256i bias = _mm256_set1_epi8((char)0x80);
-    const struct wgroup q = {_mm256_xor_si256(block_pair(p, 34, 2, 0, m), bias),
-                             _mm256_xor_si256(block_pair(p, 34, 18, 0, m), bias),
-                             _mm256_xor_si256(block_pair(p, 34, 2, 2, m), bias),
-                             _mm256_xor_si256(block_pair(p, 34, 18, 2, m), bias)};
-    return q;
+    const struct wgroup q = q8_0_group(p, m);
+    const struct wgroup u = {_mm256_xor_si256(q.lab, bias), _mm256_xor_si256(q.hab, bias),
+                             _mm256_xor_si256(q.lcd, bias), _mm256_xor_si256(q.hcd, bias)};
+    return u;
 }
 
 /* Q4_0's correction is c8; Q8_0's -128 sum y is 16 c8 (CSHIFT 4). */
 OCT_KERNELS(dot_q4_0, dot_block_q4_0, 18, q4_0_group, lanes_vnni, 0)
-OCT_KERNELS(dot_q8_0, dot_block_q8_0, 34, q8_0_group, lanes_vnni, 4)
+OCT_KERNELS(dot_q8_0, dot_block_q8_0, 34, q8_0_group_unsigned, lanes_vnni, 4)
 
 const struct simd_kernels simd_avx2vnni = {
     .name = "avx2vnni",

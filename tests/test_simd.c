@@ -93,10 +93,18 @@ static double abs_terms(int type, const void *w, const void *xq, const float *x,
 }
 
 /* Activations for table k's dot products: the generic converter's row (the
- * act[] test checks the others equal it), then k's own expansion if any. */
-static void prepare_act(const struct simd_kernels *k, int at, const float *x, void *xq, int n)
+ * act[] test checks the others equal it), then k's own expansion if any.
+ * With mins, every 7th Q8_0 value is -128 (what NaN or infinite values
+ * quantize to), which AVX2's sign-trick Q8_0 lanes cannot take: its
+ * expansion must send such rows down the exact path. */
+static void prepare_act(const struct simd_kernels *k, int at, const float *x, void *xq, int n,
+                        int mins)
 {
     simd_generic.act[at](x, xq, n);
+    if (mins && at == QT_Q8_0)
+        for (int b = 0; b < n / 32; b++)
+            for (int j = b % 7; j < 32; j += 7)
+                ((block_q8_0 *)xq)[b].qs[j] = -128;
     if (k->expand[at])
         k->expand[at](xq, n);
 }
@@ -109,7 +117,7 @@ static void check_dot(const struct simd_kernels *k, int type, int n, double *wor
     static unsigned char wq[MAX_N * 4 + 64], xq[MAX_N * 5 + 1024];
     uint64_t rb;
     qtype_row_bytes(type, (uint64_t)n, &rb);
-    for (int trial = 0; trial < 4; trial++) {
+    for (int trial = 0; trial < 5; trial++) { /* the last with -128 activations */
         float scale = trial == 3 ? 1e-3f : 1.0f;
         fill(w, n, scale);
         /* x one float past an aligned address: kernels must take unaligned x */
@@ -122,7 +130,7 @@ static void check_dot(const struct simd_kernels *k, int type, int n, double *wor
         const void *xin = xu;
         if (act_of(type) != QT_F32) {
             CHECK(qmatvec_scratch_bytes(type, n) <= sizeof xq);
-            prepare_act(k, act_of(type), xu, xq, n);
+            prepare_act(k, act_of(type), xu, xq, n, trial == 4);
             xin = xq;
         }
         float g = simd_generic.dot[type](wrow, xin, n);
@@ -345,7 +353,7 @@ TEST(simd_dot_rows_bit_identical_to_dot)
                     if (at == QT_F32)
                         memcpy(xq + b * stride, x, (size_t)n * 4);
                     else
-                        prepare_act(&tables[t], at, x, xq + b * stride, n);
+                        prepare_act(&tables[t], at, x, xq + b * stride, n, b % 4 == 2);
                 }
                 for (int nb = 1; nb <= NB; nb++) {
                     float got[NB * 3], blk[NB * ROWS];
