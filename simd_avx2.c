@@ -8,9 +8,11 @@
  *    of its results). Q4_1 takes no offset; Q4_0's -8 is taken off as
  *    8 * (sum of the activations) per int32 lane, precomputed once per
  *    activation row in this table's expansion of it (avx2_expand_q8_0).
- *  - Q8_0 weights and llama2.c int8 groups are int8 * int8: both sides are
- *    sign-extended to int16 and multiplied with vpmaddwd (the vpsignb trick
- *    would get -128 * -128 wrong).
+ *  - Q8_0 weights are int8 * int8 through vpmaddubsw as |w| * (x * sign w),
+ *    exact for every weight byte; activation rows holding -128 (which the
+ *    vpsignb trick would get wrong) are flagged by the expansion and take
+ *    int16 products instead. llama2.c int8 groups: both sides sign-extended
+ *    to int16 and multiplied with vpmaddwd.
  *  - Q6_K's 6-bit values are 0..63 (2*63*128 < 2^15); the -32 offset is
  *    32 * sum(scale * bsum) from the Q8_K activations' 16-value sums.
  *  - Q4_K: nibbles times int8, scaled by the 6-bit sub-block scales in

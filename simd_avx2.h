@@ -168,7 +168,8 @@ struct wgroup {
             const __m256i gh = LANES(q1.lcd, q1.hcd, ld256(x->lo + 96), ld256(x->hi + 96));      \
             const __m256i sums = _mm256_hadd_epi32(_mm256_hadd_epi32(ab, cd), _mm256_hadd_epi32(ef, gh)); \
             const __m256i c8 = ld256(x->c8);                                                     \
-            const __m256i blocks = (CSHIFT) < 0 ? sums : _mm256_add_epi32(sums, (CSHIFT) > 0 ? _mm256_slli_epi32(c8, (CSHIFT) & 31) : c8); \
+            const __m256i c8s = (CSHIFT) > 0 ? _mm256_slli_epi32(c8, (CSHIFT) & 31) : c8;         \
+            const __m256i blocks = (CSHIFT) < 0 ? sums : _mm256_add_epi32(sums, c8s);            \
             a[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(blocks), _mm256_mul_ps(dw, _mm256_loadu_ps(x->dx)), a[t]); \
         }                                                                                        \
     } while (0)
