@@ -46,6 +46,14 @@ static inline int hsum_epi32(__m256i v)
     return _mm_cvtsi128_si32(s);
 }
 
+/* The sum of 32 signed bytes, exactly: vpmaddubsw by 1 adds pairs (at most
+ * 256 in size, no saturation), vpmaddwd by 1 the int16 pairs. */
+static inline int sum_i8x32(__m256i q)
+{
+    const __m256i s16 = _mm256_maddubs_epi16(_mm256_set1_epi8(1), q);
+    return hsum_epi32(_mm256_madd_epi16(s16, _mm256_set1_epi16(1)));
+}
+
 static inline float hmax_ps(__m256 v)
 {
     __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -642,9 +650,7 @@ static void avx2_act_q8_1(const float *x, void *xq, int n)
     uint8_t *y = xq; /* block_q8_1: d, s (fp16), qs[32] */
     for (int i = 0; i < n / 32; i++, x += 32, y += 36) {
         const float d = act_q8_32(x, y + 4);
-        const __m256i q = ld256(y + 4);
-        const __m256i s16 = _mm256_maddubs_epi16(_mm256_set1_epi8(1), q);
-        const int sum = hsum_epi32(_mm256_madd_epi16(s16, _mm256_set1_epi16(1)));
+        const int sum = sum_i8x32(ld256(y + 4));
         const uint16_t hd = f2h(d), hs = f2h(d * (float)sum);
         memcpy(y, &hd, 2);
         memcpy(y + 2, &hs, 2);
@@ -781,10 +787,7 @@ static void avx2_expand_q8_0(void *xq, int n)
             const uint8_t *blk = y + (size_t)(8 * k + j) * sizeof(block_q8_0);
             const __m256i v = ld256(blk + 2);
             mins = _mm256_or_si256(mins, _mm256_cmpeq_epi8(v, min8));
-            /* the sum from int16 pairs (|two values| <= 256 fits) */
-            const __m256i v16 = _mm256_add_epi16(_mm256_cvtepi8_epi16(_mm256_castsi256_si128(v)),
-                                                 _mm256_cvtepi8_epi16(_mm256_extracti128_si256(v, 1)));
-            const int sum = hsum_epi32(_mm256_madd_epi16(v16, _mm256_set1_epi16(1)));
+            const int sum = sum_i8x32(v);
             memcpy(o[k].lo + 16 * j, blk + 2, 16);
             memcpy(o[k].hi + 16 * j, blk + 18, 16);
             o[k].c8[oct_slot(j)] = -8 * sum;

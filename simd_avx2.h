@@ -205,7 +205,7 @@ struct wgroup {
     }
 
 /* Prompts: CHUNK_OCTS octs (64 blocks) of 4 activation rows in L1 at a
- * time (simd_tile.h's BLOCK_FROM_RANGE; also AVX2 Q8_0's 8-block steps). (With 4-block groups, 8, 16 and
+ * time (simd_tile.h's BLOCK_FROM_RANGE). (With 4-block groups, 8, 16 and
  * 32 groups measured the same for AVX2 Q4_0; avx2vnni Q8_0 went from ~138
  * to ~148 tok/s with 16.) */
 #define CHUNK_OCTS 8
