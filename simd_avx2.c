@@ -825,8 +825,8 @@ AI __m256i q8_0_lanes_wide(__m256i wl, __m256i wh, __m256i xl, __m256i xh)
     return _mm256_permute4x64_epi64(_mm256_hadd_epi32(a, b), 0xd8);
 }
 
-OCT_RANGE(q8_0_sign_range, 34, q8_0_group, q8_0_lanes_sign, -1)
-OCT_RANGE(q8_0_wide_range, 34, q8_0_group, q8_0_lanes_wide, -1)
+OCT_RANGE(q8_0_sign_range, 34, q8_0_group, q8_0_lanes_sign, -1, 2)
+OCT_RANGE(q8_0_wide_range, 34, q8_0_group, q8_0_lanes_wide, -1, 2)
 
 /* Q8_0 rows: the oct tile with sign lanes, or wide ones when an
  * activation row of the tile holds -128. Both give every block's exact
@@ -835,7 +835,7 @@ AI void q8_0_range(const void *wv, const void *xq, size_t stride, int n, int i0,
                    float *out, size_t ostride, const int T)
 {
     int holds_min = 0;
-    UNROLL_T for (int t = 0; t < T; t++)
+    UNROLL_OCT for (int t = 0; t < T; t++)
         holds_min |= *expanded_holds_min((const uint8_t *)xq + (size_t)t * stride, n);
     if (holds_min)
         q8_0_wide_range(wv, xq, stride, n, i0, i1, acc, out, ostride, T);
@@ -1058,7 +1058,7 @@ AI void q6_K_tile(const void *wv, const void *xv, size_t stride, int n, float *o
 DOT_FROM_TILE(avx2_dot_q4_1, q4_1_tile)
 TILE_FROM_RANGE(q8_0_tile, q8_0_range, (n / 32 + 7) / 8)
 DOT_FROM_TILE(avx2_dot_q8_0, q8_0_tile)
-BLOCK_FROM_RANGE(avx2_block_q8_0, q8_0_range, __m256, 1, (n / 32 + 7) / 8, CHUNK_OCTS, 4)
+BLOCK_FROM_RANGE(avx2_block_q8_0, q8_0_range, __m256, 1, (n / 32 + 7) / 8, CHUNK_OCTS, OCT_ROWS)
 DOT_FROM_TILE(avx2_dot_q4_K, q4_K_tile)
 DOT_FROM_TILE(avx2_dot_q6_K, q6_K_tile)
 ROWS_FROM_TILE(avx2_rows_q4_1, q4_1_tile, 4, (size_t)n / 32 * 20)

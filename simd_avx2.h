@@ -140,71 +140,115 @@ struct wgroup {
     __m256i lab, hab, lcd, hcd;
 };
 
+/* Activation rows per prompt tile of the oct kernels: 8 measured ~10%
+ * (Q4_0) and ~12% (Q8_0) faster than 4 on Zen 3, one core: the weights'
+ * unpacking and scales are shared by twice the rows. */
+#define OCT_ROWS 8
+#define UNROLL_OCT _Pragma("GCC unroll 8")
+
+/* Row t's activations of oct k, the two registers that meet the weights'
+ * block pair at byte OFF (0, 32, 64, 96) of its lo and hi. */
+#define OCT_X(t, k, OFF) ld256(g[t][k].lo + (OFF)), ld256(g[t][k].hi + (OFF))
+
+/* An oct's 8 block sums (in xoct order) with the offset correction (c8,
+ * shifted left by cshift; none if cshift is negative), scaled by weight *
+ * activation scale, added to acc. */
+AI __m256 oct_accumulate(__m256i sums, const struct xoct *x, __m256 dw, const int cshift,
+                         __m256 acc)
+{
+    const __m256i c8 = ld256(x->c8);
+    const __m256i c8s = cshift > 0 ? _mm256_slli_epi32(c8, cshift & 31) : c8;
+    const __m256i blocks = cshift < 0 ? sums : _mm256_add_epi32(sums, c8s);
+    const __m256 scales = _mm256_mul_ps(dw, _mm256_loadu_ps(x->dx));
+    return _mm256_fmadd_ps(_mm256_cvtepi32_ps(blocks), scales, acc);
+}
+
 /* A tile (simd_tile.h's contract) over octs of 8 BS-byte blocks against
- * expanded activation rows. Per oct, GROUP(wk, m) unpacks 4 blocks of the
- * weights, twice, once per tile; per row, LANES(w_lo, w_hi, x_lo, x_hi)
- * gives int32 lanes whose low four sum exactly to the first block's
- * products and high four to the second's, and two rounds of vphaddd the 8
- * blocks' sums, which get the offset correction (c8, shifted left by
- * CSHIFT; none if CSHIFT is negative), then are scaled by weight *
- * activation scale into the row's accumulator. Whole block sums before the
- * float arithmetic: one conversion and one FMA per 8 blocks instead of per
- * 2, which measured ~20% faster on Zen 3 (Q4_0 from L2, one core), where
- * these kernels run out of multiply ports before memory runs dry. Full
- * octs run with m = 8 as a constant, the last 1..7 blocks after. */
-#define OCT_STEP(BS, GROUP, LANES, CSHIFT, k, m)                                                 \
+ * up to OCT_ROWS expanded activation rows. Per oct, GROUP(wk, m) unpacks 4
+ * blocks of the weights, twice, once per tile; per row, LANES(w_lo, w_hi,
+ * x_lo, x_hi) gives int32 lanes whose low four sum exactly to the first
+ * block's products and high four to the second's, and two rounds of vphaddd
+ * the 8 blocks' sums, which oct_accumulate scales into the row's
+ * accumulator. Whole block sums before the float arithmetic: one
+ * conversion and one FMA per 8 blocks instead of per 2, which measured ~20%
+ * faster on Zen 3 (Q4_0 from L2, one core), where these kernels run out of
+ * multiply ports before memory runs dry. Full octs run with m = 8 as a
+ * constant, the last 1..7 blocks after.
+ *
+ * HALVES (1 or 2): with 2, the rows meet the first 4 blocks' registers,
+ * then the second's, carrying a first round of vphaddd per row between
+ * them: only one group is live at a time, for lanes that derive more
+ * registers from the weights (AVX2 Q8_0's |w|: with both groups live the
+ * compiler spilled, and prompts ran ~12% slower on Zen 3). With 1, both
+ * groups are live across the rows (Q4_0: ~5% faster so). */
+#define OCT_STEP(BS, GROUP, LANES, CSHIFT, HALVES, k, m)                                         \
     do {                                                                                         \
         const uint8_t *wk = w + (size_t)(k) * 8 * (BS);                                          \
         PREFETCH_AHEAD(wk, 8 * (BS));                                                            \
-        const struct wgroup q0 = GROUP(wk, (m) < 4 ? (m) : 4);                                   \
-        const struct wgroup q1 = GROUP(wk + 4 * (BS), (m) - 4);                                  \
         const __m256 dw = block_scales8(wk, (BS), (m));                                          \
-        UNROLL_T for (int t = 0; t < T; t++)                                                     \
-        {                                                                                        \
-            const struct xoct *x = &g[t][k];                                                     \
-            const __m256i ab = LANES(q0.lab, q0.hab, ld256(x->lo), ld256(x->hi));                \
-            const __m256i cd = LANES(q0.lcd, q0.hcd, ld256(x->lo + 32), ld256(x->hi + 32));      \
-            const __m256i ef = LANES(q1.lab, q1.hab, ld256(x->lo + 64), ld256(x->hi + 64));      \
-            const __m256i gh = LANES(q1.lcd, q1.hcd, ld256(x->lo + 96), ld256(x->hi + 96));      \
-            const __m256i sums = _mm256_hadd_epi32(_mm256_hadd_epi32(ab, cd), _mm256_hadd_epi32(ef, gh)); \
-            const __m256i c8 = ld256(x->c8);                                                     \
-            const __m256i c8s = (CSHIFT) > 0 ? _mm256_slli_epi32(c8, (CSHIFT) & 31) : c8;         \
-            const __m256i blocks = (CSHIFT) < 0 ? sums : _mm256_add_epi32(sums, c8s);            \
-            a[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(blocks), _mm256_mul_ps(dw, _mm256_loadu_ps(x->dx)), a[t]); \
+        if ((HALVES) == 2) {                                                                     \
+            __m256i first[OCT_ROWS];                                                             \
+            {                                                                                    \
+                const struct wgroup q0 = GROUP(wk, (m) < 4 ? (m) : 4);                           \
+                UNROLL_OCT for (int t = 0; t < T; t++)                                           \
+                    first[t] = _mm256_hadd_epi32(LANES(q0.lab, q0.hab, OCT_X(t, k, 0)),          \
+                                                 LANES(q0.lcd, q0.hcd, OCT_X(t, k, 32)));        \
+            }                                                                                    \
+            const struct wgroup q1 = GROUP(wk + 4 * (BS), (m) - 4);                              \
+            UNROLL_OCT for (int t = 0; t < T; t++)                                               \
+            {                                                                                    \
+                const __m256i second = _mm256_hadd_epi32(LANES(q1.lab, q1.hab, OCT_X(t, k, 64)), \
+                                                         LANES(q1.lcd, q1.hcd, OCT_X(t, k, 96))); \
+                const __m256i sums = _mm256_hadd_epi32(first[t], second);                        \
+                a[t] = oct_accumulate(sums, &g[t][k], dw, (CSHIFT), a[t]);                       \
+            }                                                                                    \
+        } else {                                                                                 \
+            const struct wgroup q0 = GROUP(wk, (m) < 4 ? (m) : 4);                               \
+            const struct wgroup q1 = GROUP(wk + 4 * (BS), (m) - 4);                              \
+            UNROLL_OCT for (int t = 0; t < T; t++)                                               \
+            {                                                                                    \
+                const __m256i ab = LANES(q0.lab, q0.hab, OCT_X(t, k, 0));                        \
+                const __m256i cd = LANES(q0.lcd, q0.hcd, OCT_X(t, k, 32));                       \
+                const __m256i ef = LANES(q1.lab, q1.hab, OCT_X(t, k, 64));                       \
+                const __m256i gh = LANES(q1.lcd, q1.hcd, OCT_X(t, k, 96));                       \
+                const __m256i abcd = _mm256_hadd_epi32(ab, cd), efgh = _mm256_hadd_epi32(ef, gh);\
+                const __m256i sums = _mm256_hadd_epi32(abcd, efgh);                              \
+                a[t] = oct_accumulate(sums, &g[t][k], dw, (CSHIFT), a[t]);                       \
+            }                                                                                    \
         }                                                                                        \
     } while (0)
 
 /* Octs [i0, i1) of a row as a range (simd_tile.h's BLOCK_FROM_RANGE: acc
  * holds each row's accumulator; i1 is the oct count at the row's end, where
  * a short last oct comes too), and the whole row as the tile. */
-#define OCT_RANGE(NAME, BS, GROUP, LANES, CSHIFT)                                                \
+#define OCT_RANGE(NAME, BS, GROUP, LANES, CSHIFT, HALVES)                                        \
     AI void NAME(const void *wv, const void *xq, size_t stride, int n, int i0, int i1,           \
                  __m256 *acc, float *out, size_t ostride, const int T)                           \
     {                                                                                            \
         const uint8_t *w = wv;                                                                   \
         const int nb = n / 32, full = nb / 8, no = (nb + 7) / 8;                                 \
-        const struct xoct *g[4];                                                                 \
-        __m256 a[4];                                                                             \
-        UNROLL_T for (int t = 0; t < T; t++)                                                     \
+        const struct xoct *g[OCT_ROWS];                                                          \
+        __m256 a[OCT_ROWS];                                                                      \
+        UNROLL_OCT for (int t = 0; t < T; t++)                                                   \
         {                                                                                        \
             g[t] = (const struct xoct *)((const uint8_t *)xq + (size_t)t * stride +              \
                                          simd_q8_expansion_at(n));                               \
             a[t] = i0 ? acc[t] : _mm256_setzero_ps();                                            \
         }                                                                                        \
         for (int k = i0; k < (i1 < full ? i1 : full); k++)                                       \
-            OCT_STEP(BS, GROUP, LANES, CSHIFT, k, 8);                                            \
+            OCT_STEP(BS, GROUP, LANES, CSHIFT, HALVES, k, 8);                                    \
         if (i1 < no) {                                                                           \
-            UNROLL_T for (int t = 0; t < T; t++)                                                 \
+            UNROLL_OCT for (int t = 0; t < T; t++)                                               \
                 acc[t] = a[t];                                                                   \
             return;                                                                              \
         }                                                                                        \
         if (nb % 8)                                                                              \
-            OCT_STEP(BS, GROUP, LANES, CSHIFT, full, nb % 8);                                    \
-        UNROLL_T for (int t = 0; t < T; t++)                                                     \
+            OCT_STEP(BS, GROUP, LANES, CSHIFT, HALVES, full, nb % 8);                            \
+        UNROLL_OCT for (int t = 0; t < T; t++)                                                   \
             out[(size_t)t * ostride] = hsum_ps(a[t]);                                            \
     }
 
-/* Prompts: CHUNK_OCTS octs (64 blocks) of 4 activation rows in L1 at a
+/* Prompts: CHUNK_OCTS octs (64 blocks) of OCT_ROWS activation rows in L1 at a
  * time (simd_tile.h's BLOCK_FROM_RANGE). (With 4-block groups, 8, 16 and
  * 32 groups measured the same for AVX2 Q4_0; avx2vnni Q8_0 went from ~138
  * to ~148 tok/s with 16.) */
@@ -212,10 +256,10 @@ struct wgroup {
 
 /* A table's dot, tile and dot_block of one oct kernel. */
 #define OCT_KERNELS(DOT, BLOCK, BS, GROUP, LANES, CSHIFT)                                        \
-    OCT_RANGE(DOT##_range, BS, GROUP, LANES, CSHIFT)                                             \
+    OCT_RANGE(DOT##_range, BS, GROUP, LANES, CSHIFT, 1)                                          \
     TILE_FROM_RANGE(DOT##_tile, DOT##_range, (n / 32 + 7) / 8)                                   \
     DOT_FROM_TILE(DOT, DOT##_tile)                                                               \
-    BLOCK_FROM_RANGE(BLOCK, DOT##_range, __m256, 1, (n / 32 + 7) / 8, CHUNK_OCTS, 4)
+    BLOCK_FROM_RANGE(BLOCK, DOT##_range, __m256, 1, (n / 32 + 7) / 8, CHUNK_OCTS, OCT_ROWS)
 
 /* Q4_0 (18-byte blocks): nibbles 0..15 unsigned, the -8 in the blocks' c8. */
 AI struct wgroup q4_0_group(const uint8_t *p, int m)
