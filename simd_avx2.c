@@ -766,12 +766,11 @@ static inline __m256i bcast16(__m256i v, int j)
 /* Its layout (struct xoct) and the oct tile that reads it are in
  * simd_avx2.h, shared with the avx2vnni table, whose base this table is. */
 
-/* Q4_0 lanes: two vpmaddubsw (nibbles unsigned, at most 4*15*128 < 2^15
- * summed per int16), vpmaddwd into int32. */
+/* Q4_0 lanes: two vpmaddubsw (nibbles unsigned), added as int16: 4
+ * products of at most 15 * 128 each (lanes16 takes them on). */
 AI __m256i q4_0_lanes(__m256i wl, __m256i wh, __m256i xl, __m256i xh)
 {
-    const __m256i pairs = _mm256_add_epi16(_mm256_maddubs_epi16(wl, xl), _mm256_maddubs_epi16(wh, xh));
-    return _mm256_madd_epi16(pairs, _mm256_set1_epi16(1));
+    return _mm256_add_epi16(_mm256_maddubs_epi16(wl, xl), _mm256_maddubs_epi16(wh, xh));
 }
 
 static void avx2_expand_q8_0(void *xq, int n)
@@ -825,8 +824,8 @@ AI __m256i q8_0_lanes_wide(__m256i wl, __m256i wh, __m256i xl, __m256i xh)
     return _mm256_permute4x64_epi64(_mm256_hadd_epi32(a, b), 0xd8);
 }
 
-OCT_RANGE(q8_0_sign_range, 34, q8_0_group, q8_0_lanes_sign, -1, 2)
-OCT_RANGE(q8_0_wide_range, 34, q8_0_group, q8_0_lanes_wide, -1, 2)
+OCT_RANGE(q8_0_sign_range, 34, q8_0_group, q8_0_lanes_sign, lanes32, -1, 2)
+OCT_RANGE(q8_0_wide_range, 34, q8_0_group, q8_0_lanes_wide, lanes32, -1, 2)
 
 /* Q8_0 rows: the oct tile with sign lanes, or wide ones when an
  * activation row of the tile holds -128. Both give every block's exact
@@ -844,7 +843,7 @@ AI void q8_0_range(const void *wv, const void *xq, size_t stride, int n, int i0,
 }
 
 /* Q4_0 rows: the oct kernels of simd_avx2.h over the expansion. */
-OCT_KERNELS(avx2_dot_q4_0, avx2_block_q4_0, 18, q4_0_group, q4_0_lanes, 0)
+OCT_KERNELS(avx2_dot_q4_0, avx2_block_q4_0, 18, q4_0_group, q4_0_lanes, lanes16, 0)
 
 /* The int lanes of Q4_1 block w against Q8_1 block x. */
 AI __m256i q4_1_block(const uint8_t *w, const uint8_t *x)

@@ -163,13 +163,38 @@ AI __m256 oct_accumulate(__m256i sums, const struct xoct *x, __m256 dw, const in
     return _mm256_fmadd_ps(_mm256_cvtepi32_ps(blocks), scales, acc);
 }
 
+/* The 8 block sums of an oct from its 4 lane registers [A | B], [C | D],
+ * [E | F], [G | H] in two rounds: SUMS_half(ab, cd) and (ef, gh), then
+ * SUMS_whole of those two, which leaves int32 sums in xoct order. lanes32:
+ * int32 lanes, vphaddd twice. lanes16: int16 lanes of 4 products each, small
+ * enough that two rounds of vphaddw (16 products) cannot overflow (Q4_0:
+ * 16 * 15 * 128 < 2^15), then one vpmaddwd: 3 vpmaddwd an oct fewer than
+ * widening each register (Q4_0 rows from L2 ~17 -> ~19-20 GB/s, one Zen 3
+ * core). */
+AI __m256i lanes32_half(__m256i ab, __m256i cd)
+{
+    return _mm256_hadd_epi32(ab, cd);
+}
+AI __m256i lanes32_whole(__m256i abcd, __m256i efgh)
+{
+    return _mm256_hadd_epi32(abcd, efgh);
+}
+AI __m256i lanes16_half(__m256i ab, __m256i cd)
+{
+    return _mm256_hadd_epi16(ab, cd);
+}
+AI __m256i lanes16_whole(__m256i abcd, __m256i efgh)
+{
+    return _mm256_madd_epi16(_mm256_hadd_epi16(abcd, efgh), _mm256_set1_epi16(1));
+}
+
 /* A tile (simd_tile.h's contract) over octs of 8 BS-byte blocks against
  * up to OCT_ROWS expanded activation rows. Per oct, GROUP(wk, m) unpacks 4
  * blocks of the weights, twice, once per tile; per row, LANES(w_lo, w_hi,
- * x_lo, x_hi) gives int32 lanes whose low four sum exactly to the first
- * block's products and high four to the second's, and two rounds of vphaddd
- * the 8 blocks' sums, which oct_accumulate scales into the row's
- * accumulator. Whole block sums before the float arithmetic: one
+ * x_lo, x_hi) gives lanes whose low half sums exactly to the first block's
+ * products and high half to the second's (int32 or int16, as SUMS takes
+ * them), SUMS the 8 blocks' sums, and oct_accumulate scales them into the
+ * row's accumulator. Whole block sums before the float arithmetic: one
  * conversion and one FMA per 8 blocks instead of per 2, which measured ~20%
  * faster on Zen 3 (Q4_0 from L2, one core), where these kernels run out of
  * multiply ports before memory runs dry. Full octs run with m = 8 as a
@@ -181,7 +206,7 @@ AI __m256 oct_accumulate(__m256i sums, const struct xoct *x, __m256 dw, const in
  * registers from the weights (AVX2 Q8_0's |w|: with both groups live the
  * compiler spilled, and prompts ran ~12% slower on Zen 3). With 1, both
  * groups are live across the rows (Q4_0: ~5% faster so). */
-#define OCT_STEP(BS, GROUP, LANES, CSHIFT, HALVES, k, m)                                         \
+#define OCT_STEP(BS, GROUP, LANES, SUMS, CSHIFT, HALVES, k, m)                                   \
     do {                                                                                         \
         const uint8_t *wk = w + (size_t)(k) * 8 * (BS);                                          \
         PREFETCH_AHEAD(wk, 8 * (BS));                                                            \
@@ -191,15 +216,15 @@ AI __m256 oct_accumulate(__m256i sums, const struct xoct *x, __m256 dw, const in
             {                                                                                    \
                 const struct wgroup q0 = GROUP(wk, (m) < 4 ? (m) : 4);                           \
                 UNROLL_OCT for (int t = 0; t < T; t++)                                           \
-                    first[t] = _mm256_hadd_epi32(LANES(q0.lab, q0.hab, OCT_X(t, k, 0)),          \
+                    first[t] = SUMS##_half(LANES(q0.lab, q0.hab, OCT_X(t, k, 0)),                \
                                                  LANES(q0.lcd, q0.hcd, OCT_X(t, k, 32)));        \
             }                                                                                    \
             const struct wgroup q1 = GROUP(wk + 4 * (BS), (m) - 4);                              \
             UNROLL_OCT for (int t = 0; t < T; t++)                                               \
             {                                                                                    \
-                const __m256i second = _mm256_hadd_epi32(LANES(q1.lab, q1.hab, OCT_X(t, k, 64)), \
+                const __m256i second = SUMS##_half(LANES(q1.lab, q1.hab, OCT_X(t, k, 64)),       \
                                                          LANES(q1.lcd, q1.hcd, OCT_X(t, k, 96))); \
-                const __m256i sums = _mm256_hadd_epi32(first[t], second);                        \
+                const __m256i sums = SUMS##_whole(first[t], second);                             \
                 a[t] = oct_accumulate(sums, &g[t][k], dw, (CSHIFT), a[t]);                       \
             }                                                                                    \
         } else {                                                                                 \
@@ -211,8 +236,8 @@ AI __m256 oct_accumulate(__m256i sums, const struct xoct *x, __m256 dw, const in
                 const __m256i cd = LANES(q0.lcd, q0.hcd, OCT_X(t, k, 32));                       \
                 const __m256i ef = LANES(q1.lab, q1.hab, OCT_X(t, k, 64));                       \
                 const __m256i gh = LANES(q1.lcd, q1.hcd, OCT_X(t, k, 96));                       \
-                const __m256i abcd = _mm256_hadd_epi32(ab, cd), efgh = _mm256_hadd_epi32(ef, gh);\
-                const __m256i sums = _mm256_hadd_epi32(abcd, efgh);                              \
+                const __m256i abcd = SUMS##_half(ab, cd), efgh = SUMS##_half(ef, gh);            \
+                const __m256i sums = SUMS##_whole(abcd, efgh);                                   \
                 a[t] = oct_accumulate(sums, &g[t][k], dw, (CSHIFT), a[t]);                       \
             }                                                                                    \
         }                                                                                        \
@@ -221,7 +246,7 @@ AI __m256 oct_accumulate(__m256i sums, const struct xoct *x, __m256 dw, const in
 /* Octs [i0, i1) of a row as a range (simd_tile.h's BLOCK_FROM_RANGE: acc
  * holds each row's accumulator; i1 is the oct count at the row's end, where
  * a short last oct comes too), and the whole row as the tile. */
-#define OCT_RANGE(NAME, BS, GROUP, LANES, CSHIFT, HALVES)                                        \
+#define OCT_RANGE(NAME, BS, GROUP, LANES, SUMS, CSHIFT, HALVES)                                  \
     AI void NAME(const void *wv, const void *xq, size_t stride, int n, int i0, int i1,           \
                  __m256 *acc, float *out, size_t ostride, const int T)                           \
     {                                                                                            \
@@ -236,14 +261,14 @@ AI __m256 oct_accumulate(__m256i sums, const struct xoct *x, __m256 dw, const in
             a[t] = i0 ? acc[t] : _mm256_setzero_ps();                                            \
         }                                                                                        \
         for (int k = i0; k < (i1 < full ? i1 : full); k++)                                       \
-            OCT_STEP(BS, GROUP, LANES, CSHIFT, HALVES, k, 8);                                    \
+            OCT_STEP(BS, GROUP, LANES, SUMS, CSHIFT, HALVES, k, 8);                              \
         if (i1 < no) {                                                                           \
             UNROLL_OCT for (int t = 0; t < T; t++)                                               \
                 acc[t] = a[t];                                                                   \
             return;                                                                              \
         }                                                                                        \
         if (nb % 8)                                                                              \
-            OCT_STEP(BS, GROUP, LANES, CSHIFT, HALVES, full, nb % 8);                            \
+            OCT_STEP(BS, GROUP, LANES, SUMS, CSHIFT, HALVES, full, nb % 8);                      \
         UNROLL_OCT for (int t = 0; t < T; t++)                                                   \
             out[(size_t)t * ostride] = hsum_ps(a[t]);                                            \
     }
@@ -255,8 +280,8 @@ AI __m256 oct_accumulate(__m256i sums, const struct xoct *x, __m256 dw, const in
 #define CHUNK_OCTS 8
 
 /* A table's dot, tile and dot_block of one oct kernel. */
-#define OCT_KERNELS(DOT, BLOCK, BS, GROUP, LANES, CSHIFT)                                        \
-    OCT_RANGE(DOT##_range, BS, GROUP, LANES, CSHIFT, 1)                                          \
+#define OCT_KERNELS(DOT, BLOCK, BS, GROUP, LANES, SUMS, CSHIFT)                                  \
+    OCT_RANGE(DOT##_range, BS, GROUP, LANES, SUMS, CSHIFT, 1)                                    \
     TILE_FROM_RANGE(DOT##_tile, DOT##_range, (n / 32 + 7) / 8)                                   \
     DOT_FROM_TILE(DOT, DOT##_tile)                                                               \
     BLOCK_FROM_RANGE(BLOCK, DOT##_range, __m256, 1, (n / 32 + 7) / 8, CHUNK_OCTS, OCT_ROWS)

@@ -31,8 +31,8 @@ AI struct wgroup q8_0_group_unsigned(const uint8_t *p, int m)
 }
 
 /* Q4_0's correction is c8; Q8_0's -128 sum y is 16 c8 (CSHIFT 4). */
-OCT_KERNELS(dot_q4_0, dot_block_q4_0, 18, q4_0_group, lanes_vnni, 0)
-OCT_KERNELS(dot_q8_0, dot_block_q8_0, 34, q8_0_group_unsigned, lanes_vnni, 4)
+OCT_KERNELS(dot_q4_0, dot_block_q4_0, 18, q4_0_group, lanes_vnni, lanes32, 0)
+OCT_KERNELS(dot_q8_0, dot_block_q8_0, 34, q8_0_group_unsigned, lanes_vnni, lanes32, 4)
 
 const struct simd_kernels simd_avx2vnni = {
     .name = "avx2vnni",

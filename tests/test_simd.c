@@ -172,6 +172,53 @@ TEST(simd_dot_products_match_generic)
     }
 }
 
+/* The largest integer sums 4-bit and 8-bit blocks can reach: nibbles all 15
+ * against activations all -128 or all 127 (16-bit lanes that held more than
+ * 16 such products would overflow), Q8_0 weights all -127 / 127 against the
+ * same. Every sum is an exact float here, so each table must return exactly
+ * the generic value, for a row and for a prompt batch. */
+TEST(simd_dot_extreme_block_sums)
+{
+    struct simd_kernels tables[5];
+    int nt = usable_tables(tables, 5);
+    enum { N = 512 };
+    static unsigned char w4[N / 32 * sizeof(block_q4_0)], w8[N / 32 * sizeof(block_q8_0)];
+    static unsigned char xq[2][MAX_N * 5 + 1024];
+    const size_t stride = sizeof xq[0];
+    for (int t = 0; t < nt; t++)
+        for (int signs = 0; signs < 4; signs++) { /* weights -127 / 127, activations -128 / 127 */
+            for (int b = 0; b < N / 32; b++) {
+                block_q4_0 *q4 = (block_q4_0 *)w4 + b;
+                block_q8_0 *q8 = (block_q8_0 *)w8 + b;
+                q4->d = q8->d = 0x3c00; /* 1.0 */
+                memset(q4->qs, 0xff, sizeof q4->qs);
+                memset(q8->qs, signs & 1 ? 127 : -127, sizeof q8->qs);
+            }
+            for (int r = 0; r < 2; r++) {
+                block_q8_0 *x = (block_q8_0 *)xq[r];
+                for (int b = 0; b < N / 32; b++) {
+                    x[b].d = 0x3c00;
+                    memset(x[b].qs, signs & 2 ? 127 : -128, sizeof x[b].qs);
+                }
+                if (tables[t].expand[QT_Q8_0])
+                    tables[t].expand[QT_Q8_0](xq[r], N);
+            }
+            const unsigned char *rows[2] = {w4, w8};
+            const int types[2] = {QT_Q4_0, QT_Q8_0};
+            for (int i = 0; i < 2; i++) {
+                float want = simd_generic.dot[types[i]](rows[i], xq[0], N), got[2];
+                float one = tables[t].dot[types[i]](rows[i], xq[0], N);
+                CHECK_MSG(one == want, "%s dot %s: %.9g vs %.9g", tables[t].name,
+                          qtype_name(types[i]), one, want);
+                if (tables[t].dot_block[types[i]]) {
+                    tables[t].dot_block[types[i]](rows[i], 0, 1, xq[0], stride, N, 2, got, 1);
+                    CHECK_MSG(got[0] == want && got[1] == want, "%s dot_block %s: %.9g %.9g vs %.9g",
+                              tables[t].name, qtype_name(types[i]), got[0], got[1], want);
+                }
+            }
+        }
+}
+
 TEST(simd_activation_converters_bit_identical)
 {
     struct simd_kernels tables[5];
