@@ -201,7 +201,7 @@ AI __m256i lanes16_whole(__m256i abcd, __m256i efgh)
  * constant, the last 1..7 blocks after.
  *
  * HALVES (1 or 2): with 2, the rows meet the first 4 blocks' registers,
- * then the second's, carrying a first round of vphaddd per row between
+ * then the second's, carrying each row's first round of SUMS between
  * them: only one group is live at a time, for lanes that derive more
  * registers from the weights (AVX2 Q8_0's |w|: with both groups live the
  * compiler spilled, and prompts ran ~12% slower on Zen 3). With 1, both
@@ -217,13 +217,13 @@ AI __m256i lanes16_whole(__m256i abcd, __m256i efgh)
                 const struct wgroup q0 = GROUP(wk, (m) < 4 ? (m) : 4);                           \
                 UNROLL_OCT for (int t = 0; t < T; t++)                                           \
                     first[t] = SUMS##_half(LANES(q0.lab, q0.hab, OCT_X(t, k, 0)),                \
-                                                 LANES(q0.lcd, q0.hcd, OCT_X(t, k, 32)));        \
+                                           LANES(q0.lcd, q0.hcd, OCT_X(t, k, 32)));              \
             }                                                                                    \
             const struct wgroup q1 = GROUP(wk + 4 * (BS), (m) - 4);                              \
             UNROLL_OCT for (int t = 0; t < T; t++)                                               \
             {                                                                                    \
                 const __m256i second = SUMS##_half(LANES(q1.lab, q1.hab, OCT_X(t, k, 64)),       \
-                                                         LANES(q1.lcd, q1.hcd, OCT_X(t, k, 96))); \
+                                                   LANES(q1.lcd, q1.hcd, OCT_X(t, k, 96)));      \
                 const __m256i sums = SUMS##_whole(first[t], second);                             \
                 a[t] = oct_accumulate(sums, &g[t][k], dw, (CSHIFT), a[t]);                       \
             }                                                                                    \
