@@ -164,28 +164,28 @@ AI __m256 oct_accumulate(__m256i sums, const struct xoct *x, __m256 dw, const in
 }
 
 /* The 8 block sums of an oct from its 4 lane registers [A | B], [C | D],
- * [E | F], [G | H] in two rounds: SUMS_half(ab, cd) and (ef, gh), then
- * SUMS_whole of those two, which leaves int32 sums in xoct order. lanes32:
- * int32 lanes, vphaddd twice. lanes16: int16 lanes of 4 products each, small
- * enough that two rounds of vphaddw (16 products) cannot overflow (Q4_0:
- * 16 * 15 * 128 < 2^15), then one vpmaddwd: 3 vpmaddwd an oct fewer than
- * widening each register (Q4_0 rows from L2 ~17 -> ~19-20 GB/s, one Zen 3
- * core). */
-AI __m256i lanes32_half(__m256i ab, __m256i cd)
+ * [E | F], [G | H]: SUMS_round(ab, cd) and (ef, gh), SUMS_round of those
+ * two, then SUMS_widen, which leaves int32 sums in xoct order. lanes32:
+ * int32 lanes, rounds of vphaddd, nothing to widen. lanes16: int16 lanes of
+ * 4 products each, small enough that two rounds of vphaddw (16 products)
+ * cannot overflow (Q4_0: 16 * 15 * 128 < 2^15), then one vpmaddwd: 3
+ * vpmaddwd an oct fewer than widening each register (Q4_0 rows from L2
+ * ~17 -> ~18-21 GB/s, one Zen 3 core). */
+AI __m256i lanes32_round(__m256i a, __m256i b)
 {
-    return _mm256_hadd_epi32(ab, cd);
+    return _mm256_hadd_epi32(a, b);
 }
-AI __m256i lanes32_whole(__m256i abcd, __m256i efgh)
+AI __m256i lanes32_widen(__m256i sums)
 {
-    return _mm256_hadd_epi32(abcd, efgh);
+    return sums;
 }
-AI __m256i lanes16_half(__m256i ab, __m256i cd)
+AI __m256i lanes16_round(__m256i a, __m256i b)
 {
-    return _mm256_hadd_epi16(ab, cd);
+    return _mm256_hadd_epi16(a, b);
 }
-AI __m256i lanes16_whole(__m256i abcd, __m256i efgh)
+AI __m256i lanes16_widen(__m256i sums)
 {
-    return _mm256_madd_epi16(_mm256_hadd_epi16(abcd, efgh), _mm256_set1_epi16(1));
+    return _mm256_madd_epi16(sums, _mm256_set1_epi16(1));
 }
 
 /* A tile (simd_tile.h's contract) over octs of 8 BS-byte blocks against
@@ -193,7 +193,7 @@ AI __m256i lanes16_whole(__m256i abcd, __m256i efgh)
  * blocks of the weights, twice, once per tile; per row, LANES(w_lo, w_hi,
  * x_lo, x_hi) gives lanes whose low half sums exactly to the first block's
  * products and high half to the second's (int32 or int16, as SUMS takes
- * them), SUMS the 8 blocks' sums, and oct_accumulate scales them into the
+ * them), SUMS' rounds the 8 blocks' sums, and oct_accumulate scales them into the
  * row's accumulator. Whole block sums before the float arithmetic: one
  * conversion and one FMA per 8 blocks instead of per 2, which measured ~20%
  * faster on Zen 3 (Q4_0 from L2, one core), where these kernels run out of
@@ -216,15 +216,15 @@ AI __m256i lanes16_whole(__m256i abcd, __m256i efgh)
             {                                                                                    \
                 const struct wgroup q0 = GROUP(wk, (m) < 4 ? (m) : 4);                           \
                 UNROLL_OCT for (int t = 0; t < T; t++)                                           \
-                    first[t] = SUMS##_half(LANES(q0.lab, q0.hab, OCT_X(t, k, 0)),                \
-                                           LANES(q0.lcd, q0.hcd, OCT_X(t, k, 32)));              \
+                    first[t] = SUMS##_round(LANES(q0.lab, q0.hab, OCT_X(t, k, 0)),               \
+                                            LANES(q0.lcd, q0.hcd, OCT_X(t, k, 32)));             \
             }                                                                                    \
             const struct wgroup q1 = GROUP(wk + 4 * (BS), (m) - 4);                              \
             UNROLL_OCT for (int t = 0; t < T; t++)                                               \
             {                                                                                    \
-                const __m256i second = SUMS##_half(LANES(q1.lab, q1.hab, OCT_X(t, k, 64)),       \
-                                                   LANES(q1.lcd, q1.hcd, OCT_X(t, k, 96)));      \
-                const __m256i sums = SUMS##_whole(first[t], second);                             \
+                const __m256i second = SUMS##_round(LANES(q1.lab, q1.hab, OCT_X(t, k, 64)),      \
+                                                    LANES(q1.lcd, q1.hcd, OCT_X(t, k, 96)));     \
+                const __m256i sums = SUMS##_widen(SUMS##_round(first[t], second));               \
                 a[t] = oct_accumulate(sums, &g[t][k], dw, (CSHIFT), a[t]);                       \
             }                                                                                    \
         } else {                                                                                 \
@@ -236,8 +236,8 @@ AI __m256i lanes16_whole(__m256i abcd, __m256i efgh)
                 const __m256i cd = LANES(q0.lcd, q0.hcd, OCT_X(t, k, 32));                       \
                 const __m256i ef = LANES(q1.lab, q1.hab, OCT_X(t, k, 64));                       \
                 const __m256i gh = LANES(q1.lcd, q1.hcd, OCT_X(t, k, 96));                       \
-                const __m256i abcd = SUMS##_half(ab, cd), efgh = SUMS##_half(ef, gh);            \
-                const __m256i sums = SUMS##_whole(abcd, efgh);                                   \
+                const __m256i abcd = SUMS##_round(ab, cd), efgh = SUMS##_round(ef, gh);          \
+                const __m256i sums = SUMS##_widen(SUMS##_round(abcd, efgh));                     \
                 a[t] = oct_accumulate(sums, &g[t][k], dw, (CSHIFT), a[t]);                       \
             }                                                                                    \
         }                                                                                        \

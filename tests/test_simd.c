@@ -185,13 +185,16 @@ TEST(simd_dot_extreme_block_sums)
     static unsigned char w4[N / 32 * sizeof(block_q4_0)], w8[N / 32 * sizeof(block_q8_0)];
     static unsigned char xq[2][MAX_N * 5 + 1024];
     const size_t stride = sizeof xq[0];
+    for (int b = 0; b < N / 32; b++) {
+        block_q4_0 *q4 = (block_q4_0 *)w4 + b;
+        q4->d = 0x3c00; /* 1.0 */
+        memset(q4->qs, 0xff, sizeof q4->qs);
+    }
     for (int t = 0; t < nt; t++)
         for (int signs = 0; signs < 4; signs++) { /* weights -127 / 127, activations -128 / 127 */
             for (int b = 0; b < N / 32; b++) {
-                block_q4_0 *q4 = (block_q4_0 *)w4 + b;
                 block_q8_0 *q8 = (block_q8_0 *)w8 + b;
-                q4->d = q8->d = 0x3c00; /* 1.0 */
-                memset(q4->qs, 0xff, sizeof q4->qs);
+                q8->d = 0x3c00;
                 memset(q8->qs, signs & 1 ? 127 : -127, sizeof q8->qs);
             }
             for (int r = 0; r < 2; r++) {
