@@ -1076,6 +1076,7 @@ struct qmv_job {
     size_t xq_stride;  /* bytes from one prepared activation row to the next */
     int nb;            /* activation rows */
     int pass;          /* activation rows per pass over a block (act_rows_per_pass) */
+    int seg;           /* decode by dot_multi: rows per segment */
 };
 
 /* Rows per parallel index: claiming, dispatch and the matrix lookup are
@@ -1148,6 +1149,44 @@ static void qmv_block(int bi, void *ctx)
     }
 }
 
+/* Decoding with the table's dot_multi: the joint rows split into
+ * DOT_MULTI_MAX segments, and block bi is MULTI_STEP rows from the same
+ * place in each, read together, so every core streams from DOT_MULTI_MAX
+ * places at once (and, as plat_parallel_for hands out contiguous shares,
+ * each place in order). Q8_0 TinyLlama-shaped decode matmuls, 2 threads,
+ * Zen 3, one row at a time and this alternated in one process: 74-88% ->
+ * 82-91% of the read rate (better in 22 of 30 pairs); one core's rows from
+ * memory ~15.6 -> ~17.6 GB/s. Steps of 4 and 16 rows measured no better;
+ * a static split of the segments between threads lost more to uneven
+ * cores than it gained. */
+#define MULTI_STEP 8
+
+static void qmv_block_multi(int bi, void *ctx)
+{
+    const struct qmv_job *j = ctx;
+    const int total = j->start[j->n_mats];
+    simd_dot_multi_fn multi = g_simd->dot_multi[j->type];
+    for (int e = 0; e < MULTI_STEP; e++) {
+        const void *w[DOT_MULTI_MAX];
+        float *out[DOT_MULTI_MAX], res[DOT_MULTI_MAX];
+        int count = 0;
+        for (int s = 0; s < DOT_MULTI_MAX; s++) {
+            const int64_t i = (int64_t)s * j->seg + bi * MULTI_STEP + e;
+            if (i >= total)
+                break; /* and so are the later segments' */
+            int k, r;
+            job_rows(j, (int)i, 1, &k, &r);
+            w[count] = (const uint8_t *)j->mats[k].w + (size_t)r * j->row_bytes;
+            out[count++] = j->mats[k].out + r;
+        }
+        if (!count)
+            return;
+        multi(w, count, j->xq, j->n, res);
+        for (int c = 0; c < count; c++)
+            *out[c] = res[c];
+    }
+}
+
 int qmatmul_prepared_many(const struct qmat *mats, int n_mats, int type, const void *xq,
                           size_t xq_stride, int n, int nb)
 {
@@ -1169,6 +1208,13 @@ int qmatmul_prepared_many(const struct qmat *mats, int n_mats, int type, const v
         job.start[k + 1] = job.start[k] + mats[k].d;
     }
     const int total = job.start[n_mats];
+    if (nb == 1 && g_simd->dot_multi[type]) {
+        const int per = (total + DOT_MULTI_MAX - 1) / DOT_MULTI_MAX;
+        job.seg = (per + MULTI_STEP - 1) / MULTI_STEP * MULTI_STEP;
+        k_parallel_rows(job.seg / MULTI_STEP, n * DOT_MULTI_MAX * MULTI_STEP, qmv_block_multi,
+                        &job);
+        return 0;
+    }
     k_parallel_rows((total + QMV_BLOCK - 1) / QMV_BLOCK, n * nb * QMV_BLOCK, qmv_block, &job);
     return 0;
 }

@@ -124,6 +124,7 @@ static void merge_over(struct simd_kernels *out, const struct simd_kernels *k)
             out->dot[i] = k->dot[i];
             out->dot_rows[i] = k->dot_rows[i];
             out->dot_block[i] = k->dot_block[i];
+            out->dot_multi[i] = k->dot_multi[i];
         }
         if (k->act[i])
             out->act[i] = k->act[i];

@@ -29,6 +29,9 @@ typedef float (*simd_dot_fn)(const void *wrow, const void *xq, int n);
 typedef void (*simd_act_fn)(const float *x, void *xq, int n);
 typedef void (*simd_dot_rows_fn)(const void *wrow, const void *xq, size_t xq_stride, int n,
                                  int nb, float *out, size_t out_stride);
+#define DOT_MULTI_MAX 4
+typedef void (*simd_dot_multi_fn)(const void *const *wrows, int count, const void *xq, int n,
+                                  float *out);
 typedef void (*simd_dot_block_fn)(const void *w, size_t row_bytes, int nrows, const void *xq,
                                   size_t xq_stride, int n, int nb, float *out, size_t out_stride);
 
@@ -54,6 +57,13 @@ struct simd_kernels {
      * (activations: the floats, n * 4 bytes apart) is also dot_f32's
      * arithmetic: k_matmul_batch's prompts use it. */
     simd_dot_block_fn dot_block[QT_ID_LIMIT];
+    /* dot_multi[type] (optional): count (1..DOT_MULTI_MAX) weight rows,
+     * anywhere in memory, against one activation row, read together:
+     * out[r] = dot[type](wrows[r], xq, n), the same bits. Decoding reads
+     * rows from DOT_MULTI_MAX far-apart places of the matrices at once with
+     * it (quant.c): one Zen 3 core then streams a compute-heavy kernel's
+     * weights faster than from one place. NULL: one row at a time. */
+    simd_dot_multi_fn dot_multi[QT_ID_LIMIT];
     /* expand[vdt] (optional; only QT_Q8_0 has one): called by
      * qmatvec_prepare right after act[vdt] on the same row, it writes this
      * table's own layout of those activations at xq + simd_q8_expansion_at(n)

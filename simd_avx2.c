@@ -842,6 +842,30 @@ AI void q8_0_range(const void *wv, const void *xq, size_t stride, int n, int i0,
         q8_0_sign_range(wv, xq, stride, n, i0, i1, acc, out, ostride, T);
 }
 
+OCT_MULTI(q8_0_sign_multi, 34, q8_0_group, q8_0_lanes_sign, lanes32, -1)
+OCT_MULTI(q8_0_wide_multi, 34, q8_0_group, q8_0_lanes_wide, lanes32, -1)
+
+/* Q8_0 decode over 1..4 weight rows at once (simd.h's dot_multi), sign or
+ * wide lanes as q8_0_range takes them. (Q4_0 has none: its kernel runs out
+ * of multiply ports first, and rows read together measured no faster.) */
+AI void q8_0_multi_n(const void *const *wrows, const void *xq, int n, float *out, const int R)
+{
+    if (*expanded_holds_min(xq, n))
+        q8_0_wide_multi(wrows, xq, n, out, R);
+    else
+        q8_0_sign_multi(wrows, xq, n, out, R);
+}
+
+static void avx2_multi_q8_0(const void *const *wrows, int count, const void *xq, int n, float *out)
+{
+    switch (count) { /* R a constant in each: the rows' loop unrolls */
+    case 4: q8_0_multi_n(wrows, xq, n, out, 4); break;
+    case 3: q8_0_multi_n(wrows, xq, n, out, 3); break;
+    case 2: q8_0_multi_n(wrows, xq, n, out, 2); break;
+    default: q8_0_multi_n(wrows, xq, n, out, 1); break;
+    }
+}
+
 /* Q4_0 rows: the oct kernels of simd_avx2.h over the expansion. */
 OCT_KERNELS(avx2_dot_q4_0, avx2_block_q4_0, 18, q4_0_group, q4_0_lanes, lanes16, 0)
 
@@ -1088,6 +1112,7 @@ const struct simd_kernels simd_avx2 = {
     .dot_rows = {[QT_F16] = avx2_rows_f16, [QT_BF16] = avx2_rows_bf16, [QT_Q4_1] = avx2_rows_q4_1,
                  [QT_Q4_K] = avx2_rows_q4_K, [QT_Q6_K] = avx2_rows_q6_K},
     .dot_block = {[QT_F32] = avx2_block_f32, [QT_Q4_0] = avx2_block_q4_0, [QT_Q8_0] = avx2_block_q8_0},
+    .dot_multi = {[QT_Q8_0] = avx2_multi_q8_0},
     .act = {[QT_F16] = avx2_act_f16, [QT_BF16] = avx2_act_bf16, [QT_Q8_0] = avx2_act_q8_0,
             [QT_Q8_1] = avx2_act_q8_1, [QT_Q8_K] = avx2_act_q8_K},
     .expand = {[QT_Q8_0] = avx2_expand_q8_0},

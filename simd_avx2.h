@@ -273,6 +273,35 @@ AI __m256i lanes16_widen(__m256i sums)
             out[(size_t)t * ostride] = hsum_ps(a[t]);                                            \
     }
 
+/* One activation row against R weight rows wr[0..R) (simd.h's dot_multi),
+ * oct by oct in turn: row r takes OCT_STEP as a T = 1 tile (w, g, a and T
+ * are the names OCT_STEP reads), so each row's sum is dot's, bit for bit. */
+#define OCT_MULTI_STEP(BS, GROUP, LANES, SUMS, CSHIFT, k, m)                                     \
+    UNROLL_T for (int r = 0; r < R; r++)                                                         \
+    {                                                                                            \
+        const uint8_t *w = wr[r];                                                                \
+        __m256 a[1] = {acc[r]};                                                                  \
+        const int T = 1;                                                                         \
+        OCT_STEP(BS, GROUP, LANES, SUMS, CSHIFT, 1, k, m);                                       \
+        acc[r] = a[0];                                                                           \
+    }
+
+#define OCT_MULTI(NAME, BS, GROUP, LANES, SUMS, CSHIFT)                                          \
+    AI void NAME(const void *const *wrows, const void *xq, int n, float *out, const int R)      \
+    {                                                                                            \
+        const uint8_t *const *wr = (const uint8_t *const *)wrows;                                \
+        const int nb = n / 32, full = nb / 8;                                                    \
+        const struct xoct *g[1] = {                                                              \
+            (const struct xoct *)((const uint8_t *)xq + simd_q8_expansion_at(n))};               \
+        __m256 acc[DOT_MULTI_MAX];                                                               \
+        UNROLL_T for (int r = 0; r < R; r++) acc[r] = _mm256_setzero_ps();                      \
+        for (int k = 0; k < full; k++)                                                           \
+            OCT_MULTI_STEP(BS, GROUP, LANES, SUMS, CSHIFT, k, 8);                                \
+        if (nb % 8)                                                                              \
+            OCT_MULTI_STEP(BS, GROUP, LANES, SUMS, CSHIFT, full, nb % 8);                        \
+        UNROLL_T for (int r = 0; r < R; r++) out[r] = hsum_ps(acc[r]);                          \
+    }
+
 /* Prompts: CHUNK_OCTS octs (64 blocks) of OCT_ROWS activation rows in L1 at a
  * time (simd_tile.h's BLOCK_FROM_RANGE). (With 4-block groups, 8, 16 and
  * 32 groups measured the same for AVX2 Q4_0; avx2vnni Q8_0 went from ~138

@@ -367,8 +367,30 @@ TEST(simd_select_names)
     simd_select("generic"); /* the other unit tests expect the reference */
 }
 
-/* dot_rows and dot_block must return exactly what the same table's dot
- * returns per row. */
+/* dot_multi over every count of rows, taken from all over the rows rows
+ * rb bytes apart at w (in and out of order, the same row twice), against
+ * the table's dot of each. */
+static void check_multi(const struct simd_kernels *k, int type, const unsigned char *w, size_t rb,
+                        int rows, const void *xq, int n)
+{
+    for (int count = 1; count <= DOT_MULTI_MAX; count++)
+        for (int first = 0; first < rows; first += 3) {
+            const void *wr[DOT_MULTI_MAX];
+            float got[DOT_MULTI_MAX];
+            for (int c = 0; c < count; c++)
+                wr[c] = w + (size_t)((first + c * 5) % rows) * rb;
+            k->dot_multi[type](wr, count, xq, n, got);
+            for (int c = 0; c < count; c++) {
+                float want = k->dot[type](wr[c], xq, n);
+                CHECK_MSG(fbits(got[c]) == fbits(want),
+                          "%s dot_multi %s n=%d count %d row %d: %.9g vs dot %.9g", k->name,
+                          qtype_name(type), n, count, c, got[c], want);
+            }
+        }
+}
+
+/* dot_rows, dot_block and dot_multi must return exactly what the same
+ * table's dot returns per row. */
 TEST(simd_dot_rows_bit_identical_to_dot)
 {
     struct simd_kernels tables[5];
@@ -382,13 +404,15 @@ TEST(simd_dot_rows_bit_identical_to_dot)
      * row's end, and only the 8-value step */
     static const int lens[] = {96, 256, 288, 768, 2048, 5632 - 5632 % 256, 4096 + 96, 100, 2056};
     for (int t = 0; t < nt; t++) {
-        int covered = 0, blocks = 0;
+        int covered = 0, blocks = 0, multis = 0;
         for (size_t ti = 0; ti < ARRAY_LEN(weight_types); ti++) {
             int type = weight_types[ti];
-            if (!tables[t].dot_rows[type] && !tables[t].dot_block[type])
+            if (!tables[t].dot_rows[type] && !tables[t].dot_block[type] &&
+                !tables[t].dot_multi[type])
                 continue;
             covered += tables[t].dot_rows[type] != NULL;
             blocks += tables[t].dot_block[type] != NULL;
+            multis += tables[t].dot_multi[type] != NULL;
             for (size_t li = 0; li < ARRAY_LEN(lens); li++) {
                 int n = lens[li], at = act_of(type);
                 if (n % qtype_get(type)->block_elems != 0)
@@ -401,6 +425,9 @@ TEST(simd_dot_rows_bit_identical_to_dot)
                 for (int r = 0; r < ROWS; r++) {
                     fill(w, n, 1.0f);
                     CHECK_INT(quantize_row(type, w, wq + (size_t)r * rb, n), 0);
+                    if (type == QT_Q8_0 && r == 1) /* -128 weights: files may hold them */
+                        for (int b = 0; b < n / 32; b++)
+                            ((block_q8_0 *)(wq + (size_t)r * rb))[b].qs[b % 32] = -128;
                 }
                 for (int b = 0; b < NB; b++) {
                     fill(x, n, b % 3 ? 1.0f : 40.0f);
@@ -420,6 +447,8 @@ TEST(simd_dot_rows_bit_identical_to_dot)
                         CHECK_MSG(!tables[t].dot_rows[type] || fbits(got[b * 3]) == fbits(want),
                                   "%s dot_rows %s n=%d nb=%d row %d: %.9g vs dot %.9g",
                                   tables[t].name, qtype_name(type), n, nb, b, got[b * 3], want);
+                        if (tables[t].dot_multi[type])
+                            check_multi(&tables[t], type, wq, rb, ROWS, xq + b * stride, n);
                         for (int r = 0; tables[t].dot_block[type] && r < ROWS; r++) {
                             want = tables[t].dot[type](wq + (size_t)r * rb, xq + b * stride, n);
                             if (type == QT_F32) /* k_matmul_batch: dot_f32's bits */
@@ -435,54 +464,116 @@ TEST(simd_dot_rows_bit_identical_to_dot)
                 }
             }
         }
-        printf("  %s: dot_rows for %d weight types, dot_block for %d\n", tables[t].name, covered,
-               blocks);
+        printf("  %s: dot_rows for %d weight types, dot_block for %d, dot_multi for %d\n",
+               tables[t].name, covered, blocks, multis);
     }
 }
 
-/* A prompt batch through qmatmul_prepared on every table: at model widths
- * the activation rows go in several passes (quant.c), and every product must
- * still be the table's single-row dot, bit for bit. */
-TEST(simd_prompt_batch_passes_bit_identical_to_dot)
+/* fn(type, n) for every weight type and length of the lists, under every
+ * table this CPU runs (selected as g_simd); generic again afterwards. */
+static void each_table(const int *types, size_t ntypes, const int *lens, size_t nlens,
+                       void (*fn)(int type, int n))
 {
-    enum { NB = 32, D = 21 }; /* a prompt batch; rows over one block of 16 */
-    static const int types[] = {QT_Q4_0, QT_Q8_0, QT_Q4_K, QT_F16};
-    static const int lens[] = {2048, 5632}; /* several passes each */
-    static float w[5632], x[5632], out[NB * D];
-    static unsigned char wq[D * 5632 * 2], xq[NB * 28672];
     const struct simd_choice *list;
     for (int t = 0, nt = simd_tables(&list); t < nt; t++) {
         if (!list[t].usable)
             continue;
         CHECK_INT(simd_select(list[t].k->name), 0);
-        for (size_t ti = 0; ti < ARRAY_LEN(types); ti++) {
-            for (size_t li = 0; li < ARRAY_LEN(lens); li++) {
-                int type = types[ti], n = lens[li];
-                uint64_t rb;
-                size_t stride = (qmatvec_scratch_bytes(type, n) + 63) & ~(size_t)63;
-                CHECK_INT(qtype_row_bytes(type, (uint64_t)n, &rb), 0);
-                CHECK(rb * D <= sizeof wq && stride * NB <= sizeof xq);
-                for (int r = 0; r < D; r++) {
-                    fill(w, n, 1.0f);
-                    CHECK_INT(quantize_row(type, w, wq + r * rb, n), 0);
-                }
-                for (int b = 0; b < NB; b++) {
-                    fill(x, n, b % 5 ? 1.0f : 30.0f);
-                    CHECK_INT(qmatvec_prepare(type, x, n, xq + b * stride), 0);
-                }
-                CHECK_INT(qmatmul_prepared(out, wq, type, xq, stride, n, D, NB), 0);
-                int bad = 0;
-                for (int b = 0; b < NB && !bad; b++)
-                    for (int r = 0; r < D && !bad; r++) {
-                        float want = g_simd->dot[type](wq + r * rb, xq + b * stride, n);
-                        bad = fbits(out[b * D + r]) != fbits(want);
-                        CHECK_MSG(!bad, "%s %s n=%d row %d x %d: %.9g vs dot %.9g", g_simd->name,
-                                  qtype_name(type), n, r, b, out[b * D + r], want);
-                    }
+        for (size_t ti = 0; ti < ntypes; ti++)
+            for (size_t li = 0; li < nlens; li++)
+                fn(types[ti], lens[li]);
+    }
+    simd_select("generic"); /* the other unit tests expect the reference */
+}
+
+/* A prompt batch through qmatmul_prepared: at model widths the activation
+ * rows go in several passes (quant.c), and every product must still be the
+ * table's single-row dot, bit for bit. */
+static void prompt_batch_case(int type, int n)
+{
+    enum { NB = 32, D = 21 }; /* a prompt batch; rows over one block of 16 */
+    static float w[5632], x[5632], out[NB * D];
+    static unsigned char wq[D * 5632 * 2], xq[NB * 28672];
+    uint64_t rb;
+    size_t stride = (qmatvec_scratch_bytes(type, n) + 63) & ~(size_t)63;
+    CHECK_INT(qtype_row_bytes(type, (uint64_t)n, &rb), 0);
+    CHECK(rb * D <= sizeof wq && stride * NB <= sizeof xq);
+    for (int r = 0; r < D; r++) {
+        fill(w, n, 1.0f);
+        CHECK_INT(quantize_row(type, w, wq + r * rb, n), 0);
+    }
+    for (int b = 0; b < NB; b++) {
+        fill(x, n, b % 5 ? 1.0f : 30.0f);
+        CHECK_INT(qmatvec_prepare(type, x, n, xq + b * stride), 0);
+    }
+    CHECK_INT(qmatmul_prepared(out, wq, type, xq, stride, n, D, NB), 0);
+    int bad = 0;
+    for (int b = 0; b < NB && !bad; b++)
+        for (int r = 0; r < D && !bad; r++) {
+            float want = g_simd->dot[type](wq + r * rb, xq + b * stride, n);
+            bad = fbits(out[b * D + r]) != fbits(want);
+            CHECK_MSG(!bad, "%s %s n=%d row %d x %d: %.9g vs dot %.9g", g_simd->name,
+                      qtype_name(type), n, r, b, out[b * D + r], want);
+        }
+}
+
+TEST(simd_prompt_batch_passes_bit_identical_to_dot)
+{
+    static const int types[] = {QT_Q4_0, QT_Q8_0, QT_Q4_K, QT_F16};
+    static const int lens[] = {2048, 5632}; /* several passes each */
+    each_table(types, ARRAY_LEN(types), lens, ARRAY_LEN(lens), prompt_batch_case);
+}
+
+/* Decoding (one activation row) through qmatmul_prepared_many: with a
+ * dot_multi, the joint rows of several matrices go in segments read
+ * together (quant.c); every row must still be the table's dot, bit for
+ * bit, whatever the row counts leave in the last segments. */
+static void decode_segments_case(int type, int n)
+{
+    /* matrix heights per call: one row; fewer rows than segments; odd
+     * heights over several matrices (empty last segments); over many
+     * blocks of the parallel split */
+    static const int shapes[][3] = {{1, 0, 0}, {2, 1, 0}, {21, 5, 7}, {3, 0, 0}, {200, 33, 64}};
+    enum { MAX_ROWS = 297, MAX_LEN = 4192 };
+    static float w[MAX_LEN], x[MAX_LEN], out[MAX_ROWS];
+    static unsigned char wq[MAX_ROWS * MAX_LEN * 2], xq[MAX_LEN * 5];
+    uint64_t rb;
+    CHECK_INT(qtype_row_bytes(type, (uint64_t)n, &rb), 0);
+    CHECK(n <= MAX_LEN && rb * MAX_ROWS <= sizeof wq && qmatvec_scratch_bytes(type, n) <= sizeof xq);
+    for (int r = 0; r < MAX_ROWS; r++) {
+        fill(w, n, 1.0f);
+        CHECK_INT(quantize_row(type, w, wq + r * rb, n), 0);
+    }
+    for (int mins = 0; mins <= (type == QT_Q8_0); mins++) {
+        fill(x, n, 1.0f);
+        if (mins) /* -128 activations: Q8_0's exact lanes */
+            x[n / 2] = INFINITY;
+        CHECK_INT(qmatvec_prepare(type, x, n, xq), 0);
+        for (size_t si = 0; si < ARRAY_LEN(shapes); si++) {
+            struct qmat mats[3];
+            int count = 0, at = 0;
+            for (int k = 0; k < 3 && shapes[si][k]; k++, count++) {
+                mats[k] = (struct qmat){out + at, wq + (size_t)at * rb, shapes[si][k]};
+                at += shapes[si][k];
+            }
+            memset(out, 0xff, sizeof out);
+            CHECK_INT(qmatmul_prepared_many(mats, count, type, xq, 0, n, 1), 0);
+            int bad = 0;
+            for (int r = 0; r < at && !bad; r++) {
+                float want = g_simd->dot[type](wq + r * rb, xq, n);
+                bad = fbits(out[r]) != fbits(want);
+                CHECK_MSG(!bad, "%s %s n=%d shape %zu row %d: %.9g vs dot %.9g", g_simd->name,
+                          qtype_name(type), n, si, r, out[r], want);
             }
         }
     }
-    simd_select("generic"); /* the other unit tests expect the reference */
+}
+
+TEST(simd_decode_segments_bit_identical_to_dot)
+{
+    static const int types[] = {QT_Q8_0, QT_Q4_0, QT_F16};
+    static const int lens[] = {2048, 4096 + 96}; /* the second ends in a short oct */
+    each_table(types, ARRAY_LEN(types), lens, ARRAY_LEN(lens), decode_segments_case);
 }
 
 /* Attention of one head: scores within the dot bound of each key, the
