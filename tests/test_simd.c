@@ -486,25 +486,35 @@ static void each_table(const int *types, size_t ntypes, const int *lens, size_t 
     simd_select("generic"); /* the other unit tests expect the reference */
 }
 
+/* rows random weight rows of type and length n into wq (cap bytes), their
+ * size in *rb; 0 (a failed check) when they do not fit. */
+static int random_rows(int type, int n, unsigned char *wq, size_t cap, int rows, uint64_t *rb)
+{
+    CHECK_INT(qtype_row_bytes(type, (uint64_t)n, rb), 0);
+    const int fits = n <= MAX_N && *rb * (uint64_t)rows <= cap;
+    CHECK(fits);
+    static float w[MAX_N];
+    for (int r = 0; fits && r < rows; r++) {
+        fill(w, n, 1.0f);
+        CHECK_INT(quantize_row(type, w, wq + (size_t)r * *rb, n), 0);
+    }
+    return fits;
+}
+
 /* A prompt batch through qmatmul_prepared: at model widths the activation
  * rows go in several passes (quant.c), and every product must still be the
  * table's single-row dot, bit for bit. */
 static void prompt_batch_case(int type, int n)
 {
     enum { NB = 32, D = 21 }; /* a prompt batch; rows over one block of 16 */
-    static float w[5632], x[5632], out[NB * D];
+    static float x[5632], out[NB * D];
     static unsigned char wq[D * 5632 * 2], xq[NB * 28672];
     uint64_t rb;
     size_t stride = (qmatvec_scratch_bytes(type, n) + 63) & ~(size_t)63;
-    CHECK_INT(qtype_row_bytes(type, (uint64_t)n, &rb), 0);
-    const int fits = rb * D <= sizeof wq && stride * NB <= sizeof xq;
+    const int fits = stride * NB <= sizeof xq;
     CHECK(fits);
-    if (!fits)
+    if (!fits || !random_rows(type, n, wq, sizeof wq, D, &rb))
         return;
-    for (int r = 0; r < D; r++) {
-        fill(w, n, 1.0f);
-        CHECK_INT(quantize_row(type, w, wq + r * rb, n), 0);
-    }
     for (int b = 0; b < NB; b++) {
         fill(x, n, b % 5 ? 1.0f : 30.0f);
         CHECK_INT(qmatvec_prepare(type, x, n, xq + b * stride), 0);
@@ -538,19 +548,13 @@ static void decode_segments_case(int type, int n)
      * blocks of the parallel split */
     static const int shapes[][3] = {{1, 0, 0}, {2, 1, 0}, {21, 5, 7}, {3, 0, 0}, {200, 33, 64}};
     enum { MAX_ROWS = 297, MAX_LEN = 4192 };
-    static float w[MAX_LEN], x[MAX_LEN], out[MAX_ROWS];
+    static float x[MAX_LEN], out[MAX_ROWS];
     static unsigned char wq[MAX_ROWS * MAX_LEN * 2], xq[MAX_LEN * 5];
     uint64_t rb;
-    CHECK_INT(qtype_row_bytes(type, (uint64_t)n, &rb), 0);
-    const int fits =
-        n <= MAX_LEN && rb * MAX_ROWS <= sizeof wq && qmatvec_scratch_bytes(type, n) <= sizeof xq;
+    const int fits = n <= MAX_LEN && qmatvec_scratch_bytes(type, n) <= sizeof xq;
     CHECK(fits);
-    if (!fits)
+    if (!fits || !random_rows(type, n, wq, sizeof wq, MAX_ROWS, &rb))
         return;
-    for (int r = 0; r < MAX_ROWS; r++) {
-        fill(w, n, 1.0f);
-        CHECK_INT(quantize_row(type, w, wq + r * rb, n), 0);
-    }
     for (int mins = 0; mins <= (type == QT_Q8_0); mins++) {
         fill(x, n, 1.0f);
         if (mins) /* -128 activations: Q8_0's exact lanes */
